@@ -1,0 +1,712 @@
+//! The validated, indexed catalog and its lookups.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::error::CatalogError;
+use crate::file::{CatalogFile, SCHEMA_VERSION};
+use crate::gvk::{Gvk, split_api_version};
+use crate::version::KubeVersion;
+
+/// Where to migrate an API to, and since when that is possible.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Replacement {
+    /// The replacement's group/version/kind.
+    #[serde(flatten)]
+    pub gvk: Gvk,
+    /// First release that serves the replacement; `None` when not recorded.
+    pub available_in: Option<KubeVersion>,
+}
+
+/// The lifecycle of one group/version/kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiEntry {
+    /// The component whose version line the releases below belong to (`k8s` for built-ins).
+    pub component: String,
+    /// The API.
+    #[serde(flatten)]
+    pub gvk: Gvk,
+    /// First release that served it, when recorded.
+    pub introduced: Option<KubeVersion>,
+    /// First release in which it is deprecated.
+    pub deprecated_in: Option<KubeVersion>,
+    /// First release that no longer serves it.
+    pub removed_in: Option<KubeVersion>,
+    /// What to migrate to. `None`: there is no replacement (for example `PodSecurityPolicy`).
+    pub replacement: Option<Replacement>,
+    /// Where the facts are documented.
+    pub link: Option<String>,
+    /// Which upstream source the row was taken from.
+    pub source: Option<String>,
+}
+
+/// Facts about one component's version line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ComponentMeta {
+    /// Short name used in `--target-version NAME=VERSION` (`k8s`).
+    pub name: String,
+    /// Human name (`Kubernetes`).
+    pub title: String,
+    /// Whether every version its groups ever served is listed. Only then is an unlisted version
+    /// of one of its groups reported as unknown.
+    pub complete: bool,
+    /// Newest released version the data covers; the default target.
+    pub newest_release: Option<KubeVersion>,
+}
+
+/// What the catalog is and how current it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CatalogMeta {
+    /// Version of the data (changes whenever a row changes).
+    pub data_version: String,
+    /// Components, sorted by name.
+    pub components: Vec<ComponentMeta>,
+}
+
+/// How an object's apiVersion and kind were matched against the catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup<'c> {
+    /// The exact group/version/kind is in the catalog.
+    Entry(&'c ApiEntry),
+    /// The group/version is in the catalog but this kind is not (`v1 List`,
+    /// `apps/v1beta1 DeploymentRollback`).
+    GroupVersion {
+        /// Component of the group.
+        component: &'c str,
+        /// The group/version's lifecycle as a whole: deprecated (removed) only once every
+        /// listed kind is.
+        lifecycle: Lifecycle,
+    },
+    /// The group belongs to a component whose catalog is complete, yet this version was never
+    /// served (`apps/v1beta3`, `networking.k8s.io/v2`). For the core group (a bare
+    /// `apiVersion: v1beta3`) only kinds the core group has are judged: tools use bare versions
+    /// for their own configuration files.
+    UnknownVersion {
+        /// Component of the group.
+        component: &'c str,
+    },
+    /// The catalog does not know the group (custom resources of other projects).
+    NotCovered,
+}
+
+/// The verdict for one apiVersion/kind at a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiStatus {
+    /// Served at the target and not deprecated.
+    Served,
+    /// Still served at the target, but deprecated.
+    Deprecated,
+    /// No longer served at the target.
+    Removed,
+    /// A version of a known group that never existed; no server accepts it.
+    Unknown,
+    /// The component has no target, so it was not judged.
+    NotJudged,
+    /// The catalog has nothing about this group.
+    NotCovered,
+}
+
+impl ApiStatus {
+    /// Whether the status is worth a finding (deprecated, removed or unknown).
+    pub fn is_reportable(self) -> bool {
+        matches!(self, Self::Deprecated | Self::Removed | Self::Unknown)
+    }
+
+    /// The lowercase word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Served => "served",
+            Self::Deprecated => "deprecated",
+            Self::Removed => "removed",
+            Self::Unknown => "unknown",
+            Self::NotJudged => "not-judged",
+            Self::NotCovered => "not-covered",
+        }
+    }
+}
+
+/// The version a component is judged at, and optionally the version it runs today.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Target {
+    /// The version being upgraded to.
+    pub target: KubeVersion,
+    /// The version running now; replacements must be available here to migrate before the
+    /// upgrade. When `None`, availability is judged at the target.
+    pub current: Option<KubeVersion>,
+}
+
+/// Targets per component (`k8s` → 1.33). A component without a target is not judged.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Targets(BTreeMap<String, Target>);
+
+impl Targets {
+    /// No targets.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Targets with only Kubernetes (`k8s`) set.
+    pub fn kubernetes(target: KubeVersion, current: Option<KubeVersion>) -> Self {
+        let mut t = Self::new();
+        t.set("k8s", Target { target, current });
+        t
+    }
+
+    /// Sets the target of a component.
+    pub fn set(&mut self, component: impl Into<String>, target: Target) {
+        self.0.insert(component.into(), target);
+    }
+
+    /// The target of a component.
+    pub fn get(&self, component: &str) -> Option<&Target> {
+        self.0.get(component)
+    }
+
+    /// All targets, sorted by component.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Target)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// Lifecycle releases that apply to a verdict (the entry's, or the group/version's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Lifecycle {
+    /// First release that served it.
+    pub introduced: Option<KubeVersion>,
+    /// First release in which it is deprecated.
+    pub deprecated_in: Option<KubeVersion>,
+    /// First release that no longer serves it.
+    pub removed_in: Option<KubeVersion>,
+}
+
+/// Which catalog fact a verdict rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchBasis {
+    /// The exact group/version/kind.
+    Kind,
+    /// The group/version, whose every listed kind shares the status.
+    GroupVersion,
+    /// The group is known but the version never existed.
+    UnknownVersion,
+    /// Nothing matched.
+    None,
+}
+
+/// The full answer for one apiVersion/kind at the component's target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict<'c> {
+    /// Served, deprecated, removed, unknown, ...
+    pub status: ApiStatus,
+    /// What the verdict rests on.
+    pub basis: MatchBasis,
+    /// The component whose target applied.
+    pub component: Option<&'c str>,
+    /// The target and current version used.
+    pub target: Option<Target>,
+    /// Lifecycle releases behind the verdict.
+    pub lifecycle: Lifecycle,
+    /// The exact catalog entry, when the kind is listed.
+    pub entry: Option<&'c ApiEntry>,
+    /// The replacement to use at the target: the entry's replacement, followed along its own
+    /// replacements while those are removed at the target too. `None`: nothing to migrate to.
+    pub replacement: Option<&'c Replacement>,
+    /// Whether that replacement is served at the current version (or at the target when no
+    /// current version is known). `None` when there is no replacement or its release is not
+    /// recorded.
+    pub replacement_available: Option<bool>,
+}
+
+#[derive(Debug, Default)]
+struct GvIndex {
+    component: usize,
+    kinds: HashMap<String, usize>,
+    /// Entries of this group/version in catalog order (deterministic).
+    entries: Vec<usize>,
+    /// Lifecycle of the group/version as a whole, for kinds it does not list.
+    lifecycle: Lifecycle,
+}
+
+/// The API catalog: every known group/version/kind lifecycle, indexed for lookups.
+///
+/// ```
+/// use api_catalog::{ApiStatus, Catalog, KubeVersion, Targets};
+///
+/// let catalog = Catalog::embedded();
+/// let targets = Targets::kubernetes(KubeVersion::new(1, 25), None);
+/// let verdict = catalog.assess("policy/v1beta1", "PodSecurityPolicy", &targets);
+/// assert_eq!(verdict.status, ApiStatus::Removed);
+/// assert!(verdict.replacement.is_none()); // PSP has no replacement
+///
+/// let ingress = catalog.assess("extensions/v1beta1", "Ingress", &targets);
+/// assert_eq!(ingress.replacement.unwrap().gvk.api_version, "networking.k8s.io/v1");
+/// ```
+#[derive(Debug)]
+pub struct Catalog {
+    meta: CatalogMeta,
+    entries: Vec<ApiEntry>,
+    by_api_version: HashMap<String, GvIndex>,
+    /// group → component index, for components whose catalog is complete.
+    complete_groups: HashMap<String, usize>,
+    /// `apiVersion`s served without lifecycle data.
+    served_without_lifecycle: HashSet<String>,
+    /// Kinds of the core group (`v1`) in complete components: a bare `apiVersion` is judged
+    /// only for these, since tools use `apiVersion: v1alpha1` for their own configuration.
+    core_kinds: HashSet<String>,
+}
+
+impl Catalog {
+    /// Parses and validates a catalog file. `origin` names it in errors.
+    pub fn from_yaml(origin: &str, text: &str) -> Result<Self, CatalogError> {
+        let file: CatalogFile = serde_saphyr::from_str(text).map_err(|e| CatalogError::Parse {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        Self::from_file(origin, file)
+    }
+
+    fn from_file(origin: &str, file: CatalogFile) -> Result<Self, CatalogError> {
+        let invalid = |line: u64, subject: String, field: &'static str, reason: String| {
+            CatalogError::Invalid {
+                origin: origin.to_owned(),
+                line,
+                subject,
+                field,
+                reason,
+            }
+        };
+        if file.schema_version.value != SCHEMA_VERSION {
+            return Err(invalid(
+                file.schema_version.referenced.line(),
+                "catalog".into(),
+                "schema_version",
+                format!(
+                    "this upcheck reads schema version {SCHEMA_VERSION}, the file has {}",
+                    file.schema_version.value
+                ),
+            ));
+        }
+        let mut components = Vec::with_capacity(file.components.len());
+        let mut served_without_lifecycle = HashSet::new();
+        for c in file.components {
+            let line = c.name.referenced.line();
+            let name = c.name.value;
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(invalid(
+                    line,
+                    format!("component {name:?}"),
+                    "name",
+                    "use letters, digits and '-' only".into(),
+                ));
+            }
+            if components.iter().any(|m: &ComponentMeta| m.name == name) {
+                return Err(invalid(
+                    line,
+                    format!("component {name}"),
+                    "name",
+                    "listed twice".into(),
+                ));
+            }
+            for gv in c.served_without_lifecycle {
+                split_api_version(&gv).map_err(|e| {
+                    invalid(
+                        line,
+                        format!("component {name}"),
+                        "served_without_lifecycle",
+                        e.to_string(),
+                    )
+                })?;
+                served_without_lifecycle.insert(gv);
+            }
+            components.push(ComponentMeta {
+                title: c.title.unwrap_or_else(|| name.clone()),
+                name,
+                complete: c.complete,
+                newest_release: c.newest_release,
+            });
+        }
+        components.sort_by(|a, b| a.name.cmp(&b.name));
+
+        let mut entries = Vec::with_capacity(file.apis.len());
+        let mut lines = Vec::with_capacity(file.apis.len());
+        for raw in file.apis {
+            let line = raw.api_version.referenced.line();
+            let api_version = raw.api_version.value;
+            let subject = format!("{api_version} {}", raw.kind);
+            split_api_version(&api_version)
+                .map_err(|e| invalid(line, subject.clone(), "api_version", e.to_string()))?;
+            if raw.kind.is_empty() || raw.kind.bytes().any(|b| b.is_ascii_whitespace()) {
+                return Err(invalid(
+                    line,
+                    subject,
+                    "kind",
+                    "must be a non-empty word".into(),
+                ));
+            }
+            if !components.iter().any(|c| c.name == raw.component) {
+                return Err(invalid(
+                    line,
+                    subject,
+                    "component",
+                    format!(
+                        "component {:?} is not declared under `components`",
+                        raw.component
+                    ),
+                ));
+            }
+            if let (Some(d), Some(r)) = (raw.deprecated, raw.removed)
+                && d > r
+            {
+                return Err(invalid(
+                    line,
+                    subject,
+                    "deprecated",
+                    format!("deprecated in {d}, after its removal in {r}"),
+                ));
+            }
+            for (field, v) in [("deprecated", raw.deprecated), ("removed", raw.removed)] {
+                if let (Some(i), Some(v)) = (raw.introduced, v)
+                    && v < i
+                {
+                    return Err(invalid(
+                        line,
+                        subject,
+                        field,
+                        format!("{v} is before its introduction in {i}"),
+                    ));
+                }
+            }
+            let replacement = match raw.replacement {
+                None => None,
+                Some(r) => {
+                    split_api_version(&r.api_version).map_err(|e| {
+                        invalid(
+                            line,
+                            subject.clone(),
+                            "replacement.api_version",
+                            e.to_string(),
+                        )
+                    })?;
+                    if r.api_version == api_version && r.kind == raw.kind {
+                        return Err(invalid(
+                            line,
+                            subject,
+                            "replacement",
+                            "an API cannot replace itself".into(),
+                        ));
+                    }
+                    Some(Replacement {
+                        gvk: Gvk::new(r.api_version, r.kind),
+                        available_in: r.available,
+                    })
+                }
+            };
+            entries.push(ApiEntry {
+                component: raw.component,
+                gvk: Gvk::new(api_version, raw.kind),
+                introduced: raw.introduced,
+                deprecated_in: raw.deprecated,
+                removed_in: raw.removed,
+                replacement,
+                link: raw.link,
+                source: raw.source,
+            });
+            lines.push(line);
+        }
+
+        let mut by_api_version: HashMap<String, GvIndex> = HashMap::new();
+        let mut complete_groups = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let component = components
+                .iter()
+                .position(|c| c.name == e.component)
+                .expect("components were checked above");
+            let gv = by_api_version.entry(e.gvk.api_version.clone()).or_default();
+            if !gv.entries.is_empty() && gv.component != component {
+                return Err(invalid(
+                    lines[i],
+                    e.gvk.to_string(),
+                    "component",
+                    format!(
+                        "{} is already listed under component {}",
+                        e.gvk.api_version, components[gv.component].name
+                    ),
+                ));
+            }
+            gv.component = component;
+            if gv.kinds.insert(e.gvk.kind.clone(), i).is_some() {
+                return Err(invalid(
+                    lines[i],
+                    e.gvk.to_string(),
+                    "kind",
+                    "listed twice".into(),
+                ));
+            }
+            gv.entries.push(i);
+            if components[component].complete {
+                complete_groups.insert(e.gvk.group().to_owned(), component);
+            }
+        }
+
+        // Each value is computed from its own entries: the visiting order cannot matter.
+        #[allow(clippy::iter_over_hash_type)]
+        for gv in by_api_version.values_mut() {
+            gv.lifecycle = group_version_lifecycle(gv.entries.iter().map(|&i| &entries[i]));
+        }
+
+        // Replacements: derive a missing release from the replacement's own entry, check a
+        // given one against it, and refuse chains that loop.
+        for i in 0..entries.len() {
+            let Some(rep) = entries[i].replacement.clone() else {
+                continue;
+            };
+            let subject = entries[i].gvk.to_string();
+            let target_introduced = by_api_version
+                .get(&rep.gvk.api_version)
+                .and_then(|gv| gv.kinds.get(&rep.gvk.kind))
+                .and_then(|&j| entries[j].introduced);
+            let available = match (rep.available_in, target_introduced) {
+                (Some(a), Some(t)) if a != t => {
+                    return Err(invalid(
+                        lines[i],
+                        subject,
+                        "replacement.available",
+                        format!("{a}, but {} was introduced in {t}", rep.gvk),
+                    ));
+                }
+                (a, t) => a.or(t),
+            };
+            if let Some(rep_mut) = entries[i].replacement.as_mut() {
+                rep_mut.available_in = available;
+            }
+            let mut seen = vec![i];
+            let mut next = Some(rep.gvk);
+            while let Some(gvk) = next.take() {
+                let Some(&j) = by_api_version
+                    .get(&gvk.api_version)
+                    .and_then(|gv| gv.kinds.get(&gvk.kind))
+                else {
+                    break;
+                };
+                if seen.contains(&j) {
+                    return Err(invalid(
+                        lines[i],
+                        subject,
+                        "replacement",
+                        format!("replacements loop back through {gvk}"),
+                    ));
+                }
+                seen.push(j);
+                next = entries[j].replacement.as_ref().map(|r| r.gvk.clone());
+            }
+        }
+
+        let core_kinds = entries
+            .iter()
+            .filter(|e| e.gvk.group().is_empty() && complete_groups.contains_key(""))
+            .map(|e| e.gvk.kind.clone())
+            .collect();
+        Ok(Self {
+            core_kinds,
+            meta: CatalogMeta {
+                data_version: file.data_version.unwrap_or_else(|| "unversioned".into()),
+                components,
+            },
+            entries,
+            by_api_version,
+            complete_groups,
+            served_without_lifecycle,
+        })
+    }
+
+    /// Catalog metadata: data version and components.
+    pub fn meta(&self) -> &CatalogMeta {
+        &self.meta
+    }
+
+    /// Every entry, in catalog order.
+    pub fn entries(&self) -> &[ApiEntry] {
+        &self.entries
+    }
+
+    /// A component's metadata.
+    pub fn component(&self, name: &str) -> Option<&ComponentMeta> {
+        self.meta.components.iter().find(|c| c.name == name)
+    }
+
+    /// The exact entry for a group/version/kind.
+    pub fn entry(&self, api_version: &str, kind: &str) -> Option<&ApiEntry> {
+        let gv = self.by_api_version.get(api_version)?;
+        gv.kinds.get(kind).map(|&i| &self.entries[i])
+    }
+
+    /// Matches an object's `apiVersion` and `kind` against the catalog.
+    pub fn lookup(&self, api_version: &str, kind: &str) -> Lookup<'_> {
+        if let Some(gv) = self.by_api_version.get(api_version) {
+            if let Some(&i) = gv.kinds.get(kind) {
+                return Lookup::Entry(&self.entries[i]);
+            }
+            return Lookup::GroupVersion {
+                component: &self.meta.components[gv.component].name,
+                lifecycle: gv.lifecycle,
+            };
+        }
+        let Ok((group, _)) = split_api_version(api_version) else {
+            return Lookup::NotCovered;
+        };
+        if group.is_empty() && !self.core_kinds.contains(kind) {
+            return Lookup::NotCovered;
+        }
+        match self.complete_groups.get(group) {
+            Some(&c) if !self.served_without_lifecycle.contains(api_version) => {
+                Lookup::UnknownVersion {
+                    component: &self.meta.components[c].name,
+                }
+            }
+            _ => Lookup::NotCovered,
+        }
+    }
+
+    /// Judges an object's `apiVersion` and `kind` at the target of its component.
+    pub fn assess(&self, api_version: &str, kind: &str, targets: &Targets) -> Verdict<'_> {
+        let not_covered = Verdict {
+            status: ApiStatus::NotCovered,
+            basis: MatchBasis::None,
+            component: None,
+            target: None,
+            lifecycle: Lifecycle::default(),
+            entry: None,
+            replacement: None,
+            replacement_available: None,
+        };
+        match self.lookup(api_version, kind) {
+            Lookup::NotCovered => not_covered,
+            Lookup::UnknownVersion { component } => {
+                let target = targets.get(component).copied();
+                Verdict {
+                    status: if target.is_some() {
+                        ApiStatus::Unknown
+                    } else {
+                        ApiStatus::NotJudged
+                    },
+                    basis: MatchBasis::UnknownVersion,
+                    component: Some(component),
+                    target,
+                    ..not_covered
+                }
+            }
+            Lookup::Entry(entry) => {
+                let component = entry.component.as_str();
+                let Some(target) = targets.get(component).copied() else {
+                    return Verdict {
+                        status: ApiStatus::NotJudged,
+                        basis: MatchBasis::Kind,
+                        component: Some(component),
+                        entry: Some(entry),
+                        ..not_covered
+                    };
+                };
+                let lifecycle = Lifecycle {
+                    introduced: entry.introduced,
+                    deprecated_in: entry.deprecated_in,
+                    removed_in: entry.removed_in,
+                };
+                let status = status_at(&lifecycle, target.target);
+                let replacement = self.effective_replacement(entry, target.target);
+                let replacement_available = replacement.and_then(|r| {
+                    r.available_in
+                        .map(|a| a <= target.current.unwrap_or(target.target))
+                });
+                Verdict {
+                    status,
+                    basis: MatchBasis::Kind,
+                    component: Some(component),
+                    target: Some(target),
+                    lifecycle,
+                    entry: Some(entry),
+                    replacement,
+                    replacement_available,
+                }
+            }
+            Lookup::GroupVersion {
+                component,
+                lifecycle,
+            } => {
+                let Some(target) = targets.get(component).copied() else {
+                    return Verdict {
+                        status: ApiStatus::NotJudged,
+                        basis: MatchBasis::GroupVersion,
+                        component: Some(component),
+                        ..not_covered
+                    };
+                };
+                Verdict {
+                    status: status_at(&lifecycle, target.target),
+                    basis: MatchBasis::GroupVersion,
+                    component: Some(component),
+                    target: Some(target),
+                    lifecycle,
+                    ..not_covered
+                }
+            }
+        }
+    }
+
+    /// The entry's replacement, followed while the replacement is itself removed at `target`
+    /// (flowcontrol v1beta2 → v1beta3 → v1). `None` when the chain ends without a served API.
+    pub fn effective_replacement<'a>(
+        &'a self,
+        entry: &'a ApiEntry,
+        target: KubeVersion,
+    ) -> Option<&'a Replacement> {
+        let mut current = entry.replacement.as_ref()?;
+        // Chains were checked for loops at load time; the bound only guards the invariant.
+        for _ in 0..=self.entries.len() {
+            match self.entry(&current.gvk.api_version, &current.gvk.kind) {
+                Some(next) if next.removed_in.is_some_and(|r| r <= target) => {
+                    current = next.replacement.as_ref()?;
+                }
+                _ => return Some(current),
+            }
+        }
+        None
+    }
+}
+
+/// An unlisted kind shares its group/version's fate only when every listed kind does: the
+/// group/version is then deprecated (or gone) as a whole.
+fn group_version_lifecycle<'a>(entries: impl Iterator<Item = &'a ApiEntry> + Clone) -> Lifecycle {
+    let all_removed = entries.clone().all(|e| e.removed_in.is_some());
+    let all_deprecated = entries
+        .clone()
+        .all(|e| e.deprecated_in.or(e.removed_in).is_some());
+    Lifecycle {
+        introduced: entries.clone().filter_map(|e| e.introduced).min(),
+        deprecated_in: if all_deprecated {
+            entries
+                .clone()
+                .filter_map(|e| e.deprecated_in.or(e.removed_in))
+                .max()
+        } else {
+            None
+        },
+        removed_in: if all_removed {
+            entries.filter_map(|e| e.removed_in).max()
+        } else {
+            None
+        },
+    }
+}
+
+fn status_at(lifecycle: &Lifecycle, target: KubeVersion) -> ApiStatus {
+    if lifecycle.removed_in.is_some_and(|r| r <= target) {
+        ApiStatus::Removed
+    } else if lifecycle.deprecated_in.is_some_and(|d| d <= target) {
+        ApiStatus::Deprecated
+    } else {
+        ApiStatus::Served
+    }
+}

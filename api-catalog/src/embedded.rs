@@ -1,0 +1,28 @@
+//! The catalog compiled into the binary.
+//!
+//! The YAML is embedded with `include_str!` and parsed once, on first use. A `build.rs` that
+//! turned it into Rust tables would save microseconds but turn a data typo into a compile error
+//! far from the data; a failing test with the file and line is the better failure.
+
+use std::sync::LazyLock;
+
+use crate::catalog::Catalog;
+
+/// The embedded built-in catalog, as text.
+pub const KUBERNETES_YAML: &str = include_str!("../data/kubernetes.yaml");
+
+static EMBEDDED: LazyLock<Catalog> = LazyLock::new(|| {
+    Catalog::from_yaml(
+        "embedded catalog (api-catalog/data/kubernetes.yaml)",
+        KUBERNETES_YAML,
+    )
+    .unwrap_or_else(|e| panic!("the embedded catalog is validated by tests: {e}"))
+});
+
+impl Catalog {
+    /// The catalog built into upcheck: every built-in Kubernetes API version from the 1.16
+    /// removals to the newest scheduled removal.
+    pub fn embedded() -> &'static Catalog {
+        &EMBEDDED
+    }
+}

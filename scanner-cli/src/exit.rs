@@ -1,0 +1,56 @@
+//! The exit code: computed from the report and the `--ignore-*` flags, in one place.
+//!
+//! Pluto's numbering, so existing pipelines keep working. Unlike Pluto, an API with no
+//! replacement at all counts as removed (3), never as "replacement unavailable" (4), and each
+//! `--ignore-*` flag removes only its own class.
+
+use scanner_core::{ApiStatus, Report};
+
+/// Nothing fails the gate.
+pub const OK: u8 = 0;
+/// Tool error, or an incomplete scan.
+pub const ERROR: u8 = 1;
+/// Deprecated API versions in use at the target.
+pub const DEPRECATED: u8 = 2;
+/// Removed (or unknown) API versions in use at the target.
+pub const REMOVED: u8 = 3;
+/// A replacement exists but is not available yet.
+pub const REPLACEMENT_UNAVAILABLE: u8 = 4;
+
+/// Which classes of findings are left out of the exit code.
+#[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, one per CLI flag
+pub struct Gate {
+    pub ignore_deprecations: bool,
+    pub ignore_removals: bool,
+    pub ignore_unavailable_replacements: bool,
+    pub allow_incomplete: bool,
+}
+
+/// The exit code for a report: the first of 1, 4, 3, 2 that applies.
+pub fn exit_code(report: &Report, gate: Gate) -> u8 {
+    if report.is_incomplete() && !gate.allow_incomplete {
+        return ERROR;
+    }
+    let unavailable = report
+        .findings
+        .iter()
+        .any(scanner_core::Finding::replacement_unavailable);
+    let removed = report
+        .findings
+        .iter()
+        .any(|f| matches!(f.status, ApiStatus::Removed | ApiStatus::Unknown));
+    let deprecated = report
+        .findings
+        .iter()
+        .any(|f| f.status == ApiStatus::Deprecated);
+    if unavailable && !gate.ignore_unavailable_replacements {
+        REPLACEMENT_UNAVAILABLE
+    } else if removed && !gate.ignore_removals {
+        REMOVED
+    } else if deprecated && !gate.ignore_deprecations {
+        DEPRECATED
+    } else {
+        OK
+    }
+}

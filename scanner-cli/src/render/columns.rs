@@ -1,0 +1,180 @@
+//! Report columns shared by the table formats (text, wide, markdown, csv). One validator for
+//! every format that takes `--columns`.
+
+use anyhow::{Result, bail};
+use scanner_core::{ApiStatus, Finding};
+
+/// A column of the findings table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    Name,
+    Namespace,
+    Kind,
+    Version,
+    Replacement,
+    Status,
+    Code,
+    Deprecated,
+    DeprecatedIn,
+    Removed,
+    RemovedIn,
+    ReplAvail,
+    ReplAvailIn,
+    Component,
+    FilePath,
+    Line,
+    Document,
+    Location,
+    Parsed,
+    Message,
+}
+
+const ALL: [Column; 20] = [
+    Column::Name,
+    Column::Namespace,
+    Column::Kind,
+    Column::Version,
+    Column::Replacement,
+    Column::Status,
+    Column::Code,
+    Column::Deprecated,
+    Column::DeprecatedIn,
+    Column::Removed,
+    Column::RemovedIn,
+    Column::ReplAvail,
+    Column::ReplAvailIn,
+    Column::Component,
+    Column::FilePath,
+    Column::Line,
+    Column::Document,
+    Column::Location,
+    Column::Parsed,
+    Column::Message,
+];
+
+/// Pluto's `normal` columns, plus where the object is.
+pub const NORMAL: &[Column] = &[
+    Column::Name,
+    Column::Kind,
+    Column::Version,
+    Column::Replacement,
+    Column::Removed,
+    Column::Deprecated,
+    Column::ReplAvail,
+    Column::Location,
+];
+
+/// Pluto's `wide` columns, plus status, component and location.
+pub const WIDE: &[Column] = &[
+    Column::Name,
+    Column::Namespace,
+    Column::Kind,
+    Column::Version,
+    Column::Replacement,
+    Column::Status,
+    Column::Deprecated,
+    Column::DeprecatedIn,
+    Column::Removed,
+    Column::RemovedIn,
+    Column::ReplAvail,
+    Column::ReplAvailIn,
+    Column::Component,
+    Column::Location,
+];
+
+/// A missing value in tables meant for people (kubectl's convention).
+pub const NONE: &str = "<none>";
+
+impl Column {
+    pub fn header(self) -> &'static str {
+        match self {
+            Self::Name => "NAME",
+            Self::Namespace => "NAMESPACE",
+            Self::Kind => "KIND",
+            Self::Version => "VERSION",
+            Self::Replacement => "REPLACEMENT",
+            Self::Status => "STATUS",
+            Self::Code => "CODE",
+            Self::Deprecated => "DEPRECATED",
+            Self::DeprecatedIn => "DEPRECATED IN",
+            Self::Removed => "REMOVED",
+            Self::RemovedIn => "REMOVED IN",
+            Self::ReplAvail => "REPL AVAIL",
+            Self::ReplAvailIn => "REPL AVAIL IN",
+            Self::Component => "COMPONENT",
+            Self::FilePath => "FILEPATH",
+            Self::Line => "LINE",
+            Self::Document => "DOCUMENT",
+            Self::Location => "LOCATION",
+            Self::Parsed => "PARSED",
+            Self::Message => "MESSAGE",
+        }
+    }
+
+    /// The cell for a finding; `None` when the value is absent (rendered per format).
+    pub fn cell(self, f: &Finding) -> Option<String> {
+        let yes_no = |b: bool| Some(b.to_string());
+        match self {
+            Self::Name => f.name.clone(),
+            Self::Namespace => f.namespace.clone(),
+            Self::Kind => Some(f.kind.clone()),
+            Self::Version => Some(f.api_version.clone()),
+            Self::Replacement => f.replacement.as_ref().map(|r| {
+                if r.kind == f.kind {
+                    r.api_version.clone()
+                } else {
+                    format!("{} {}", r.api_version, r.kind)
+                }
+            }),
+            Self::Status => Some(f.status.as_str().to_owned()),
+            Self::Code => Some(f.code.as_str().to_owned()),
+            Self::Deprecated => yes_no(f.deprecated_in.is_some_and(|d| d <= f.target)),
+            Self::DeprecatedIn => f.deprecated_in.map(|v| v.to_string()),
+            Self::Removed => yes_no(matches!(f.status, ApiStatus::Removed | ApiStatus::Unknown)),
+            Self::RemovedIn => f.removed_in.map(|v| v.to_string()),
+            Self::ReplAvail => f
+                .replacement
+                .as_ref()
+                .and_then(|r| r.available)
+                .map(|b| b.to_string()),
+            Self::ReplAvailIn => f
+                .replacement
+                .as_ref()
+                .and_then(|r| r.available_in)
+                .map(|v| v.to_string()),
+            Self::Component => Some(f.component.clone()),
+            Self::FilePath => Some(f.location.path.clone()),
+            Self::Line => Some(f.location.line.to_string()),
+            Self::Document => Some(f.location.document.to_string()),
+            Self::Location => {
+                let mut l = format!("{}:{}", f.location.path, f.location.line);
+                if !f.parsed {
+                    l.push_str(" (unparsed)");
+                }
+                Some(l)
+            }
+            Self::Parsed => yes_no(f.parsed),
+            Self::Message => Some(f.message.clone()),
+        }
+    }
+}
+
+/// Parses `--columns` (case-insensitive; `_` and `-` may stand for spaces).
+pub fn parse_columns(names: &[String]) -> Result<Vec<Column>> {
+    let mut out = Vec::with_capacity(names.len());
+    for raw in names {
+        let wanted = raw.trim().to_ascii_uppercase().replace(['_', '-'], " ");
+        let Some(c) = ALL.iter().find(|c| c.header() == wanted) else {
+            let valid: Vec<&str> = ALL.iter().map(|c| c.header()).collect();
+            bail!(
+                "invalid column {raw:?} in --columns; valid columns are: {}",
+                valid.join(", ")
+            );
+        };
+        out.push(*c);
+    }
+    if out.is_empty() {
+        bail!("--columns needs at least one column");
+    }
+    Ok(out)
+}

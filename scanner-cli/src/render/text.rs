@@ -1,0 +1,57 @@
+//! Terminal tables (`text` and `wide`): borderless, kubectl-like, never wrapped so the output
+//! is the same on every terminal.
+
+use std::io::Write;
+
+use anyhow::Result;
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use scanner_core::{ApiStatus, Report};
+
+use super::columns::{Column, NONE};
+use super::{RenderOptions, summary};
+
+pub fn render(
+    report: &Report,
+    opts: &RenderOptions,
+    columns: &[Column],
+    out: &mut dyn Write,
+) -> Result<()> {
+    if !report.findings.is_empty() {
+        let mut table = Table::new();
+        table
+            .load_style(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled);
+        if opts.color {
+            table.enforce_styling();
+        }
+        if opts.headers {
+            table.set_header(columns.iter().map(|c| Cell::new(c.header())));
+        }
+        for f in &report.findings {
+            let color = match f.status {
+                ApiStatus::Removed | ApiStatus::Unknown => Some(Color::Red),
+                ApiStatus::Deprecated => Some(Color::Yellow),
+                _ => None,
+            };
+            table.add_row(columns.iter().map(|c| {
+                let cell = Cell::new(c.cell(f).unwrap_or_else(|| NONE.to_owned()));
+                match color {
+                    Some(col) if opts.color => cell.fg(col),
+                    _ => cell,
+                }
+            }));
+        }
+        // comfy-table pads the first and last column with a space; trim line ends so the
+        // output carries no trailing blanks.
+        for line in table.to_string().lines() {
+            writeln!(
+                out,
+                "{}",
+                line.trim_end().strip_prefix(' ').unwrap_or(line.trim_end())
+            )?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", summary(report))?;
+    Ok(())
+}

@@ -1,0 +1,466 @@
+//! End-to-end tests of the `upcheck` binary: every output format and exit code, snapshotted
+//! with stdout and stderr together.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs upcheck from the workspace root, so fixture paths print relative.
+fn upcheck_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upcheck"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("UPCHECK_LOG")
+        .env("COLUMNS", "80")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("upcheck runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn upcheck(args: &[&str]) -> Run {
+    upcheck_in(&workspace(), args, None)
+}
+
+const EXAMPLE: &[&str] = &["files", "fixtures/examples", "--target-version", "1.25"];
+
+fn example(extra: &[&str]) -> Run {
+    let mut args = EXAMPLE.to_vec();
+    args.extend_from_slice(extra);
+    upcheck(&args)
+}
+
+// ---- every output format over the bundled example ----
+
+#[test]
+fn example_text() {
+    let run = example(&[]);
+    assert_eq!(run.code, 3);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn example_wide() {
+    insta::assert_snapshot!(example(&["-o", "wide"]).transcript());
+}
+
+#[test]
+fn example_json() {
+    let run = example(&["-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn example_yaml() {
+    insta::assert_snapshot!(example(&["-o", "yaml"]).transcript());
+}
+
+#[test]
+fn example_markdown() {
+    insta::assert_snapshot!(example(&["-o", "markdown"]).transcript());
+}
+
+#[test]
+fn example_csv() {
+    insta::assert_snapshot!(example(&["-o", "csv"]).transcript());
+}
+
+#[test]
+fn custom_columns_any_case_without_headers() {
+    insta::assert_snapshot!(
+        example(&["--columns", "kind,name,removed_in,filepath,LINE", "-H"]).transcript()
+    );
+}
+
+#[test]
+fn csv_with_columns_quotes_fields() {
+    insta::assert_snapshot!(example(&["-o", "csv", "--columns", "name,message"]).transcript());
+}
+
+// ---- exit codes ----
+
+#[test]
+fn exit_0_nothing_found() {
+    let run = upcheck(&["files", "fixtures/manifests/clean", "-t", "1.37"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn exit_0_json_has_empty_lists() {
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/clean",
+        "-t",
+        "1.37",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["findings"], serde_json::json!([]));
+    assert_eq!(v["errors"], serde_json::json!([]));
+}
+
+#[test]
+fn exit_2_deprecated_only() {
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/deprecated/endpoints-v1.33.yaml",
+        "-t",
+        "1.33",
+    ]);
+    assert_eq!(run.code, 2);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn exit_3_removed() {
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/removed/v1.25-cronjob-psp.yaml",
+        "-t",
+        "k8s=v1.25.0",
+    ]);
+    assert_eq!(run.code, 3);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn exit_3_for_removed_api_without_replacement_not_4() {
+    // Pluto exits 4 for a removed PodSecurityPolicy; it has no replacement at all.
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/removed/v1.25-cronjob-psp.yaml",
+        "-t",
+        "1.25",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 3);
+}
+
+#[test]
+fn exit_3_unknown_version() {
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/malformed/unknown-versions.yaml",
+        "-t",
+        "1.30",
+    ]);
+    assert_eq!(run.code, 3);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn exit_4_replacement_not_yet_available() {
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/deprecated/hpa-v2beta1.yaml",
+        "-t",
+        "1.22",
+    ]);
+    assert_eq!(run.code, 4);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn exit_4_when_current_version_lacks_the_replacement() {
+    let args = [
+        "files",
+        "fixtures/manifests/removed/v1.25-cronjob-psp.yaml",
+        "-t",
+        "1.25",
+    ];
+    let mut with_current = args.to_vec();
+    with_current.extend(["--current", "1.20"]);
+    let run = upcheck(&with_current);
+    assert_eq!(run.code, 4);
+    insta::assert_snapshot!(run.transcript());
+    with_current[5] = "1.21";
+    assert_eq!(upcheck(&with_current).code, 3);
+}
+
+#[test]
+fn exit_1_incomplete_scan_wins_over_findings() {
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/malformed/broken-middle.yaml",
+        "-t",
+        "1.25",
+    ]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.transcript());
+    let allowed = upcheck(&[
+        "files",
+        "fixtures/manifests/malformed/broken-middle.yaml",
+        "-t",
+        "1.25",
+        "--allow-incomplete",
+    ]);
+    assert_eq!(allowed.code, 3);
+}
+
+#[test]
+fn exit_1_binary_file_and_template() {
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/malformed/binary.yaml",
+        "fixtures/manifests/templates",
+        "-t",
+        "1.25",
+    ]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn ignore_flags_each_remove_only_their_class() {
+    let psp = "fixtures/manifests/removed/v1.25-cronjob-psp.yaml";
+    let hpa = "fixtures/manifests/deprecated/hpa-v2beta1.yaml";
+    let endpoints = "fixtures/manifests/deprecated/endpoints-v1.33.yaml";
+    let cases: &[(&[&str], i32)] = &[
+        (&[psp, "-t", "1.25", "--ignore-removals"], 0),
+        (&[psp, "-t", "1.22", "--ignore-removals"], 2),
+        (&[psp, "-t", "1.22", "--ignore-deprecations"], 0),
+        (&[psp, "-t", "1.25", "--ignore-deprecations"], 3),
+        (&[hpa, "-t", "1.22", "--ignore-unavailable-replacements"], 2),
+        (
+            &[
+                hpa,
+                "-t",
+                "1.22",
+                "--ignore-unavailable-replacements",
+                "--ignore-deprecations",
+            ],
+            0,
+        ),
+        (&[hpa, "-t", "1.22", "--ignore-deprecations"], 4),
+        (&[endpoints, "-t", "1.33", "--ignore-deprecations"], 0),
+        (&[psp, hpa, "-t", "1.22"], 4),
+        (&[psp, hpa, "-t", "1.25"], 3),
+    ];
+    for (args, code) in cases {
+        let mut full = vec!["files"];
+        full.extend_from_slice(args);
+        let run = upcheck(&full);
+        assert_eq!(run.code, *code, "{args:?}\n{}", run.transcript());
+        // The flags change the exit code only; rows stay.
+        assert!(!run.stdout.starts_with("No deprecated"), "{args:?}");
+    }
+}
+
+#[test]
+fn only_removed_drops_deprecated_rows_and_exit_code() {
+    let run = upcheck(&["files", "fixtures/examples", "-t", "1.25", "-r"]);
+    assert_eq!(run.code, 3);
+    assert!(!run.stdout.contains("HorizontalPodAutoscaler"));
+    let run = upcheck(&[
+        "files",
+        "fixtures/manifests/deprecated/endpoints-v1.33.yaml",
+        "-t",
+        "1.33",
+        "--only-removed",
+    ]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let run = upcheck_in(
+        &workspace(),
+        &["files", "-", "-t", "1.22", "-o", "wide"],
+        Some(
+            "apiVersion: networking.k8s.io/v1beta1\nkind: Ingress\nmetadata:\n  name: piped\n  namespace: web\n",
+        ),
+    );
+    assert_eq!(run.code, 3);
+    insta::assert_snapshot!(run.transcript());
+}
+
+// ---- usage errors: exit 1, a message naming the input ----
+
+#[test]
+fn usage_errors() {
+    let cases: &[(&str, &[&str])] = &[
+        ("bad_target", &["files", "fixtures/examples", "-t", "1.x"]),
+        (
+            "unknown_component",
+            &["files", "fixtures/examples", "-t", "istio=1.6"],
+        ),
+        (
+            "current_after_target",
+            &[
+                "files",
+                "fixtures/examples",
+                "-t",
+                "1.25",
+                "--current",
+                "1.27",
+            ],
+        ),
+        (
+            "bad_column",
+            &["files", "fixtures/examples", "--columns", "name,colour"],
+        ),
+        (
+            "columns_with_json",
+            &[
+                "files",
+                "fixtures/examples",
+                "-o",
+                "json",
+                "--columns",
+                "name",
+            ],
+        ),
+        ("bad_format", &["files", "fixtures/examples", "-o", "xml"]),
+        ("unknown_flag", &["files", "--frobnicate"]),
+        ("zero_threads", &["files", "fixtures/examples", "-j", "0"]),
+        ("no_command", &[]),
+    ];
+    let mut all = String::new();
+    for (name, args) in cases {
+        let run = upcheck(args);
+        assert_eq!(run.code, 1, "{name}: {}", run.transcript());
+        assert!(run.stdout.is_empty(), "{name}: errors go to stderr");
+        let _ = writeln!(
+            all,
+            "== {name}: upcheck {}\n{}",
+            args.join(" "),
+            run.transcript()
+        );
+    }
+    insta::assert_snapshot!(all);
+}
+
+#[test]
+fn missing_path_is_an_incomplete_scan() {
+    let run = upcheck(&["files", "fixtures/nope", "fixtures/manifests/clean"]);
+    assert_eq!(run.code, 1);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn target_beyond_catalog_gets_a_note() {
+    let run = upcheck(&["files", "fixtures/manifests/clean", "-t", "1.45"]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stderr.contains("newer than the catalog covers (1.37)"),
+        "{}",
+        run.stderr
+    );
+    let quiet = upcheck(&["files", "fixtures/manifests/clean", "-t", "1.45", "-q"]);
+    assert!(quiet.stderr.is_empty());
+}
+
+#[test]
+fn default_target_is_the_newest_release() {
+    let run = upcheck(&["files", "fixtures/manifests/clean"]);
+    assert!(run.stdout.contains("at target k8s 1.37"), "{}", run.stdout);
+}
+
+#[test]
+fn version_command() {
+    let run = upcheck(&["version"]);
+    assert_eq!(run.code, 0);
+    insta::assert_snapshot!(run.transcript());
+}
+
+// ---- determinism ----
+
+#[test]
+fn one_and_eight_threads_give_identical_json() {
+    let one = upcheck(&["files", "fixtures", "-t", "1.37", "-o", "json", "-j", "1"]);
+    let eight = upcheck(&["files", "fixtures", "-t", "1.37", "-o", "json", "-j", "8"]);
+    assert_eq!(one.code, 1, "the fixtures include broken files");
+    assert!(one.stdout.len() > 10_000);
+    assert_eq!(one.stdout, eight.stdout);
+    assert_eq!(one.stderr, eight.stderr);
+}
+
+// ---- help and README agree ----
+
+#[test]
+fn help_output() {
+    insta::assert_snapshot!("help", upcheck(&["--help"]).transcript());
+    insta::assert_snapshot!("files_help", upcheck(&["files", "--help"]).transcript());
+}
+
+#[test]
+fn readme_documents_every_flag_and_exit_code() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let help = upcheck(&["files", "--help"]).stdout;
+    for line in help.lines() {
+        let line = line.trim_start();
+        if !line.starts_with('-') {
+            continue;
+        }
+        for flag in line.split([',', ' ']).filter(|w| w.starts_with("--")) {
+            let flag = flag.trim_end_matches("...");
+            if flag == "--help" || flag == "--version" {
+                continue;
+            }
+            assert!(
+                readme.contains(&format!("`{flag}")),
+                "README does not document {flag}"
+            );
+        }
+    }
+    for line in scanner_cli::args::EXIT_CODES_HELP.lines().skip(1) {
+        let line = line.trim();
+        if let Some((code, meaning)) = line.split_once("  ")
+            && code.len() == 1
+        {
+            let row = format!("| {code} | {} |", meaning.trim());
+            assert!(readme.contains(&row), "README exit-code table lacks: {row}");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Findings: an object whose API version is deprecated, removed or unknown at the target.
+
+use std::fmt;
+use std::fmt::Write as _;
+
+use api_catalog::{ApiStatus, KubeVersion, MatchBasis, Verdict};
+use serde::{Serialize, Serializer};
+
+use crate::parse::Span;
+
+/// A stable check code. Codes never change meaning once released; users put them in CI
+/// configurations and ignore lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// `DEP001` removed-api: the API version is no longer served at the target.
+    RemovedApi,
+    /// `DEP002` deprecated-api: the API version is deprecated at the target.
+    DeprecatedApi,
+    /// `DEP003` unknown-api-version: a version of a built-in group that never existed.
+    UnknownApiVersion,
+}
+
+impl Code {
+    /// Every code, in order.
+    pub const ALL: [Code; 3] = [
+        Self::RemovedApi,
+        Self::DeprecatedApi,
+        Self::UnknownApiVersion,
+    ];
+
+    /// The code as written in reports (`DEP001`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RemovedApi => "DEP001",
+            Self::DeprecatedApi => "DEP002",
+            Self::UnknownApiVersion => "DEP003",
+        }
+    }
+
+    /// A short name for the condition (`removed-api`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RemovedApi => "removed-api",
+            Self::DeprecatedApi => "deprecated-api",
+            Self::UnknownApiVersion => "unknown-api-version",
+        }
+    }
+
+    /// One line on what the code means.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::RemovedApi => "API version no longer served at the target version",
+            Self::DeprecatedApi => "API version deprecated at the target version",
+            Self::UnknownApiVersion => "version of a built-in API group that never existed",
+        }
+    }
+
+    fn for_status(status: ApiStatus) -> Option<Self> {
+        match status {
+            ApiStatus::Removed => Some(Self::RemovedApi),
+            ApiStatus::Deprecated => Some(Self::DeprecatedApi),
+            ApiStatus::Unknown => Some(Self::UnknownApiVersion),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Where an object was found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The path as given on the command line (relative stays relative), or `<stdin>`.
+    pub path: String,
+    /// 0-based index of the document in the file, empty documents included.
+    pub document: usize,
+    /// Index in the `items` of a `List` (or of a top-level sequence).
+    pub item: Option<usize>,
+    /// 1-based line where the object starts.
+    pub line: u32,
+    /// Byte range of the whole document in the file. `None` when the file had to be
+    /// re-encoded to be read (UTF-16, invalid UTF-8), so offsets would not match the bytes.
+    pub document_span: Option<Span>,
+    /// Byte range of the `apiVersion` value in the file (without quotes), for rewriting it in
+    /// place. `None` when it cannot be rewritten safely (alias, escapes, re-encoded file).
+    pub api_version_span: Option<Span>,
+}
+
+/// The API to migrate to, as it applies at the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingReplacement {
+    /// `apiVersion` of the replacement.
+    pub api_version: String,
+    /// Kind of the replacement.
+    pub kind: String,
+    /// First release that serves it, when recorded.
+    pub available_in: Option<KubeVersion>,
+    /// Whether it is served at the current version (or the target when no current version is
+    /// given): if not, the object cannot be migrated before the upgrade. `None` when unknown.
+    pub available: Option<bool>,
+}
+
+/// An object that uses a deprecated, removed or unknown API version at the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable code of the condition.
+    pub code: Code,
+    /// The verdict at the target.
+    pub status: ApiStatus,
+    /// The object's `apiVersion`.
+    pub api_version: String,
+    /// The object's kind.
+    pub kind: String,
+    /// `metadata.name`, when set.
+    pub name: Option<String>,
+    /// `metadata.namespace`, when set.
+    pub namespace: Option<String>,
+    /// Where the object is.
+    pub location: Location,
+    /// False when the object was read from a document that is not valid YAML (a template):
+    /// its identity was read from plain lines, the rest of the document was not.
+    pub parsed: bool,
+    /// The catalog component whose version line applies (`k8s`).
+    pub component: String,
+    /// The target (and current) version the object was judged at.
+    pub target: KubeVersion,
+    /// First release in which the API is deprecated.
+    pub deprecated_in: Option<KubeVersion>,
+    /// First release that no longer serves the API.
+    pub removed_in: Option<KubeVersion>,
+    /// Whether the exact kind, or only its group/version, is in the catalog.
+    pub matched_by: MatchBasis,
+    /// What to migrate to at the target; `None` when there is nothing (`PodSecurityPolicy`).
+    pub replacement: Option<FindingReplacement>,
+    /// Documentation of the lifecycle.
+    pub link: Option<String>,
+    /// One sentence for people.
+    pub message: String,
+}
+
+impl Finding {
+    /// Builds a finding from an object's verdict; `None` when the verdict is not reportable.
+    pub(crate) fn from_verdict(
+        verdict: &Verdict<'_>,
+        api_version: String,
+        kind: String,
+        name: Option<String>,
+        namespace: Option<String>,
+        location: Location,
+        parsed: bool,
+    ) -> Option<Self> {
+        let code = Code::for_status(verdict.status)?;
+        let target = verdict.target?;
+        let replacement = verdict.replacement.map(|r| FindingReplacement {
+            api_version: r.gvk.api_version.clone(),
+            kind: r.gvk.kind.clone(),
+            available_in: r.available_in,
+            available: verdict.replacement_available,
+        });
+        let message = message(code, &api_version, &kind, verdict, replacement.as_ref());
+        Some(Self {
+            code,
+            status: verdict.status,
+            api_version,
+            kind,
+            name,
+            namespace,
+            location,
+            parsed,
+            component: verdict.component.unwrap_or("k8s").to_owned(),
+            target: target.target,
+            deprecated_in: verdict.lifecycle.deprecated_in,
+            removed_in: verdict.lifecycle.removed_in,
+            matched_by: verdict.basis,
+            replacement,
+            link: verdict.entry.and_then(|e| e.link.clone()),
+            message,
+        })
+    }
+
+    /// Whether the replacement is known not to be available yet (exit code 4).
+    pub fn replacement_unavailable(&self) -> bool {
+        self.replacement
+            .as_ref()
+            .is_some_and(|r| r.available == Some(false))
+    }
+
+    /// The total order findings are reported in: location, then code, then identity.
+    pub(crate) fn sort_key(&self) -> impl Ord + '_ {
+        (
+            self.location.path.as_str(),
+            self.location.document,
+            self.location.item,
+            self.location.line,
+            self.code,
+            self.api_version.as_str(),
+            self.kind.as_str(),
+            self.namespace.as_deref(),
+            self.name.as_deref(),
+        )
+    }
+}
+
+fn message(
+    code: Code,
+    api_version: &str,
+    kind: &str,
+    verdict: &Verdict<'_>,
+    replacement: Option<&FindingReplacement>,
+) -> String {
+    let subject = match verdict.basis {
+        MatchBasis::Kind => format!("{api_version} {kind}"),
+        _ => api_version.to_owned(),
+    };
+    let mut m = match code {
+        Code::RemovedApi => match verdict.lifecycle.removed_in {
+            Some(r) => format!("{subject} is no longer served since {r}"),
+            None => format!("{subject} is no longer served"),
+        },
+        Code::DeprecatedApi => {
+            let mut m = match verdict.lifecycle.deprecated_in {
+                Some(d) => format!("{subject} is deprecated since {d}"),
+                None => format!("{subject} is deprecated"),
+            };
+            if let Some(r) = verdict.lifecycle.removed_in {
+                let _ = write!(m, " and will be removed in {r}");
+            }
+            m
+        }
+        Code::UnknownApiVersion => {
+            format!(
+                "{api_version} is not a version any Kubernetes release served; check for a typo"
+            )
+        }
+    };
+    match replacement {
+        Some(r) => {
+            let _ = write!(m, "; migrate to {} {}", r.api_version, r.kind);
+            match (r.available_in, r.available) {
+                (Some(a), Some(false)) => {
+                    let _ = match verdict.target.map(|t| t.current.unwrap_or(t.target)) {
+                        Some(at) => write!(m, " (only served from {a}; not available at {at})"),
+                        None => write!(m, " (only served from {a})"),
+                    };
+                }
+                (Some(a), _) => {
+                    let _ = write!(m, " (served since {a})");
+                }
+                (None, _) => {}
+            }
+        }
+        None if code == Code::RemovedApi && verdict.basis == MatchBasis::Kind => {
+            m.push_str("; it has no replacement: remove the object or replace what it does");
+        }
+        None => {}
+    }
+    m
+}

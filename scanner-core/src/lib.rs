@@ -1,0 +1,49 @@
+//! upcheck's engine: finds Kubernetes manifests that use API versions which are deprecated,
+//! removed, or never existed at a target release.
+//!
+//! The pipeline runs one way:
+//!
+//! ```text
+//! Input ─collect→ files ─read/decode→ text ─split→ documents ─parse→ objects
+//!       ─assess (api-catalog)→ findings ─sort→ Report
+//! ```
+//!
+//! Files are read and parsed in parallel with rayon on the caller's thread pool, then sorted by
+//! a total order, so the report is the same whatever the thread count. Nothing is skipped
+//! silently: unreadable paths, binary files and invalid documents become [`ScanError`]s in
+//! the report, and the scan goes on with everything else. File scanning pulls in no async
+//! runtime, HTTP or Kubernetes client.
+//!
+//! The crate is a library for tools that embed the scan; the `upcheck` binary (crate
+//! `scanner-cli`) adds arguments, rendering and exit codes.
+//!
+//! ```
+//! use scanner_core::{Catalog, KubeVersion, ScanSettings, Scanner, Targets};
+//!
+//! let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 22), None));
+//! let report = Scanner::new(Catalog::embedded(), settings).scan_text(
+//!     "ingress.yaml",
+//!     "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: web\n",
+//! );
+//! assert_eq!(report.findings.len(), 1);
+//! assert_eq!(report.findings[0].removed_in, Some(KubeVersion::new(1, 22)));
+//! ```
+#![warn(missing_docs)]
+
+mod error;
+mod finding;
+mod parse;
+mod report;
+mod scan;
+mod source;
+
+pub use api_catalog::{
+    ApiEntry, ApiStatus, Catalog, CatalogError, KubeVersion, MatchBasis, Target, Targets,
+    VersionError,
+};
+pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
+pub use finding::{Code, Finding, FindingReplacement, Location};
+pub use parse::Span;
+pub use report::{REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
+pub use scan::{ScanSettings, Scanner};
+pub use source::{Input, WalkOptions};

@@ -1,0 +1,380 @@
+//! Text → documents → objects.
+//!
+//! A stream is split into documents first ([`split`]), then each document is read on its own
+//! ([`head`]), so one broken document never hides its siblings. A document that is not valid
+//! YAML is recorded as an error and, when its identity is written plainly, still yields an
+//! object marked as unparsed ([`salvage`]). Concatenated JSON values (`{..}\n{..}`), which are
+//! not YAML, are read as a JSON stream.
+
+mod head;
+mod salvage;
+pub(crate) mod split;
+
+use serde_saphyr::options::DuplicateKeyPolicy;
+
+use self::head::{Element, Head, Items, Located, Scalar, Shape};
+use self::split::RawDocument;
+
+/// Byte range in a file.
+pub type Span = std::ops::Range<usize>;
+
+/// An object found in a document, before any check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawObject {
+    pub api_version: String,
+    pub kind: String,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    /// Index in the `items` of a list, or in a top-level sequence.
+    pub item: Option<usize>,
+    pub line: u32,
+    pub api_version_span: Option<Span>,
+    /// False when read from a document that is not valid YAML.
+    pub parsed: bool,
+}
+
+/// A problem with one document that did not stop it from being read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DocWarning {
+    pub line: u32,
+    pub message: String,
+}
+
+/// A document that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DocError {
+    pub line: u32,
+    pub column: Option<u32>,
+    pub message: String,
+    /// The document contains template markup (`{{`), so it is a template, not a manifest.
+    pub templated: bool,
+}
+
+/// What a document turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DocKind {
+    /// Blank, comments only, or `null`.
+    Empty,
+    /// Valid YAML without a string `apiVersion` and `kind` (values files, kustomize configs).
+    NotObject,
+    /// One object, or the items of a list (possibly none).
+    Objects { list: bool },
+    /// Not valid YAML.
+    Invalid(DocError),
+}
+
+/// One document of a file, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParsedDocument {
+    pub index: usize,
+    pub span: Span,
+    pub kind: DocKind,
+    pub objects: Vec<RawObject>,
+    pub warnings: Vec<DocWarning>,
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        // Duplicates reach our visitors, which keep the last value and warn.
+        duplicate_keys: DuplicateKeyPolicy::PassThrough,
+        with_snippet: false,
+        budget: serde_saphyr::budget! {
+            // Documents are parsed one at a time; real CRD schemas nest deeper than the
+            // default 64 levels and hold more than 250k nodes.
+            max_depth: 256,
+            max_nodes: 20_000_000,
+            max_events: 100_000_000,
+            max_documents: 2,
+            max_total_scalar_bytes: 1 << 30,
+            max_reader_input_bytes: None,
+        },
+    }
+}
+
+fn clamp(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// Strips the parser's own " at line L, column C" so positions can be re-based on the file.
+fn message_without_location(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    match text.rfind(" at line ") {
+        Some(i) if text[i..].contains(", column ") => text[..i].to_owned(),
+        _ => text,
+    }
+}
+
+/// Reads every document of a file's text.
+pub(crate) fn parse_stream(text: &str) -> Vec<ParsedDocument> {
+    let docs = split::split_documents(text);
+    let mut out = Vec::with_capacity(docs.len());
+    for doc in &docs {
+        out.push(parse_document(doc));
+    }
+    // Concatenated JSON values are not YAML: when the YAML reading of a JSON-looking file
+    // fails, read it as a JSON stream instead, if that works for the whole file.
+    if docs.len() == 1
+        && matches!(out[0].kind, DocKind::Invalid(_))
+        && let Some(json) = parse_json_stream(&docs[0])
+    {
+        return json;
+    }
+    out
+}
+
+fn parse_document(doc: &RawDocument<'_>) -> ParsedDocument {
+    let span = doc.offset..doc.offset + doc.text.len();
+    let mut parsed = ParsedDocument {
+        index: doc.index,
+        span,
+        kind: DocKind::Empty,
+        objects: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let Some(content_line) = doc.content_line else {
+        return parsed;
+    };
+    let line_base = doc.first_line - 1;
+    match serde_saphyr::from_str_with_options::<Shape>(doc.text, yaml_options()) {
+        Ok(shape) => {
+            let src = DocText {
+                text: doc.text,
+                offset: doc.offset,
+                line_base,
+                content_line,
+                parsed: true,
+            };
+            classify(shape, &src, &mut parsed);
+        }
+        Err(e) => {
+            let (line, column) = e.location().map_or((content_line, None), |l| {
+                (line_base + clamp(l.line()), Some(clamp(l.column())))
+            });
+            parsed.kind = DocKind::Invalid(DocError {
+                line,
+                column,
+                message: message_without_location(&e),
+                templated: memchr::memmem::find(doc.text.as_bytes(), b"{{").is_some(),
+            });
+            if let Some(s) = salvage::salvage(doc.text) {
+                let start = doc.offset + s.api_version_offset;
+                parsed.objects.push(RawObject {
+                    api_version_span: Some(start..start + s.api_version.len()),
+                    api_version: s.api_version,
+                    kind: s.kind,
+                    name: s.name,
+                    namespace: s.namespace,
+                    item: None,
+                    line: content_line,
+                    parsed: false,
+                });
+            }
+        }
+    }
+    parsed
+}
+
+fn object_from_head(
+    head: Head,
+    item: Option<usize>,
+    line: u32,
+    doc: &DocText<'_>,
+) -> Option<RawObject> {
+    let api_version = head.api_version?;
+    let Scalar::Str(kind) = head.kind? else {
+        return None;
+    };
+    let Located {
+        value: Scalar::Str(api_version),
+        offset: value_offset,
+        ..
+    } = api_version
+    else {
+        return None;
+    };
+    let api_version_span = value_offset.and_then(|o| value_span(doc, o, &api_version));
+    Some(RawObject {
+        api_version,
+        kind,
+        name: head.name.and_then(Scalar::into_text),
+        namespace: head.namespace.and_then(Scalar::into_text),
+        item,
+        line,
+        api_version_span,
+        parsed: doc.parsed,
+    })
+}
+
+/// The document being classified: its text, where it sits in the file, and how it was read.
+struct DocText<'a> {
+    text: &'a str,
+    /// Byte offset of `text` in the file.
+    offset: usize,
+    /// Lines before the first line of `text`.
+    line_base: u32,
+    /// 1-based file line of the document's first content.
+    content_line: u32,
+    parsed: bool,
+}
+
+/// The file span of a scalar value whose node starts at `node` (relative to the document). The
+/// node may start with a quote; a value whose source text differs from its value (escapes)
+/// gets no span, since rewriting it would need re-quoting.
+fn value_span(doc: &DocText<'_>, node: usize, value: &str) -> Option<Span> {
+    let rest = doc.text.get(node..)?;
+    let start = node + usize::from(rest.starts_with(['"', '\'']));
+    let end = start + value.len();
+    (doc.text.get(start..end)? == value).then(|| doc.offset + start..doc.offset + end)
+}
+
+/// One warning per document for all its duplicate keys.
+fn duplicate_warning(dups: &[head::Duplicate], line_base: u32) -> DocWarning {
+    let listed: Vec<String> = dups
+        .iter()
+        .map(|d| {
+            let lines: Vec<String> = d
+                .lines
+                .iter()
+                .map(|l| (line_base + l).to_string())
+                .collect();
+            format!("`{}` (lines {})", d.key, lines.join(", "))
+        })
+        .collect();
+    let mut message = format!(
+        "duplicate {} {}: the last value is used, as kubectl does; Helm 3 rejects such files",
+        if dups.len() == 1 { "key" } else { "keys" },
+        listed.join(", ")
+    );
+    let has = |k: &str| dups.iter().any(|d| d.key == k);
+    if has("apiVersion") && has("kind") {
+        message.push_str(". Two objects may have been merged by a missing `---` separator");
+    }
+    DocWarning {
+        line: line_base
+            + dups
+                .iter()
+                .filter_map(|d| d.lines.get(1))
+                .copied()
+                .min()
+                .unwrap_or(0),
+        message,
+    }
+}
+
+fn is_list_kind(kind: &str) -> bool {
+    kind.ends_with("List")
+}
+
+fn classify(shape: Shape, src: &DocText<'_>, doc: &mut ParsedDocument) {
+    let line_base = src.line_base;
+    let element_objects = |elements: Vec<Located<Element>>, doc: &mut ParsedDocument| {
+        for (i, e) in elements.into_iter().enumerate() {
+            if let Element::Mapping(head) = e.value {
+                let line = if e.line == 0 {
+                    src.content_line
+                } else {
+                    line_base + e.line
+                };
+                if let Some(obj) = object_from_head(head, Some(i), line, src) {
+                    doc.objects.push(obj);
+                }
+            }
+        }
+    };
+    match shape {
+        Shape::Null => doc.kind = DocKind::Empty,
+        Shape::Scalar => doc.kind = DocKind::NotObject,
+        Shape::Sequence(elements) => {
+            element_objects(elements, doc);
+            doc.kind = if doc.objects.is_empty() {
+                DocKind::NotObject
+            } else {
+                DocKind::Objects { list: true }
+            };
+        }
+        Shape::Mapping(mut head) => {
+            let dups = std::mem::take(&mut head.duplicates);
+            if !dups.is_empty() {
+                doc.warnings.push(duplicate_warning(&dups, line_base));
+            }
+            let is_object = matches!(
+                (&head.api_version, &head.kind),
+                (
+                    Some(Located {
+                        value: Scalar::Str(_),
+                        ..
+                    }),
+                    Some(Scalar::Str(_))
+                )
+            );
+            let list_items = match (&head.kind, &head.items) {
+                (Some(Scalar::Str(k)), Items::Sequence(_)) if is_object && is_list_kind(k) => {
+                    match std::mem::take(&mut head.items) {
+                        Items::Sequence(elements) => Some(elements),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some(elements) = list_items {
+                element_objects(elements, doc);
+                doc.kind = DocKind::Objects { list: true };
+            } else if let Some(obj) = object_from_head(head, None, src.content_line, src) {
+                doc.objects.push(obj);
+                doc.kind = DocKind::Objects { list: false };
+            } else {
+                doc.kind = DocKind::NotObject;
+            }
+        }
+    }
+}
+
+/// Reads `text` as concatenated JSON values; `None` unless the whole text is such a stream.
+fn parse_json_stream(doc: &RawDocument<'_>) -> Option<Vec<ParsedDocument>> {
+    let trimmed = doc.text.trim_start();
+    if !trimmed.starts_with(['{', '[']) {
+        return None;
+    }
+    let mut stream = serde_json::Deserializer::from_str(doc.text).into_iter::<serde_json::Value>();
+    let mut values = Vec::new();
+    let mut start = doc.text.len() - trimmed.len();
+    while let Some(next) = stream.next() {
+        let value = next.ok()?;
+        let end = stream.byte_offset();
+        values.push((start, end, value));
+        start = end;
+    }
+    if values.len() < 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(values.len());
+    for (index, (start, end, value)) in values.into_iter().enumerate() {
+        let text = &doc.text[start..end];
+        let lead = text.len() - text.trim_start().len();
+        let line = doc.first_line
+            + u32::try_from(
+                doc.text[..start + lead]
+                    .bytes()
+                    .filter(|&b| b == b'\n')
+                    .count(),
+            )
+            .unwrap_or(u32::MAX);
+        let mut parsed = ParsedDocument {
+            index,
+            span: doc.offset + start..doc.offset + end,
+            kind: DocKind::Empty,
+            objects: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let src = DocText {
+            text,
+            offset: doc.offset + start,
+            line_base: line - 1,
+            content_line: line,
+            parsed: true,
+        };
+        classify(head::shape_from_json(value, 1), &src, &mut parsed);
+        out.push(parsed);
+    }
+    Some(out)
+}

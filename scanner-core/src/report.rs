@@ -1,0 +1,104 @@
+//! The result of a scan, in a form every renderer and the exit-code logic read.
+
+use api_catalog::{Catalog, KubeVersion, Targets};
+use serde::Serialize;
+
+use crate::error::{ScanError, ScanWarning};
+use crate::finding::Finding;
+
+/// Version of the JSON/YAML report schema. Bumped on every breaking change, which the
+/// CHANGELOG lists.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// What produced the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ToolInfo {
+    /// `upcheck`.
+    pub name: String,
+    /// Version of the scanner.
+    pub version: String,
+    /// Version of the catalog data used.
+    pub catalog_version: String,
+    /// Newest Kubernetes release the catalog covers.
+    pub catalog_kubernetes_release: Option<KubeVersion>,
+}
+
+impl ToolInfo {
+    /// Tool facts for a scan with `catalog`.
+    pub fn new(catalog: &Catalog) -> Self {
+        Self {
+            name: "upcheck".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            catalog_version: catalog.meta().data_version.clone(),
+            catalog_kubernetes_release: catalog.component("k8s").and_then(|c| c.newest_release),
+        }
+    }
+}
+
+/// Counts of what was read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScanStats {
+    /// Files (and stdin) read.
+    pub files: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Documents with content (empty documents are not counted).
+    pub documents: u64,
+    /// Kubernetes objects found (list items counted one by one, list wrappers not).
+    pub objects: u64,
+    /// Documents without a string `apiVersion` and `kind` (values files, kustomize
+    /// configurations): read, counted, not reported.
+    pub non_objects: u64,
+    /// Documents that are not valid YAML.
+    pub unparsed_documents: u64,
+    /// Findings left out by `--only-removed`.
+    pub suppressed: u64,
+}
+
+impl ScanStats {
+    pub(crate) fn add(&mut self, other: &ScanStats) {
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.documents += other.documents;
+        self.objects += other.objects;
+        self.non_objects += other.non_objects;
+        self.unparsed_documents += other.unparsed_documents;
+        self.suppressed += other.suppressed;
+    }
+}
+
+/// A scan's findings, the inputs it could not read, and what it read.
+///
+/// Findings, errors and warnings are sorted by a total order (path, document, item, line,
+/// code, identity), so a report is byte-identical whatever the thread count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// [`REPORT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Tool and catalog versions.
+    pub tool: ToolInfo,
+    /// Target (and current) version per catalog component.
+    pub targets: Targets,
+    /// Objects using deprecated, removed or unknown API versions.
+    pub findings: Vec<Finding>,
+    /// Inputs, or parts of them, that could not be scanned. Non-empty means incomplete.
+    pub errors: Vec<ScanError>,
+    /// Notices that did not prevent scanning.
+    pub warnings: Vec<ScanWarning>,
+    /// Counts.
+    pub stats: ScanStats,
+}
+
+impl Report {
+    /// Whether something could not be scanned.
+    pub fn is_incomplete(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    pub(crate) fn sort(&mut self) {
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.errors.sort();
+        self.warnings.sort();
+    }
+}

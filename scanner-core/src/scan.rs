@@ -1,0 +1,219 @@
+//! The scan pipeline: collect inputs → read and parse in parallel → classify → check → sort.
+
+use api_catalog::{ApiStatus, Catalog, Targets};
+use rayon::prelude::*;
+
+use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
+use crate::finding::{Finding, Location};
+use crate::parse::{self, DocKind};
+use crate::report::{REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
+use crate::source::{self, FileJob, Input, WalkOptions};
+
+/// Everything a scan needs to know, already resolved (the core never reads config files).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanSettings {
+    /// Target (and current) version per catalog component.
+    pub targets: Targets,
+    /// Report only APIs that are removed (or unknown) at the target.
+    pub only_removed: bool,
+    /// How directories are walked.
+    pub walk: WalkOptions,
+}
+
+impl ScanSettings {
+    /// Settings that judge Kubernetes APIs at `targets`, with default walking.
+    pub fn new(targets: Targets) -> Self {
+        Self {
+            targets,
+            only_removed: false,
+            walk: WalkOptions::default(),
+        }
+    }
+}
+
+/// Scans manifests against the catalog. Runs on the current rayon thread pool, so the caller
+/// chooses the thread count (`ThreadPool::install`).
+///
+/// ```
+/// use api_catalog::{Catalog, KubeVersion, Targets};
+/// use scanner_core::{Input, ScanSettings, Scanner};
+///
+/// let catalog = Catalog::embedded();
+/// let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 25), None));
+/// let scanner = Scanner::new(catalog, settings);
+/// let manifest = "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata:\n  name: nightly\n";
+/// let report = scanner.scan(vec![Input::Bytes { name: "cron.yaml".into(), bytes: manifest.into() }]);
+/// let finding = &report.findings[0];
+/// assert_eq!(finding.code.as_str(), "DEP001");
+/// assert_eq!(finding.name.as_deref(), Some("nightly"));
+/// assert_eq!(finding.replacement.as_ref().unwrap().api_version, "batch/v1");
+/// assert!(report.errors.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Scanner<'c> {
+    catalog: &'c Catalog,
+    settings: ScanSettings,
+}
+
+/// What one file contributed.
+#[derive(Debug, Default)]
+struct FileOutcome {
+    findings: Vec<Finding>,
+    errors: Vec<ScanError>,
+    warnings: Vec<ScanWarning>,
+    stats: ScanStats,
+}
+
+impl<'c> Scanner<'c> {
+    /// A scanner over `catalog` with `settings`.
+    pub fn new(catalog: &'c Catalog, settings: ScanSettings) -> Self {
+        Self { catalog, settings }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &ScanSettings {
+        &self.settings
+    }
+
+    /// Scans paths (files and directories), walking directories recursively.
+    pub fn scan_paths<P: AsRef<std::path::Path>>(
+        &self,
+        paths: impl IntoIterator<Item = P>,
+    ) -> Report {
+        self.scan(
+            paths
+                .into_iter()
+                .map(|p| Input::Path(p.as_ref().to_path_buf()))
+                .collect(),
+        )
+    }
+
+    /// Scans in-memory text under a display name.
+    pub fn scan_text(&self, name: &str, text: &str) -> Report {
+        self.scan(vec![Input::Bytes {
+            name: name.to_owned(),
+            bytes: text.as_bytes().to_vec(),
+        }])
+    }
+
+    /// Scans inputs. Never fails: what cannot be read is recorded in [`Report::errors`].
+    pub fn scan(&self, inputs: Vec<Input>) -> Report {
+        let collected = source::collect(inputs, self.settings.walk);
+        let outcomes: Vec<FileOutcome> = collected
+            .jobs
+            .into_par_iter()
+            .map(|job| self.scan_file(job))
+            .collect();
+        let mut report = Report {
+            schema_version: REPORT_SCHEMA_VERSION,
+            tool: ToolInfo::new(self.catalog),
+            targets: self.settings.targets.clone(),
+            findings: Vec::new(),
+            errors: collected.errors,
+            warnings: collected.warnings,
+            stats: ScanStats::default(),
+        };
+        for o in outcomes {
+            report.findings.extend(o.findings);
+            report.errors.extend(o.errors);
+            report.warnings.extend(o.warnings);
+            report.stats.add(&o.stats);
+        }
+        report.sort();
+        report
+    }
+
+    fn scan_file(&self, job: FileJob) -> FileOutcome {
+        let mut out = FileOutcome::default();
+        let (display, bytes) = match source::read(job) {
+            Ok(r) => r,
+            Err(e) => {
+                out.errors.push(e);
+                return out;
+            }
+        };
+        out.stats.files = 1;
+        out.stats.bytes = bytes.len() as u64;
+        let decoded = match source::decode(&display, bytes) {
+            Ok(d) => d,
+            Err(e) => {
+                out.errors.push(e);
+                return out;
+            }
+        };
+        out.errors.extend(decoded.error);
+        let shift = |span: parse::Span| (span.start + decoded.base)..(span.end + decoded.base);
+        for doc in parse::parse_stream(&decoded.text) {
+            match &doc.kind {
+                DocKind::Empty => continue,
+                DocKind::NotObject => out.stats.non_objects += 1,
+                DocKind::Objects { .. } => {}
+                DocKind::Invalid(e) => {
+                    out.stats.unparsed_documents += 1;
+                    out.errors.push(ScanError {
+                        path: display.clone(),
+                        document: Some(doc.index),
+                        line: Some(e.line),
+                        column: e.column,
+                        kind: ErrorKind::Syntax,
+                        message: invalid_message(e, !doc.objects.is_empty()),
+                    });
+                }
+            }
+            out.stats.documents += 1;
+            for w in doc.warnings {
+                out.warnings.push(ScanWarning {
+                    path: display.clone(),
+                    document: Some(doc.index),
+                    line: Some(w.line),
+                    kind: WarningKind::DuplicateKey,
+                    message: w.message,
+                });
+            }
+            for obj in doc.objects {
+                out.stats.objects += 1;
+                let verdict =
+                    self.catalog
+                        .assess(&obj.api_version, &obj.kind, &self.settings.targets);
+                if !verdict.status.is_reportable() {
+                    continue;
+                }
+                if self.settings.only_removed && verdict.status == ApiStatus::Deprecated {
+                    out.stats.suppressed += 1;
+                    continue;
+                }
+                let location = Location {
+                    path: display.clone(),
+                    document: doc.index,
+                    item: obj.item,
+                    line: obj.line,
+                    document_span: decoded.exact.then(|| shift(doc.span.clone())),
+                    api_version_span: obj.api_version_span.filter(|_| decoded.exact).map(shift),
+                };
+                if let Some(f) = Finding::from_verdict(
+                    &verdict,
+                    obj.api_version,
+                    obj.kind,
+                    obj.name,
+                    obj.namespace,
+                    location,
+                    obj.parsed,
+                ) {
+                    out.findings.push(f);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn invalid_message(e: &parse::DocError, salvaged: bool) -> String {
+    let mut m = format!("not valid YAML: {}", e.message);
+    if e.templated {
+        m.push_str("; it looks like a template: render it (helm template, kustomize build) and scan the output");
+    }
+    if salvaged {
+        m.push_str(" (its apiVersion and kind were still read from plain lines; findings from it are marked unparsed)");
+    }
+    m
+}

@@ -1,0 +1,356 @@
+//! Inputs: paths walked into files, stdin, in-memory text; and reading them into text.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
+
+/// Something to scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A file or a directory. Directories are walked recursively; files are read whatever
+    /// their extension.
+    Path(PathBuf),
+    /// Bytes already read (for example stdin), under a display name.
+    Bytes {
+        /// Name shown in reports (`<stdin>`).
+        name: String,
+        /// The content.
+        bytes: Vec<u8>,
+    },
+}
+
+impl Input {
+    /// Reads all of stdin into an input named `<stdin>`.
+    pub fn stdin() -> io::Result<Self> {
+        let mut bytes = Vec::new();
+        io::stdin().lock().read_to_end(&mut bytes)?;
+        Ok(Self::Bytes {
+            name: "<stdin>".into(),
+            bytes,
+        })
+    }
+}
+
+/// How directories are walked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalkOptions {
+    /// Honour `.gitignore`, `.ignore` and `.upcheckignore` files (default: yes).
+    pub respect_ignore_files: bool,
+    /// Walk hidden files and directories (default: yes: `.tekton/` or `.argo-ci/` hold
+    /// manifests too). Version-control directories (`.git`, `.hg`, `.svn`) are never walked.
+    pub hidden: bool,
+    /// Follow symbolic links (default: yes; loops are detected and not followed twice).
+    pub follow_symlinks: bool,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        Self {
+            respect_ignore_files: true,
+            hidden: true,
+            follow_symlinks: true,
+        }
+    }
+}
+
+/// A file to read: the name to show and where it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FileJob {
+    Path { display: String, path: PathBuf },
+    Bytes { display: String, bytes: Vec<u8> },
+}
+
+impl FileJob {
+    pub fn display(&self) -> &str {
+        match self {
+            Self::Path { display, .. } | Self::Bytes { display, .. } => display,
+        }
+    }
+}
+
+/// Extensions scanned in directories. Files named explicitly are read whatever their name.
+fn is_manifest_name(path: &Path) -> bool {
+    // Not `Path::extension`: a file named just `.yaml` has no extension for it.
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.rsplit_once('.'))
+        .is_some_and(|(_, e)| {
+            ["yaml", "yml", "json"]
+                .iter()
+                .any(|x| e.eq_ignore_ascii_case(x))
+        })
+}
+
+pub(crate) fn display_path(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn io_kind(e: &io::Error) -> ErrorKind {
+    match e.kind() {
+        io::ErrorKind::NotFound => ErrorKind::NotFound,
+        io::ErrorKind::PermissionDenied => ErrorKind::PermissionDenied,
+        _ => ErrorKind::Io,
+    }
+}
+
+pub(crate) fn io_error(path: String, e: &io::Error) -> ScanError {
+    let message = match e.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => format!("cannot read: {e}"),
+    };
+    ScanError {
+        path,
+        document: None,
+        line: None,
+        column: None,
+        kind: io_kind(e),
+        message,
+    }
+}
+
+/// What collecting inputs produced.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub jobs: Vec<FileJob>,
+    pub errors: Vec<ScanError>,
+    pub warnings: Vec<ScanWarning>,
+}
+
+/// Turns inputs into files to read: walks directories, checks paths exist.
+pub(crate) fn collect(inputs: Vec<Input>, walk: WalkOptions) -> Collected {
+    let mut out = Collected::default();
+    for input in inputs {
+        match input {
+            Input::Bytes { name, bytes } => out.jobs.push(FileJob::Bytes {
+                display: name,
+                bytes,
+            }),
+            Input::Path(path) => collect_path(&path, walk, &mut out),
+        }
+    }
+    // The same file named twice (or reached twice) is scanned once.
+    let mut seen = std::collections::HashSet::new();
+    out.jobs.retain(|j| seen.insert(j.display().to_owned()));
+    out
+}
+
+fn collect_path(path: &Path, walk: WalkOptions, out: &mut Collected) {
+    let display = display_path(path);
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            out.errors.push(io_error(display, &e));
+            return;
+        }
+    };
+    if !meta.is_dir() {
+        // Named explicitly: read it whatever it is (`<(helm template ...)` gives a pipe).
+        out.jobs.push(FileJob::Path {
+            display,
+            path: path.to_path_buf(),
+        });
+        return;
+    }
+    let mut builder = ignore::WalkBuilder::new(path);
+    builder
+        .standard_filters(walk.respect_ignore_files)
+        .hidden(!walk.hidden)
+        .follow_links(walk.follow_symlinks)
+        // .gitignore files are honoured in any directory, not only inside a git checkout.
+        .require_git(false)
+        .sort_by_file_name(std::cmp::Ord::cmp)
+        .filter_entry(|e| !matches!(e.file_name().to_str(), Some(".git" | ".hg" | ".svn")));
+    if walk.respect_ignore_files {
+        builder.add_custom_ignore_filename(".upcheckignore");
+    }
+    let before = out.jobs.len();
+    for entry in builder.build() {
+        match entry {
+            Ok(entry) => {
+                let Some(ft) = entry.file_type() else {
+                    continue;
+                };
+                if ft.is_dir() || !is_manifest_name(entry.path()) {
+                    continue;
+                }
+                if ft.is_file() {
+                    out.jobs.push(FileJob::Path {
+                        display: display_path(entry.path()),
+                        path: entry.into_path(),
+                    });
+                } else if !ft.is_symlink() {
+                    out.warnings.push(ScanWarning {
+                        path: display_path(entry.path()),
+                        document: None,
+                        line: None,
+                        kind: WarningKind::NotRegularFile,
+                        message: "not a regular file (FIFO, socket or device); skipped. Name it on the command line to read it".into(),
+                    });
+                }
+            }
+            Err(e) => walk_error(&display, &e, out),
+        }
+    }
+    if out.jobs.len() == before {
+        out.warnings.push(ScanWarning {
+            path: display,
+            document: None,
+            line: None,
+            kind: WarningKind::NoManifests,
+            message: "no .yaml, .yml or .json file found in this directory (files matched by .gitignore, .ignore or .upcheckignore are skipped)".into(),
+        });
+    }
+}
+
+fn walk_error(root: &str, e: &ignore::Error, out: &mut Collected) {
+    // ignore wraps errors in path/depth context; find the innermost one.
+    let mut path = None;
+    let mut err = e;
+    loop {
+        match err {
+            ignore::Error::WithPath {
+                path: p,
+                err: inner,
+            } => {
+                path = Some(display_path(p));
+                err = inner;
+            }
+            ignore::Error::WithDepth { err: inner, .. }
+            | ignore::Error::WithLineNumber { err: inner, .. } => {
+                err = inner;
+            }
+            _ => break,
+        }
+    }
+    match err {
+        ignore::Error::Loop { ancestor, child } => out.warnings.push(ScanWarning {
+            path: display_path(child),
+            document: None,
+            line: None,
+            kind: WarningKind::SymlinkLoop,
+            message: format!(
+                "symbolic link loop back to {}; not followed again (its files are scanned once)",
+                display_path(ancestor)
+            ),
+        }),
+        ignore::Error::Io(io) => out
+            .errors
+            .push(io_error(path.unwrap_or_else(|| root.to_owned()), io)),
+        other => out.errors.push(ScanError {
+            path: path.unwrap_or_else(|| root.to_owned()),
+            document: None,
+            line: None,
+            column: None,
+            kind: ErrorKind::Walk,
+            message: other.to_string(),
+        }),
+    }
+}
+
+/// A file's content as text, and how faithfully offsets map back to its bytes.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub text: String,
+    /// Bytes before `text` starts in the file (a UTF-8 byte-order mark).
+    pub base: usize,
+    /// Whether `text` offsets (plus `base`) are the file's byte offsets.
+    pub exact: bool,
+    /// A problem that did not stop reading (invalid UTF-8 replaced).
+    pub error: Option<ScanError>,
+}
+
+/// Decodes file bytes: UTF-8 (with or without BOM), UTF-16 with a BOM. NUL bytes elsewhere mean
+/// a binary file.
+pub(crate) fn decode(display: &str, bytes: Vec<u8>) -> Result<Decoded, ScanError> {
+    let err = |kind, line: Option<u32>, message: String| ScanError {
+        path: display.to_owned(),
+        document: None,
+        line,
+        column: None,
+        kind,
+        message,
+    };
+    if let Some(rest) = bytes
+        .strip_prefix(&[0xFF, 0xFE])
+        .or_else(|| bytes.strip_prefix(&[0xFE, 0xFF]))
+    {
+        let little = bytes[0] == 0xFF;
+        if rest.len() % 2 != 0 {
+            return Err(err(
+                ErrorKind::Encoding,
+                None,
+                "UTF-16 file with an odd number of bytes".into(),
+            ));
+        }
+        let units = rest.chunks_exact(2).map(|c| {
+            if little {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
+        let text: String = char::decode_utf16(units)
+            .collect::<Result<_, _>>()
+            .map_err(|e| err(ErrorKind::Encoding, None, format!("invalid UTF-16: {e}")))?;
+        return Ok(Decoded {
+            text,
+            base: 0,
+            exact: false,
+            error: None,
+        });
+    }
+    if let Some(nul) = memchr::memchr(0, &bytes) {
+        return Err(err(
+            ErrorKind::Binary,
+            None,
+            format!("binary file (NUL byte at offset {nul}); not a manifest"),
+        ));
+    }
+    let base = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            text.drain(..base);
+            Ok(Decoded {
+                text,
+                base,
+                exact: true,
+                error: None,
+            })
+        }
+        Err(e) => {
+            let bad = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let line = u32::try_from(memchr::memchr_iter(b'\n', &bytes[..bad]).count() + 1).ok();
+            let text = String::from_utf8_lossy(&bytes[base..]).into_owned();
+            Ok(Decoded {
+                text,
+                base,
+                exact: false,
+                error: Some(err(
+                    ErrorKind::Encoding,
+                    line,
+                    format!(
+                        "not valid UTF-8 (first bad byte at offset {bad}); invalid bytes were replaced and the rest of the file was scanned"
+                    ),
+                )),
+            })
+        }
+    }
+}
+
+/// Reads a job's bytes.
+pub(crate) fn read(job: FileJob) -> Result<(String, Vec<u8>), ScanError> {
+    match job {
+        FileJob::Bytes { display, bytes } => Ok((display, bytes)),
+        FileJob::Path { display, path } => match std::fs::read(&path) {
+            Ok(bytes) => Ok((display, bytes)),
+            Err(e) => Err(io_error(display, &e)),
+        },
+    }
+}
