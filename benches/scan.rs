@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scanner_benches::{Profile, Spec, cached_corpus};
+use scanner_core::parse::{parse_documents, parse_documents_full};
 use scanner_core::{Catalog, KubeVersion, ScanSettings, Scanner, Targets};
 
 fn scanner() -> Scanner<'static> {
@@ -43,39 +44,68 @@ fn corpora(c: &mut Criterion) {
                 profile: Profile::SmallFiles,
             },
         ),
+        // About 1 GB of CRDs from 100 KB to 2 MB.
         (
-            "crds-100",
+            "crds-1g",
             Spec {
-                files: 100,
+                files: 1_850,
                 seed: 4,
                 profile: Profile::LargeCrds,
             },
         ),
     ];
+    let corpora: Vec<_> = cases
+        .iter()
+        .map(|(name, spec)| {
+            let (dir, written) = cached_corpus(name, *spec).unwrap();
+            eprintln!(
+                "{name}: {} files, {} documents, {} bytes",
+                written.files, written.documents, written.bytes
+            );
+            (*name, dir, written)
+        })
+        .collect();
+    let pools: Vec<_> = [1, 2]
+        .into_iter()
+        .map(|n| {
+            (
+                n,
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let scanner = scanner();
+    // MB/s, with one and two threads.
     let mut group = c.benchmark_group("scan");
     group.sample_size(10);
-    for (name, spec) in cases {
-        let (dir, written) = cached_corpus(name, spec).unwrap();
-        eprintln!(
-            "{name}: {} files, {} documents, {} bytes",
-            written.files, written.documents, written.bytes
-        );
+    for (name, dir, written) in &corpora {
         group.throughput(Throughput::Bytes(written.bytes));
-        for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let scanner = scanner();
+        for (threads, pool) in &pools {
             group.bench_function(format!("{name}/threads-{threads}"), |b| {
-                b.iter(|| pool.install(|| scanner.scan_paths([&dir])));
+                b.iter(|| pool.install(|| scanner.scan_paths([dir])));
             });
         }
     }
     group.finish();
+    // Documents/s, with two threads.
+    let mut group = c.benchmark_group("scan-documents");
+    group.sample_size(10);
+    for (name, dir, written) in &corpora {
+        group.throughput(Throughput::Elements(written.documents));
+        let pool = &pools[1].1;
+        group.bench_function(format!("{name}/threads-2"), |b| {
+            b.iter(|| pool.install(|| scanner.scan_paths([dir])));
+        });
+    }
+    group.finish();
 }
 
-fn single_texts(c: &mut Criterion) {
+/// Parse only (split, read identities, check syntax): the fast reader against the full YAML
+/// parser on the same texts.
+fn parse_only(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     scanner_benches::generate(
         dir.path(),
@@ -87,12 +117,6 @@ fn single_texts(c: &mut Criterion) {
     )
     .unwrap();
     let crd = std::fs::read_to_string(dir.path().join("d0000/f000000.yaml")).unwrap();
-    let mut group = c.benchmark_group("parse");
-    group.throughput(Throughput::Bytes(crd.len() as u64));
-    let scanner = scanner();
-    group.bench_function("one-large-crd", |b| {
-        b.iter(|| scanner.scan_text("crd.yaml", &crd));
-    });
     let mut stream = String::new();
     for i in 0..200 {
         let _ = write!(
@@ -105,12 +129,16 @@ fn single_texts(c: &mut Criterion) {
             }
         );
     }
-    group.throughput(Throughput::Bytes(stream.len() as u64));
-    group.bench_function("stream-200-small-documents", |b| {
-        b.iter(|| scanner.scan_text("s.yaml", &stream));
-    });
+    let mut group = c.benchmark_group("parse");
+    for (name, text) in [("large-crd", &crd), ("stream-200-small-documents", &stream)] {
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(format!("{name}/fast"), |b| b.iter(|| parse_documents(text)));
+        group.bench_function(format!("{name}/full"), |b| {
+            b.iter(|| parse_documents_full(text));
+        });
+    }
     group.finish();
 }
 
-criterion_group!(benches, corpora, single_texts);
+criterion_group!(benches, corpora, parse_only);
 criterion_main!(benches);

@@ -99,6 +99,15 @@ fn run(cli: &Cli) -> Result<u8> {
     }
 }
 
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
+    })
+}
+
 fn files(cli: &Cli, args: &FilesArgs) -> Result<u8> {
     let catalog = Catalog::embedded();
     let (targets, notes) = targets::resolve(&args.target_version, &args.current, catalog)?;
@@ -161,14 +170,14 @@ fn files(cli: &Cli, args: &FilesArgs) -> Result<u8> {
         headers: !args.no_headers,
         color,
     };
-    let mut buf = Vec::with_capacity(64 * 1024);
-    render::render(&report, &opts, &mut buf)?;
-    let mut out = stdout.lock();
-    if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
-        // The reader went away (`| head`): stop quietly, the exit code still tells the result.
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return Err(e).context("cannot write the report to stdout");
-        }
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = render::render(&report, &opts, &mut out)
+        .and_then(|()| out.flush().context("cannot write the report to stdout"));
+    // The reader went away (`| head`): stop quietly, the exit code still tells the result.
+    if let Err(e) = written
+        && !is_broken_pipe(&e)
+    {
+        return Err(e);
     }
 
     let stderr_color = use_color(cli.color, io::stderr().is_terminal());

@@ -32,7 +32,7 @@
 
 mod error;
 mod finding;
-mod parse;
+pub mod parse;
 mod report;
 mod scan;
 mod source;

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 use crate::finding::{Finding, Location};
-use crate::parse::{self, DocKind};
+use crate::parse::{self, DocumentKind};
 use crate::report::{REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
 use crate::source::{self, FileJob, Input, WalkOptions};
 
@@ -55,13 +55,27 @@ pub struct Scanner<'c> {
     settings: ScanSettings,
 }
 
-/// What one file contributed.
+/// What some files contributed.
 #[derive(Debug, Default)]
 struct FileOutcome {
     findings: Vec<Finding>,
     errors: Vec<ScanError>,
     warnings: Vec<ScanWarning>,
     stats: ScanStats,
+}
+
+impl FileOutcome {
+    fn merge(mut self, mut other: Self) -> Self {
+        // Keep the larger vectors and append the smaller ones to them.
+        if self.findings.len() < other.findings.len() {
+            std::mem::swap(&mut self.findings, &mut other.findings);
+        }
+        self.findings.append(&mut other.findings);
+        self.errors.append(&mut other.errors);
+        self.warnings.append(&mut other.warnings);
+        self.stats.add(&other.stats);
+        self
+    }
 }
 
 impl<'c> Scanner<'c> {
@@ -98,57 +112,68 @@ impl<'c> Scanner<'c> {
 
     /// Scans inputs. Never fails: what cannot be read is recorded in [`Report::errors`].
     pub fn scan(&self, inputs: Vec<Input>) -> Report {
-        let collected = source::collect(inputs, self.settings.walk);
-        let outcomes: Vec<FileOutcome> = collected
-            .jobs
-            .into_par_iter()
-            .map(|job| self.scan_file(job))
-            .collect();
+        // A walker thread feeds files to the rayon pool as it finds them; results are sorted
+        // at the end, so the order of arrival does not matter.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<FileJob>>(64);
+        let walk = self.settings.walk;
+        let (collected, outcome) = std::thread::scope(|scope| {
+            let walker = scope.spawn(move || source::collect(inputs, walk, &tx));
+            // Each worker folds its files into one outcome; outcomes are merged at the end.
+            let outcome = rx
+                .into_iter()
+                .par_bridge()
+                .flat_map_iter(IntoIterator::into_iter)
+                .fold(FileOutcome::default, |mut acc, job| {
+                    self.scan_file(job, &mut acc);
+                    acc
+                })
+                .reduce(FileOutcome::default, FileOutcome::merge);
+            let collected = walker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (collected, outcome)
+        });
         let mut report = Report {
             schema_version: REPORT_SCHEMA_VERSION,
             tool: ToolInfo::new(self.catalog),
             targets: self.settings.targets.clone(),
-            findings: Vec::new(),
+            findings: outcome.findings,
             errors: collected.errors,
             warnings: collected.warnings,
-            stats: ScanStats::default(),
+            stats: outcome.stats,
         };
-        for o in outcomes {
-            report.findings.extend(o.findings);
-            report.errors.extend(o.errors);
-            report.warnings.extend(o.warnings);
-            report.stats.add(&o.stats);
-        }
+        report.errors.extend(outcome.errors);
+        report.warnings.extend(outcome.warnings);
         report.sort();
         report
     }
 
-    fn scan_file(&self, job: FileJob) -> FileOutcome {
-        let mut out = FileOutcome::default();
+    /// Reads one file and adds what it holds to `out`.
+    fn scan_file(&self, job: FileJob, out: &mut FileOutcome) {
         let (display, bytes) = match source::read(job) {
             Ok(r) => r,
             Err(e) => {
                 out.errors.push(e);
-                return out;
+                return;
             }
         };
-        out.stats.files = 1;
-        out.stats.bytes = bytes.len() as u64;
+        out.stats.files += 1;
+        out.stats.bytes += bytes.len() as u64;
         let decoded = match source::decode(&display, bytes) {
             Ok(d) => d,
             Err(e) => {
                 out.errors.push(e);
-                return out;
+                return;
             }
         };
         out.errors.extend(decoded.error);
         let shift = |span: parse::Span| (span.start + decoded.base)..(span.end + decoded.base);
-        for doc in parse::parse_stream(&decoded.text) {
+        for doc in parse::parse_documents(&decoded.text) {
             match &doc.kind {
-                DocKind::Empty => continue,
-                DocKind::NotObject => out.stats.non_objects += 1,
-                DocKind::Objects { .. } => {}
-                DocKind::Invalid(e) => {
+                DocumentKind::Empty => continue,
+                DocumentKind::NotObject => out.stats.non_objects += 1,
+                DocumentKind::Objects { .. } => {}
+                DocumentKind::Invalid(e) => {
                     out.stats.unparsed_documents += 1;
                     out.errors.push(ScanError {
                         path: display.clone(),
@@ -203,11 +228,10 @@ impl<'c> Scanner<'c> {
                 }
             }
         }
-        out
     }
 }
 
-fn invalid_message(e: &parse::DocError, salvaged: bool) -> String {
+fn invalid_message(e: &parse::DocumentError, salvaged: bool) -> String {
     let mut m = format!("not valid YAML: {}", e.message);
     if e.templated {
         m.push_str("; it looks like a template: render it (helm template, kustomize build) and scan the output");

@@ -110,33 +110,75 @@ pub(crate) fn io_error(path: String, e: &io::Error) -> ScanError {
     }
 }
 
-/// What collecting inputs produced.
+/// What collecting inputs produced besides the files: paths that could not be walked, and
+/// notices.
 #[derive(Debug, Default)]
 pub(crate) struct Collected {
-    pub jobs: Vec<FileJob>,
     pub errors: Vec<ScanError>,
     pub warnings: Vec<ScanWarning>,
 }
 
-/// Turns inputs into files to read: walks directories, checks paths exist.
-pub(crate) fn collect(inputs: Vec<Input>, walk: WalkOptions) -> Collected {
+/// Files are handed to the readers in batches: one channel message per file would cost a
+/// thread wake-up per small file.
+const BATCH: usize = 64;
+
+/// Where collected files go: a channel to the parallel readers, so that reading starts while
+/// directories are still being walked. The same file named twice (or reached twice) is sent
+/// once.
+pub(crate) struct JobSink<'a> {
+    tx: &'a std::sync::mpsc::SyncSender<Vec<FileJob>>,
+    batch: Vec<FileJob>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl JobSink<'_> {
+    fn push(&mut self, job: FileJob) {
+        if self.seen.insert(job.display().to_owned()) {
+            self.batch.push(job);
+            if self.batch.len() >= BATCH {
+                self.flush();
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            // The receiver only goes away when the scan itself is gone.
+            let _ = self.tx.send(std::mem::replace(
+                &mut self.batch,
+                Vec::with_capacity(BATCH),
+            ));
+        }
+    }
+}
+
+/// Turns inputs into files to read (sent to `tx` in batches): walks directories, checks paths
+/// exist.
+pub(crate) fn collect(
+    inputs: Vec<Input>,
+    walk: WalkOptions,
+    tx: &std::sync::mpsc::SyncSender<Vec<FileJob>>,
+) -> Collected {
     let mut out = Collected::default();
+    let mut sink = JobSink {
+        tx,
+        batch: Vec::with_capacity(BATCH),
+        seen: std::collections::HashSet::new(),
+    };
     for input in inputs {
         match input {
-            Input::Bytes { name, bytes } => out.jobs.push(FileJob::Bytes {
+            Input::Bytes { name, bytes } => sink.push(FileJob::Bytes {
                 display: name,
                 bytes,
             }),
-            Input::Path(path) => collect_path(&path, walk, &mut out),
+            Input::Path(path) => collect_path(&path, walk, &mut sink, &mut out),
         }
     }
-    // The same file named twice (or reached twice) is scanned once.
-    let mut seen = std::collections::HashSet::new();
-    out.jobs.retain(|j| seen.insert(j.display().to_owned()));
+    sink.flush();
     out
 }
 
-fn collect_path(path: &Path, walk: WalkOptions, out: &mut Collected) {
+fn collect_path(path: &Path, walk: WalkOptions, sink: &mut JobSink<'_>, out: &mut Collected) {
     let display = display_path(path);
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -147,7 +189,7 @@ fn collect_path(path: &Path, walk: WalkOptions, out: &mut Collected) {
     };
     if !meta.is_dir() {
         // Named explicitly: read it whatever it is (`<(helm template ...)` gives a pipe).
-        out.jobs.push(FileJob::Path {
+        sink.push(FileJob::Path {
             display,
             path: path.to_path_buf(),
         });
@@ -165,7 +207,7 @@ fn collect_path(path: &Path, walk: WalkOptions, out: &mut Collected) {
     if walk.respect_ignore_files {
         builder.add_custom_ignore_filename(".upcheckignore");
     }
-    let before = out.jobs.len();
+    let mut found = false;
     for entry in builder.build() {
         match entry {
             Ok(entry) => {
@@ -176,7 +218,8 @@ fn collect_path(path: &Path, walk: WalkOptions, out: &mut Collected) {
                     continue;
                 }
                 if ft.is_file() {
-                    out.jobs.push(FileJob::Path {
+                    found = true;
+                    sink.push(FileJob::Path {
                         display: display_path(entry.path()),
                         path: entry.into_path(),
                     });
@@ -193,7 +236,7 @@ fn collect_path(path: &Path, walk: WalkOptions, out: &mut Collected) {
             Err(e) => walk_error(&display, &e, out),
         }
     }
-    if out.jobs.len() == before {
+    if !found {
         out.warnings.push(ScanWarning {
             path: display,
             document: None,

@@ -95,8 +95,6 @@ pub(crate) struct Located<T> {
     pub value: T,
     /// 1-based line within the parsed text (0 when unknown).
     pub line: u32,
-    /// 1-based column.
-    pub column: u32,
     /// Byte offset within the parsed text, when the value is written here (not an alias).
     pub offset: Option<usize>,
 }
@@ -104,7 +102,6 @@ pub(crate) struct Located<T> {
 impl<T> Located<T> {
     fn from_spanned(s: Spanned<T>) -> Self {
         let line = u32::try_from(s.referenced.line()).unwrap_or(u32::MAX);
-        let column = u32::try_from(s.referenced.column()).unwrap_or(u32::MAX);
         // A value reached through an alias is written elsewhere: rewriting it in place would
         // be wrong, so it gets no offset.
         let offset = if s.referenced == s.defined {
@@ -118,7 +115,6 @@ impl<T> Located<T> {
         Self {
             value: s.value,
             line,
-            column,
             offset,
         }
     }
@@ -486,7 +482,6 @@ pub(crate) fn shape_from_json(value: serde_json::Value, line: u32) -> Shape {
             api_version: map.remove("apiVersion").map(|v| Located {
                 value: scalar(v),
                 line,
-                column: 0,
                 offset: None,
             }),
             kind: map.remove("kind").map(scalar),
@@ -515,7 +510,6 @@ pub(crate) fn shape_from_json(value: serde_json::Value, line: u32) -> Shape {
         Located {
             value,
             line,
-            column: 0,
             offset: None,
         }
     }

@@ -1,11 +1,23 @@
-//! Text → documents → objects.
+//! Manifest text → documents → objects, with positions.
 //!
-//! A stream is split into documents first ([`split`]), then each document is read on its own
-//! ([`head`]), so one broken document never hides its siblings. A document that is not valid
+//! A stream is split into documents first, then each document is read on its own, so one
+//! broken document never hides its siblings. Each document goes through a fast line-based
+//! reader first, which answers only for regular block-style YAML it can check completely; any
+//! other document is read by the full YAML parser (serde-saphyr). A document that is not valid
 //! YAML is recorded as an error and, when its identity is written plainly, still yields an
-//! object marked as unparsed ([`salvage`]). Concatenated JSON values (`{..}\n{..}`), which are
-//! not YAML, are read as a JSON stream.
+//! object marked as unparsed. Concatenated JSON values (`{..}\n{..}`), which are not YAML, are
+//! read as a JSON stream.
+//!
+//! ```
+//! use scanner_core::parse::{DocumentKind, parse_documents};
+//!
+//! let docs = parse_documents("apiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: web}\n---\nnot: [valid\n");
+//! assert_eq!(docs[0].objects[0].name.as_deref(), Some("web"));
+//! assert_eq!(docs[0].objects[0].item, Some(0));
+//! assert!(matches!(docs[1].kind, DocumentKind::Invalid(_)));
+//! ```
 
+mod fast;
 mod head;
 mod salvage;
 pub(crate) mod split;
@@ -18,33 +30,45 @@ use self::split::RawDocument;
 /// Byte range in a file.
 pub type Span = std::ops::Range<usize>;
 
-/// An object found in a document, before any check.
+/// An object found in a document: its identity and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RawObject {
+pub struct ManifestObject {
+    /// `apiVersion`.
     pub api_version: String,
+    /// `kind`.
     pub kind: String,
+    /// `metadata.name`, when set (numbers are given as text).
     pub name: Option<String>,
+    /// `metadata.namespace`, when set.
     pub namespace: Option<String>,
     /// Index in the `items` of a list, or in a top-level sequence.
     pub item: Option<usize>,
+    /// 1-based line where the object starts.
     pub line: u32,
+    /// Byte range of the `apiVersion` value (without quotes), when it can be rewritten in
+    /// place.
     pub api_version_span: Option<Span>,
     /// False when read from a document that is not valid YAML.
     pub parsed: bool,
 }
 
-/// A problem with one document that did not stop it from being read.
+/// A problem with one document that did not stop it from being read (duplicate keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DocWarning {
+pub struct DocumentWarning {
+    /// 1-based line.
     pub line: u32,
+    /// The notice.
     pub message: String,
 }
 
-/// A document that could not be parsed.
+/// Why a document could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DocError {
+pub struct DocumentError {
+    /// 1-based line of the problem.
     pub line: u32,
+    /// 1-based column, when known.
     pub column: Option<u32>,
+    /// The parser's message.
     pub message: String,
     /// The document contains template markup (`{{`), so it is a template, not a manifest.
     pub templated: bool,
@@ -52,25 +76,33 @@ pub(crate) struct DocError {
 
 /// What a document turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DocKind {
+pub enum DocumentKind {
     /// Blank, comments only, or `null`.
     Empty,
     /// Valid YAML without a string `apiVersion` and `kind` (values files, kustomize configs).
     NotObject,
     /// One object, or the items of a list (possibly none).
-    Objects { list: bool },
+    Objects {
+        /// Whether the objects are the items of a list (or of a top-level sequence).
+        list: bool,
+    },
     /// Not valid YAML.
-    Invalid(DocError),
+    Invalid(DocumentError),
 }
 
-/// One document of a file, read.
+/// One document of a stream, read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ParsedDocument {
+pub struct Document {
+    /// 0-based index among all documents of the stream, empty ones included.
     pub index: usize,
+    /// Byte range of the document in the text.
     pub span: Span,
-    pub kind: DocKind,
-    pub objects: Vec<RawObject>,
-    pub warnings: Vec<DocWarning>,
+    /// What the document is.
+    pub kind: DocumentKind,
+    /// Its objects (for an invalid document: the one read from plain lines, if any).
+    pub objects: Vec<ManifestObject>,
+    /// Notices about it.
+    pub warnings: Vec<DocumentWarning>,
 }
 
 fn yaml_options() -> serde_saphyr::Options {
@@ -104,17 +136,28 @@ fn message_without_location(e: &serde_saphyr::Error) -> String {
     }
 }
 
-/// Reads every document of a file's text.
-pub(crate) fn parse_stream(text: &str) -> Vec<ParsedDocument> {
+/// Reads every document of a manifest text (YAML stream, JSON, or concatenated JSON).
+pub fn parse_documents(text: &str) -> Vec<Document> {
+    parse_stream(text, true)
+}
+
+/// [`parse_documents`] without the fast line-based reader: every document goes through the
+/// full YAML parser. Slower, with the same answers; for comparisons and benchmarks.
+pub fn parse_documents_full(text: &str) -> Vec<Document> {
+    parse_stream(text, false)
+}
+
+/// [`parse_documents`], with the fast path on or off.
+fn parse_stream(text: &str, fast: bool) -> Vec<Document> {
     let docs = split::split_documents(text);
     let mut out = Vec::with_capacity(docs.len());
     for doc in &docs {
-        out.push(parse_document(doc));
+        out.push(parse_document(doc, fast));
     }
     // Concatenated JSON values are not YAML: when the YAML reading of a JSON-looking file
     // fails, read it as a JSON stream instead, if that works for the whole file.
     if docs.len() == 1
-        && matches!(out[0].kind, DocKind::Invalid(_))
+        && matches!(out[0].kind, DocumentKind::Invalid(_))
         && let Some(json) = parse_json_stream(&docs[0])
     {
         return json;
@@ -122,12 +165,12 @@ pub(crate) fn parse_stream(text: &str) -> Vec<ParsedDocument> {
     out
 }
 
-fn parse_document(doc: &RawDocument<'_>) -> ParsedDocument {
+fn parse_document(doc: &RawDocument<'_>, fast: bool) -> Document {
     let span = doc.offset..doc.offset + doc.text.len();
-    let mut parsed = ParsedDocument {
+    let mut parsed = Document {
         index: doc.index,
         span,
-        kind: DocKind::Empty,
+        kind: DocumentKind::Empty,
         objects: Vec::new(),
         warnings: Vec::new(),
     };
@@ -135,7 +178,12 @@ fn parse_document(doc: &RawDocument<'_>) -> ParsedDocument {
         return parsed;
     };
     let line_base = doc.first_line - 1;
-    match serde_saphyr::from_str_with_options::<Shape>(doc.text, yaml_options()) {
+    let skimmed = if fast { fast::skim(doc.text) } else { None };
+    let read = match skimmed {
+        Some(head) => Ok(Shape::Mapping(head.into_head())),
+        None => serde_saphyr::from_str_with_options::<Shape>(doc.text, yaml_options()),
+    };
+    match read {
         Ok(shape) => {
             let src = DocText {
                 text: doc.text,
@@ -150,7 +198,7 @@ fn parse_document(doc: &RawDocument<'_>) -> ParsedDocument {
             let (line, column) = e.location().map_or((content_line, None), |l| {
                 (line_base + clamp(l.line()), Some(clamp(l.column())))
             });
-            parsed.kind = DocKind::Invalid(DocError {
+            parsed.kind = DocumentKind::Invalid(DocumentError {
                 line,
                 column,
                 message: message_without_location(&e),
@@ -158,7 +206,7 @@ fn parse_document(doc: &RawDocument<'_>) -> ParsedDocument {
             });
             if let Some(s) = salvage::salvage(doc.text) {
                 let start = doc.offset + s.api_version_offset;
-                parsed.objects.push(RawObject {
+                parsed.objects.push(ManifestObject {
                     api_version_span: Some(start..start + s.api_version.len()),
                     api_version: s.api_version,
                     kind: s.kind,
@@ -179,7 +227,7 @@ fn object_from_head(
     item: Option<usize>,
     line: u32,
     doc: &DocText<'_>,
-) -> Option<RawObject> {
+) -> Option<ManifestObject> {
     let api_version = head.api_version?;
     let Scalar::Str(kind) = head.kind? else {
         return None;
@@ -193,7 +241,7 @@ fn object_from_head(
         return None;
     };
     let api_version_span = value_offset.and_then(|o| value_span(doc, o, &api_version));
-    Some(RawObject {
+    Some(ManifestObject {
         api_version,
         kind,
         name: head.name.and_then(Scalar::into_text),
@@ -228,7 +276,7 @@ fn value_span(doc: &DocText<'_>, node: usize, value: &str) -> Option<Span> {
 }
 
 /// One warning per document for all its duplicate keys.
-fn duplicate_warning(dups: &[head::Duplicate], line_base: u32) -> DocWarning {
+fn duplicate_warning(dups: &[head::Duplicate], line_base: u32) -> DocumentWarning {
     let listed: Vec<String> = dups
         .iter()
         .map(|d| {
@@ -249,7 +297,7 @@ fn duplicate_warning(dups: &[head::Duplicate], line_base: u32) -> DocWarning {
     if has("apiVersion") && has("kind") {
         message.push_str(". Two objects may have been merged by a missing `---` separator");
     }
-    DocWarning {
+    DocumentWarning {
         line: line_base
             + dups
                 .iter()
@@ -265,9 +313,9 @@ fn is_list_kind(kind: &str) -> bool {
     kind.ends_with("List")
 }
 
-fn classify(shape: Shape, src: &DocText<'_>, doc: &mut ParsedDocument) {
+fn classify(shape: Shape, src: &DocText<'_>, doc: &mut Document) {
     let line_base = src.line_base;
-    let element_objects = |elements: Vec<Located<Element>>, doc: &mut ParsedDocument| {
+    let element_objects = |elements: Vec<Located<Element>>, doc: &mut Document| {
         for (i, e) in elements.into_iter().enumerate() {
             if let Element::Mapping(head) = e.value {
                 let line = if e.line == 0 {
@@ -282,14 +330,14 @@ fn classify(shape: Shape, src: &DocText<'_>, doc: &mut ParsedDocument) {
         }
     };
     match shape {
-        Shape::Null => doc.kind = DocKind::Empty,
-        Shape::Scalar => doc.kind = DocKind::NotObject,
+        Shape::Null => doc.kind = DocumentKind::Empty,
+        Shape::Scalar => doc.kind = DocumentKind::NotObject,
         Shape::Sequence(elements) => {
             element_objects(elements, doc);
             doc.kind = if doc.objects.is_empty() {
-                DocKind::NotObject
+                DocumentKind::NotObject
             } else {
-                DocKind::Objects { list: true }
+                DocumentKind::Objects { list: true }
             };
         }
         Shape::Mapping(mut head) => {
@@ -318,19 +366,19 @@ fn classify(shape: Shape, src: &DocText<'_>, doc: &mut ParsedDocument) {
             };
             if let Some(elements) = list_items {
                 element_objects(elements, doc);
-                doc.kind = DocKind::Objects { list: true };
+                doc.kind = DocumentKind::Objects { list: true };
             } else if let Some(obj) = object_from_head(head, None, src.content_line, src) {
                 doc.objects.push(obj);
-                doc.kind = DocKind::Objects { list: false };
+                doc.kind = DocumentKind::Objects { list: false };
             } else {
-                doc.kind = DocKind::NotObject;
+                doc.kind = DocumentKind::NotObject;
             }
         }
     }
 }
 
 /// Reads `text` as concatenated JSON values; `None` unless the whole text is such a stream.
-fn parse_json_stream(doc: &RawDocument<'_>) -> Option<Vec<ParsedDocument>> {
+fn parse_json_stream(doc: &RawDocument<'_>) -> Option<Vec<Document>> {
     let trimmed = doc.text.trim_start();
     if !trimmed.starts_with(['{', '[']) {
         return None;
@@ -359,10 +407,10 @@ fn parse_json_stream(doc: &RawDocument<'_>) -> Option<Vec<ParsedDocument>> {
                     .count(),
             )
             .unwrap_or(u32::MAX);
-        let mut parsed = ParsedDocument {
+        let mut parsed = Document {
             index,
             span: doc.offset + start..doc.offset + end,
-            kind: DocKind::Empty,
+            kind: DocumentKind::Empty,
             objects: Vec::new(),
             warnings: Vec::new(),
         };
@@ -377,4 +425,33 @@ fn parse_json_stream(doc: &RawDocument<'_>) -> Option<Vec<ParsedDocument>> {
         out.push(parsed);
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fast, split};
+
+    /// The fast path must keep covering the shapes real manifests use; if it silently gave up
+    /// on them, scans would stay correct but become several times slower.
+    #[test]
+    fn fast_path_covers_common_shapes() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/");
+        for (file, expected_fast) in [
+            ("examples/shop/deploy/app.yaml", 2),
+            ("examples/shop/deploy/resilience.yaml", 2),
+            ("manifests/yaml-features/crd-shapes.yaml", 2),
+            ("manifests/list-kind/lists.yaml", 5),
+            ("manifests/clean/app.yaml", 3),
+            ("manifests/json/deployment.json", 1),
+            ("manifests/json/list.json", 0),
+            ("manifests/traps/embedded-api-versions.yaml", 4),
+        ] {
+            let text = std::fs::read_to_string(format!("{root}{file}")).unwrap();
+            let fast = split::split_documents(&text)
+                .iter()
+                .filter(|d| d.content_line.is_some() && fast::skim(d.text).is_some())
+                .count();
+            assert_eq!(fast, expected_fast, "{file}");
+        }
+    }
 }

@@ -1,0 +1,172 @@
+//! The fast line-based reader must give exactly the answers of the full YAML parser: the same
+//! documents, objects, lines, spans, errors and warnings. Compared on every fixture, on
+//! randomly damaged copies of them, and (when `UPCHECK_REALSAMPLE` names the unpacked
+//! real-world sample) on every file of the sample.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::path::{Path, PathBuf};
+
+use scanner_core::parse::{parse_documents, parse_documents_full};
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == "generated") {
+                continue;
+            }
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn texts(root: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    files_under(root, &mut files);
+    files
+        .into_iter()
+        .filter_map(|p| {
+            let bytes = std::fs::read(&p).ok()?;
+            let text = String::from_utf8(bytes).ok()?;
+            Some((p, text))
+        })
+        .collect()
+}
+
+fn assert_same(label: &str, text: &str) {
+    let fast = parse_documents(text);
+    let full = parse_documents_full(text);
+    assert!(
+        fast == full,
+        "{label}: fast and full readers disagree\nfast: {fast:#?}\nfull: {full:#?}\ntext:\n{text}"
+    );
+}
+
+#[test]
+fn fast_reader_agrees_with_full_parser_on_every_fixture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let all = texts(&root);
+    assert!(all.len() > 30);
+    for (path, text) in &all {
+        assert_same(&path.display().to_string(), text);
+    }
+}
+
+/// splitmix64: deterministic mutations without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap()
+    }
+}
+
+/// One random edit of the kind that breaks YAML in practice: a stray indicator, a changed
+/// indentation, a removed or duplicated line, a tab.
+fn mutate(text: &str, rng: &mut Rng) -> String {
+    const INSERTS: &[&str] = &[
+        ":", ": ", " ", "  ", "-", "- ", "#", " #", "'", "\"", "[", "]", "{", "}", "|", ">", "\t",
+        "\n", "&a ", "*a", "!", "?", ",", "\\", "x: y", "%", "@", "\u{85}", "---", "...", "\r",
+    ];
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    if lines.is_empty() {
+        return text.to_owned();
+    }
+    let i = rng.below(lines.len());
+    match rng.below(6) {
+        0 => {
+            let line = &mut lines[i];
+            let at = line
+                .char_indices()
+                .map(|(p, _)| p)
+                .nth(rng.below(line.chars().count().max(1)))
+                .unwrap_or(0);
+            line.insert_str(at, INSERTS[rng.below(INSERTS.len())]);
+        }
+        1 => {
+            let line = &mut lines[i];
+            if let Some((at, c)) = line
+                .char_indices()
+                .nth(rng.below(line.chars().count().max(1)))
+            {
+                line.replace_range(at..at + c.len_utf8(), "");
+            }
+        }
+        2 => {
+            let n = 1 + rng.below(3);
+            lines[i].insert_str(0, &" ".repeat(n));
+        }
+        3 => {
+            let trimmed = lines[i].trim_start_matches(' ').to_owned();
+            let removed = lines[i].len() - trimmed.len();
+            let keep = removed.saturating_sub(1 + rng.below(2));
+            lines[i] = format!("{}{trimmed}", " ".repeat(keep));
+        }
+        4 => {
+            lines.remove(i);
+        }
+        _ => {
+            let copy = lines[i].clone();
+            lines.insert(i, copy);
+        }
+    }
+    lines.concat()
+}
+
+#[test]
+fn fast_reader_agrees_on_damaged_documents() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/manifests");
+    let all = texts(&root);
+    // More rounds or another seed for a longer hunt: UPCHECK_MUTATION_ROUNDS, UPCHECK_MUTATION_SEED.
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let rounds = env("UPCHECK_MUTATION_ROUNDS", 300);
+    let mut rng = Rng(env("UPCHECK_MUTATION_SEED", 0x5EED));
+    let mut compared = 0;
+    for (path, text) in &all {
+        if text.len() > 20_000 {
+            continue;
+        }
+        for round in 0..rounds {
+            let mut damaged = text.clone();
+            for _ in 0..=rng.below(3) {
+                damaged = mutate(&damaged, &mut rng);
+            }
+            assert_same(
+                &format!("{} (mutation round {round})", path.display()),
+                &damaged,
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 5_000, "{compared}");
+}
+
+/// Set `UPCHECK_REALSAMPLE=/path/to/realsample` to compare on the real-world sample too.
+#[test]
+fn fast_reader_agrees_on_the_real_world_sample_when_available() {
+    let Some(root) = std::env::var_os("UPCHECK_REALSAMPLE") else {
+        return;
+    };
+    let all = texts(Path::new(&root));
+    for (path, text) in &all {
+        assert_same(&path.display().to_string(), text);
+    }
+    eprintln!("compared {} files of the real-world sample", all.len());
+}
