@@ -1,56 +1,99 @@
-//! Regenerates `api-catalog/data/kubernetes.yaml` from the CSV files in `data/source/`.
+//! Regenerates `api-catalog/data/kubernetes.yaml` and `data/components.yaml` from the files in
+//! `data/source/`.
 //!
 //! Run from anywhere in the workspace: `cargo run -p api-catalog --example regenerate`.
-//! With `--check` it only verifies that the committed file is current (exit 1 when stale).
-#![allow(clippy::print_stderr)] // a command-line tool: it reports on stderr
+//! With `--check` it only verifies that the committed files are current (exit 1 when stale).
+//!
+//! With `--upstream DIR...` it first rebuilds `data/source/kubernetes-apis.csv` from checkouts of
+//! the Kubernetes API sources at release tags, oldest first (see `api_catalog::upstream`), with
+//! `data/source/overrides.csv` applied; `--print-csv` prints that CSV instead of writing it.
+#![allow(clippy::print_stderr, clippy::print_stdout)] // a command-line tool
 
 use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name))
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.join(name).display()))
-    };
-    let apis = read("source/kubernetes-apis.csv");
-    let releases = read("source/kubernetes-releases.csv");
-    let served = read("source/served-without-lifecycle.csv");
-    let version = read("source/VERSION");
-    let yaml =
-        match api_catalog::import::kubernetes_catalog_yaml(api_catalog::import::KubernetesSources {
-            apis_csv: &apis,
-            releases_csv: &releases,
-            served_without_lifecycle_csv: &served,
-            data_version: version.trim(),
-        }) {
-            Ok(y) => y,
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--upstream") {
+        let dirs: Vec<std::path::PathBuf> = args[i + 1..]
+            .iter()
+            .filter(|a| !a.starts_with("--"))
+            .map(Into::into)
+            .collect();
+        if dirs.is_empty() {
+            eprintln!("error: --upstream needs checkout directories, oldest release first");
+            return ExitCode::FAILURE;
+        }
+        let source = crate_dir.join("data/source");
+        let overrides = match std::fs::read_to_string(source.join("overrides.csv")) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read overrides.csv: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let csv = match api_catalog::upstream::regenerate(&dirs, &overrides) {
+            Ok(c) => c,
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::FAILURE;
             }
         };
-    if let Err(e) = api_catalog::Catalog::from_yaml("generated catalog", &yaml) {
+        if args.iter().any(|a| a == "--print-csv") {
+            print!("{csv}");
+            return ExitCode::SUCCESS;
+        }
+        if let Err(e) = std::fs::write(source.join("kubernetes-apis.csv"), csv) {
+            eprintln!("error: cannot write kubernetes-apis.csv: {e}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {}", source.join("kubernetes-apis.csv").display());
+    }
+    let generated = match api_catalog::import::generate_from_dir(crate_dir) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut builder = api_catalog::CatalogBuilder::new();
+    let checked = builder
+        .add_yaml("generated kubernetes.yaml", &generated.kubernetes_yaml)
+        .and_then(|()| builder.add_yaml("generated components.yaml", &generated.components_yaml));
+    if let Err(e) = checked.and_then(|()| builder.build().map(|_| ())) {
         eprintln!("error: the generated catalog does not validate: {e}");
         return ExitCode::FAILURE;
     }
-    let out = dir.join("kubernetes.yaml");
-    let current = std::fs::read_to_string(&out).unwrap_or_default();
-    if std::env::args().any(|a| a == "--check") {
-        if current == yaml {
+    let check = args.iter().any(|a| a == "--check");
+    let mut stale = false;
+    for (name, text) in [
+        ("kubernetes.yaml", &generated.kubernetes_yaml),
+        ("components.yaml", &generated.components_yaml),
+    ] {
+        let out = crate_dir.join("data").join(name);
+        let current = std::fs::read_to_string(&out).unwrap_or_default();
+        if current == *text {
             eprintln!("{} is current", out.display());
-            return ExitCode::SUCCESS;
+            continue;
         }
-        eprintln!(
-            "{} is stale: run `cargo run -p api-catalog --example regenerate`",
-            out.display()
-        );
-        return ExitCode::FAILURE;
+        if check {
+            eprintln!(
+                "{} is stale: run `cargo run -p api-catalog --example regenerate`",
+                out.display()
+            );
+            stale = true;
+            continue;
+        }
+        if let Err(e) = std::fs::write(&out, text) {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {} ({} bytes)", out.display(), text.len());
     }
-    if let Err(e) = std::fs::write(&out, &yaml) {
-        eprintln!("error: cannot write {}: {e}", out.display());
-        return ExitCode::FAILURE;
+    if stale {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
-    eprintln!("wrote {} ({} bytes)", out.display(), yaml.len());
-    ExitCode::SUCCESS
 }

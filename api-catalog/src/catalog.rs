@@ -5,18 +5,33 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::error::CatalogError;
-use crate::file::{CatalogFile, SCHEMA_VERSION};
 use crate::gvk::{Gvk, split_api_version};
 use crate::version::KubeVersion;
 
 /// Where to migrate an API to, and since when that is possible.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Replacement {
-    /// The replacement's group/version/kind.
-    #[serde(flatten)]
-    pub gvk: Gvk,
+    /// `apiVersion` of the replacement.
+    pub api_version: String,
+    /// Its kind. `None` when the old kind has no single successor (Istio's `Policy` splits
+    /// into `PeerAuthentication` and `RequestAuthentication`) or the row names none (Pluto
+    /// files give only an apiVersion): the object's own kind is then meant, or the link says.
+    pub kind: Option<String>,
     /// First release that serves the replacement; `None` when not recorded.
     pub available_in: Option<KubeVersion>,
+    /// The upstream data names no replacement, and this one was derived (the newest version of
+    /// the same kind in the same group).
+    pub derived: bool,
+}
+
+impl Replacement {
+    /// `apiVersion` and kind for people (`networking.k8s.io/v1 Ingress`).
+    pub fn display(&self) -> String {
+        match &self.kind {
+            Some(k) => format!("{} {k}", self.api_version),
+            None => self.api_version.clone(),
+        }
+    }
 }
 
 /// The lifecycle of one group/version/kind.
@@ -35,11 +50,25 @@ pub struct ApiEntry {
     pub removed_in: Option<KubeVersion>,
     /// What to migrate to. `None`: there is no replacement (for example `PodSecurityPolicy`).
     pub replacement: Option<Replacement>,
+    /// What changes in the object when migrating to the replacement.
+    pub migration: Vec<String>,
     /// Where the facts are documented.
     pub link: Option<String>,
     /// Which upstream source the row was taken from.
     pub source: Option<String>,
+    /// Which catalog file the row comes from (`embedded`, or a path given by the user).
+    pub origin: String,
 }
+
+impl ApiEntry {
+    /// Whether the row matches every kind of its apiVersion (Pluto rows with an empty kind).
+    pub fn is_wildcard(&self) -> bool {
+        self.gvk.kind == WILDCARD
+    }
+}
+
+/// The kind of a row that matches every kind of its apiVersion.
+pub const WILDCARD: &str = "*";
 
 /// Facts about one component's version line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -51,8 +80,22 @@ pub struct ComponentMeta {
     /// Whether every version its groups ever served is listed. Only then is an unlisted version
     /// of one of its groups reported as unknown.
     pub complete: bool,
-    /// Newest released version the data covers; the default target.
+    /// Newest released version the data covers; for Kubernetes also the default target. A
+    /// target beyond it is judged, with a warning that later removals are not known.
     pub newest_release: Option<KubeVersion>,
+    /// Group/versions of the component served without lifecycle data (never "unknown").
+    pub served_without_lifecycle: Vec<String>,
+}
+
+/// A built-in row replaced by a row of a user catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Override {
+    /// The row's `apiVersion` and kind.
+    pub api: String,
+    /// The file whose row now applies.
+    pub by: String,
+    /// The file whose row it replaced.
+    pub replaced: String,
 }
 
 /// What the catalog is and how current it is.
@@ -62,6 +105,10 @@ pub struct CatalogMeta {
     pub data_version: String,
     /// Components, sorted by name.
     pub components: Vec<ComponentMeta>,
+    /// The files the catalog was built from, in order (`embedded` first).
+    pub sources: Vec<String>,
+    /// Rows replaced by later files.
+    pub overrides: Vec<Override>,
 }
 
 /// How an object's apiVersion and kind were matched against the catalog.
@@ -221,13 +268,13 @@ pub struct Verdict<'c> {
 }
 
 #[derive(Debug, Default)]
-struct GvIndex {
-    component: usize,
-    kinds: HashMap<String, usize>,
+pub(crate) struct GvIndex {
+    pub(crate) component: usize,
+    pub(crate) kinds: HashMap<String, usize>,
     /// Entries of this group/version in catalog order (deterministic).
-    entries: Vec<usize>,
+    pub(crate) entries: Vec<usize>,
     /// Lifecycle of the group/version as a whole, for kinds it does not list.
-    lifecycle: Lifecycle,
+    pub(crate) lifecycle: Lifecycle,
 }
 
 /// The API catalog: every known group/version/kind lifecycle, indexed for lookups.
@@ -242,284 +289,28 @@ struct GvIndex {
 /// assert!(verdict.replacement.is_none()); // PSP has no replacement
 ///
 /// let ingress = catalog.assess("extensions/v1beta1", "Ingress", &targets);
-/// assert_eq!(ingress.replacement.unwrap().gvk.api_version, "networking.k8s.io/v1");
+/// assert_eq!(ingress.replacement.unwrap().api_version, "networking.k8s.io/v1");
 /// ```
 #[derive(Debug)]
 pub struct Catalog {
-    meta: CatalogMeta,
-    entries: Vec<ApiEntry>,
-    by_api_version: HashMap<String, GvIndex>,
+    pub(crate) meta: CatalogMeta,
+    pub(crate) entries: Vec<ApiEntry>,
+    pub(crate) by_api_version: HashMap<String, GvIndex>,
     /// group → component index, for components whose catalog is complete.
-    complete_groups: HashMap<String, usize>,
+    pub(crate) complete_groups: HashMap<String, usize>,
     /// `apiVersion`s served without lifecycle data.
-    served_without_lifecycle: HashSet<String>,
+    pub(crate) served_without_lifecycle: HashSet<String>,
     /// Kinds of the core group (`v1`) in complete components: a bare `apiVersion` is judged
     /// only for these, since tools use `apiVersion: v1alpha1` for their own configuration.
-    core_kinds: HashSet<String>,
+    pub(crate) core_kinds: HashSet<String>,
 }
 
 impl Catalog {
-    /// Parses and validates a catalog file. `origin` names it in errors.
+    /// Parses and validates one catalog file on its own. `origin` names it in errors.
     pub fn from_yaml(origin: &str, text: &str) -> Result<Self, CatalogError> {
-        let file: CatalogFile = serde_saphyr::from_str(text).map_err(|e| CatalogError::Parse {
-            origin: origin.to_owned(),
-            message: e.to_string(),
-        })?;
-        Self::from_file(origin, file)
-    }
-
-    fn from_file(origin: &str, file: CatalogFile) -> Result<Self, CatalogError> {
-        let invalid = |line: u64, subject: String, field: &'static str, reason: String| {
-            CatalogError::Invalid {
-                origin: origin.to_owned(),
-                line,
-                subject,
-                field,
-                reason,
-            }
-        };
-        if file.schema_version.value != SCHEMA_VERSION {
-            return Err(invalid(
-                file.schema_version.referenced.line(),
-                "catalog".into(),
-                "schema_version",
-                format!(
-                    "this upcheck reads schema version {SCHEMA_VERSION}, the file has {}",
-                    file.schema_version.value
-                ),
-            ));
-        }
-        let mut components = Vec::with_capacity(file.components.len());
-        let mut served_without_lifecycle = HashSet::new();
-        for c in file.components {
-            let line = c.name.referenced.line();
-            let name = c.name.value;
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(invalid(
-                    line,
-                    format!("component {name:?}"),
-                    "name",
-                    "use letters, digits and '-' only".into(),
-                ));
-            }
-            if components.iter().any(|m: &ComponentMeta| m.name == name) {
-                return Err(invalid(
-                    line,
-                    format!("component {name}"),
-                    "name",
-                    "listed twice".into(),
-                ));
-            }
-            for gv in c.served_without_lifecycle {
-                split_api_version(&gv).map_err(|e| {
-                    invalid(
-                        line,
-                        format!("component {name}"),
-                        "served_without_lifecycle",
-                        e.to_string(),
-                    )
-                })?;
-                served_without_lifecycle.insert(gv);
-            }
-            components.push(ComponentMeta {
-                title: c.title.unwrap_or_else(|| name.clone()),
-                name,
-                complete: c.complete,
-                newest_release: c.newest_release,
-            });
-        }
-        components.sort_by(|a, b| a.name.cmp(&b.name));
-
-        let mut entries = Vec::with_capacity(file.apis.len());
-        let mut lines = Vec::with_capacity(file.apis.len());
-        for raw in file.apis {
-            let line = raw.api_version.referenced.line();
-            let api_version = raw.api_version.value;
-            let subject = format!("{api_version} {}", raw.kind);
-            split_api_version(&api_version)
-                .map_err(|e| invalid(line, subject.clone(), "api_version", e.to_string()))?;
-            if raw.kind.is_empty() || raw.kind.bytes().any(|b| b.is_ascii_whitespace()) {
-                return Err(invalid(
-                    line,
-                    subject,
-                    "kind",
-                    "must be a non-empty word".into(),
-                ));
-            }
-            if !components.iter().any(|c| c.name == raw.component) {
-                return Err(invalid(
-                    line,
-                    subject,
-                    "component",
-                    format!(
-                        "component {:?} is not declared under `components`",
-                        raw.component
-                    ),
-                ));
-            }
-            if let (Some(d), Some(r)) = (raw.deprecated, raw.removed)
-                && d > r
-            {
-                return Err(invalid(
-                    line,
-                    subject,
-                    "deprecated",
-                    format!("deprecated in {d}, after its removal in {r}"),
-                ));
-            }
-            for (field, v) in [("deprecated", raw.deprecated), ("removed", raw.removed)] {
-                if let (Some(i), Some(v)) = (raw.introduced, v)
-                    && v < i
-                {
-                    return Err(invalid(
-                        line,
-                        subject,
-                        field,
-                        format!("{v} is before its introduction in {i}"),
-                    ));
-                }
-            }
-            let replacement = match raw.replacement {
-                None => None,
-                Some(r) => {
-                    split_api_version(&r.api_version).map_err(|e| {
-                        invalid(
-                            line,
-                            subject.clone(),
-                            "replacement.api_version",
-                            e.to_string(),
-                        )
-                    })?;
-                    if r.api_version == api_version && r.kind == raw.kind {
-                        return Err(invalid(
-                            line,
-                            subject,
-                            "replacement",
-                            "an API cannot replace itself".into(),
-                        ));
-                    }
-                    Some(Replacement {
-                        gvk: Gvk::new(r.api_version, r.kind),
-                        available_in: r.available,
-                    })
-                }
-            };
-            entries.push(ApiEntry {
-                component: raw.component,
-                gvk: Gvk::new(api_version, raw.kind),
-                introduced: raw.introduced,
-                deprecated_in: raw.deprecated,
-                removed_in: raw.removed,
-                replacement,
-                link: raw.link,
-                source: raw.source,
-            });
-            lines.push(line);
-        }
-
-        let mut by_api_version: HashMap<String, GvIndex> = HashMap::new();
-        let mut complete_groups = HashMap::new();
-        for (i, e) in entries.iter().enumerate() {
-            let component = components
-                .iter()
-                .position(|c| c.name == e.component)
-                .expect("components were checked above");
-            let gv = by_api_version.entry(e.gvk.api_version.clone()).or_default();
-            if !gv.entries.is_empty() && gv.component != component {
-                return Err(invalid(
-                    lines[i],
-                    e.gvk.to_string(),
-                    "component",
-                    format!(
-                        "{} is already listed under component {}",
-                        e.gvk.api_version, components[gv.component].name
-                    ),
-                ));
-            }
-            gv.component = component;
-            if gv.kinds.insert(e.gvk.kind.clone(), i).is_some() {
-                return Err(invalid(
-                    lines[i],
-                    e.gvk.to_string(),
-                    "kind",
-                    "listed twice".into(),
-                ));
-            }
-            gv.entries.push(i);
-            if components[component].complete {
-                complete_groups.insert(e.gvk.group().to_owned(), component);
-            }
-        }
-
-        // Each value is computed from its own entries: the visiting order cannot matter.
-        #[allow(clippy::iter_over_hash_type)]
-        for gv in by_api_version.values_mut() {
-            gv.lifecycle = group_version_lifecycle(gv.entries.iter().map(|&i| &entries[i]));
-        }
-
-        // Replacements: derive a missing release from the replacement's own entry, check a
-        // given one against it, and refuse chains that loop.
-        for i in 0..entries.len() {
-            let Some(rep) = entries[i].replacement.clone() else {
-                continue;
-            };
-            let subject = entries[i].gvk.to_string();
-            let target_introduced = by_api_version
-                .get(&rep.gvk.api_version)
-                .and_then(|gv| gv.kinds.get(&rep.gvk.kind))
-                .and_then(|&j| entries[j].introduced);
-            let available = match (rep.available_in, target_introduced) {
-                (Some(a), Some(t)) if a != t => {
-                    return Err(invalid(
-                        lines[i],
-                        subject,
-                        "replacement.available",
-                        format!("{a}, but {} was introduced in {t}", rep.gvk),
-                    ));
-                }
-                (a, t) => a.or(t),
-            };
-            if let Some(rep_mut) = entries[i].replacement.as_mut() {
-                rep_mut.available_in = available;
-            }
-            let mut seen = vec![i];
-            let mut next = Some(rep.gvk);
-            while let Some(gvk) = next.take() {
-                let Some(&j) = by_api_version
-                    .get(&gvk.api_version)
-                    .and_then(|gv| gv.kinds.get(&gvk.kind))
-                else {
-                    break;
-                };
-                if seen.contains(&j) {
-                    return Err(invalid(
-                        lines[i],
-                        subject,
-                        "replacement",
-                        format!("replacements loop back through {gvk}"),
-                    ));
-                }
-                seen.push(j);
-                next = entries[j].replacement.as_ref().map(|r| r.gvk.clone());
-            }
-        }
-
-        let core_kinds = entries
-            .iter()
-            .filter(|e| e.gvk.group().is_empty() && complete_groups.contains_key(""))
-            .map(|e| e.gvk.kind.clone())
-            .collect();
-        Ok(Self {
-            core_kinds,
-            meta: CatalogMeta {
-                data_version: file.data_version.unwrap_or_else(|| "unversioned".into()),
-                components,
-            },
-            entries,
-            by_api_version,
-            complete_groups,
-            served_without_lifecycle,
-        })
+        let mut b = crate::build::CatalogBuilder::new();
+        b.add_yaml(origin, text)?;
+        b.build()
     }
 
     /// Catalog metadata: data version and components.
@@ -546,7 +337,8 @@ impl Catalog {
     /// Matches an object's `apiVersion` and `kind` against the catalog.
     pub fn lookup(&self, api_version: &str, kind: &str) -> Lookup<'_> {
         if let Some(gv) = self.by_api_version.get(api_version) {
-            if let Some(&i) = gv.kinds.get(kind) {
+            // The exact kind first; a wildcard row of the apiVersion matches any other kind.
+            if let Some(&i) = gv.kinds.get(kind).or_else(|| gv.kinds.get(WILDCARD)) {
                 return Lookup::Entry(&self.entries[i]);
             }
             return Lookup::GroupVersion {
@@ -665,7 +457,11 @@ impl Catalog {
         let mut current = entry.replacement.as_ref()?;
         // Chains were checked for loops at load time; the bound only guards the invariant.
         for _ in 0..=self.entries.len() {
-            match self.entry(&current.gvk.api_version, &current.gvk.kind) {
+            let next = current
+                .kind
+                .as_deref()
+                .and_then(|k| self.entry(&current.api_version, k));
+            match next {
                 Some(next) if next.removed_in.is_some_and(|r| r <= target) => {
                     current = next.replacement.as_ref()?;
                 }
@@ -678,7 +474,9 @@ impl Catalog {
 
 /// An unlisted kind shares its group/version's fate only when every listed kind does: the
 /// group/version is then deprecated (or gone) as a whole.
-fn group_version_lifecycle<'a>(entries: impl Iterator<Item = &'a ApiEntry> + Clone) -> Lifecycle {
+pub(crate) fn group_version_lifecycle<'a>(
+    entries: impl Iterator<Item = &'a ApiEntry> + Clone,
+) -> Lifecycle {
     let all_removed = entries.clone().all(|e| e.removed_in.is_some());
     let all_deprecated = entries
         .clone()

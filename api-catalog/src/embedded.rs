@@ -8,20 +8,26 @@ use std::sync::LazyLock;
 
 use crate::catalog::Catalog;
 
-/// The embedded built-in catalog, as text.
+/// The embedded built-in Kubernetes catalog, as text.
 pub const KUBERNETES_YAML: &str = include_str!("../data/kubernetes.yaml");
+/// The embedded add-on catalog (cert-manager, Istio, Gateway API), as text.
+pub const COMPONENTS_YAML: &str = include_str!("../data/components.yaml");
+
+/// Every embedded catalog file, in load order.
+pub(crate) const FILES: [(&str, &str); 2] = [
+    ("kubernetes.yaml", KUBERNETES_YAML),
+    ("components.yaml", COMPONENTS_YAML),
+];
 
 static EMBEDDED: LazyLock<Catalog> = LazyLock::new(|| {
-    Catalog::from_yaml(
-        "embedded catalog (api-catalog/data/kubernetes.yaml)",
-        KUBERNETES_YAML,
-    )
-    .unwrap_or_else(|e| panic!("the embedded catalog is validated by tests: {e}"))
+    crate::build::CatalogBuilder::embedded()
+        .build()
+        .unwrap_or_else(|e| panic!("the embedded catalog is validated by tests: {e}"))
 });
 
 impl Catalog {
     /// The catalog built into upcheck: every built-in Kubernetes API version from the 1.16
-    /// removals to the newest scheduled removal.
+    /// removals to the newest scheduled removal, and the deprecated APIs of common add-ons.
     pub fn embedded() -> &'static Catalog {
         &EMBEDDED
     }

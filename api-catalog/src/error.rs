@@ -26,12 +26,16 @@ pub struct ApiVersionError {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CatalogError {
     /// The file is not valid YAML, or does not have the catalog's shape (unknown or missing
-    /// fields, wrong types). The message carries the line and column.
-    #[error("{origin}: {message}")]
+    /// fields, wrong types).
+    #[error("{origin}:{line}:{column}: {message}")]
     Parse {
         /// Where the catalog came from (a path, or `embedded`).
         origin: String,
-        /// The parser's message, with line and column.
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column (0 when unknown).
+        column: u64,
+        /// What is wrong.
         message: String,
     },
     /// The file parsed, but an entry breaks a rule (for example deprecated after removed).
@@ -48,6 +52,25 @@ pub enum CatalogError {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+impl CatalogError {
+    /// A parse error of `origin`, with the parser's position and message.
+    pub(crate) fn parse(origin: &str, e: &serde_saphyr::Error) -> Self {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        let text = e.without_snippet().to_string();
+        // The position is in the fields; drop the parser's own " at line L, column C".
+        let message = match text.rfind(" at line ") {
+            Some(i) if text[i..].contains(", column ") => text[..i].to_owned(),
+            _ => text,
+        };
+        Self::Parse {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message,
+        }
+    }
 }
 
 /// Reading the lifecycle CSV failed (see [`crate::import`]).

@@ -1,12 +1,12 @@
-//! Turns the reviewed lifecycle CSV files into the embedded catalog YAML.
+//! Turns the reviewed source files under `data/source/` into the embedded catalog YAML.
 //!
-//! The CSV files under `data/source/` are the facts as collected (see `data/SCHEMA.md` for
-//! their provenance). The embedded `data/kubernetes.yaml` is generated from them, so that every
-//! derived value (replacement availability, links) is computed one way and reviewed as data.
-//! Regenerate with `cargo run -p api-catalog --example regenerate`; a test fails when the
-//! committed file is stale.
+//! The CSV files are the facts as collected (see `data/SCHEMA.md` for their provenance). The
+//! embedded `data/kubernetes.yaml` and `data/components.yaml` are generated from them, so that
+//! every derived value (replacement availability, replacements the upstream data leaves out,
+//! links, migration notes) is computed one way and reviewed as data. Regenerate with
+//! `cargo run -p api-catalog --example regenerate`; a test fails when a committed file is stale.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use crate::error::ImportError;
@@ -14,41 +14,56 @@ use crate::version::KubeVersion;
 
 /// Releases whose removals the official Deprecated API Migration Guide documents in a section
 /// of their own (anchor `#v1-NN`).
-const GUIDE_RELEASES: &[KubeVersion] = &[
-    KubeVersion::new(1, 16),
-    KubeVersion::new(1, 22),
-    KubeVersion::new(1, 25),
-    KubeVersion::new(1, 26),
-    KubeVersion::new(1, 27),
-    KubeVersion::new(1, 29),
-    KubeVersion::new(1, 32),
-];
+const GUIDE_RELEASES: &[u16] = &[16, 22, 25, 26, 27, 29, 32];
 const GUIDE: &str = "https://kubernetes.io/docs/reference/using-api/deprecation-guide/";
 const POLICY: &str = "https://kubernetes.io/docs/reference/using-api/deprecation-policy/";
 const REFERENCE: &str = "https://kubernetes.io/docs/reference/kubernetes-api/";
 
-/// The source files of the built-in Kubernetes catalog.
+/// The header of `kubernetes-apis.csv`.
+pub const KUBERNETES_HEADER: &str = "group,version,kind,introduced,deprecated,removed,replacement_group,replacement_version,replacement_kind,source";
+/// The header of `component-apis.csv`.
+pub const COMPONENTS_HEADER: &str = "component,group,version,kind,introduced,deprecated,removed,replacement_group,replacement_version,replacement_kind,source";
+
+/// The source files of the embedded catalog.
 #[derive(Debug, Clone, Copy)]
-pub struct KubernetesSources<'a> {
-    /// `kubernetes-apis.csv`: one row per group/version/kind.
+pub struct Sources<'a> {
+    /// `kubernetes-apis.csv`: one row per built-in group/version/kind.
     pub apis_csv: &'a str,
     /// `kubernetes-releases.csv`: release and end-of-life dates per minor.
     pub releases_csv: &'a str,
     /// `served-without-lifecycle.csv`: group/versions served without lifecycle data, which
     /// must not be reported as unknown.
     pub served_without_lifecycle_csv: &'a str,
+    /// `component-apis.csv`: deprecated and removed APIs of add-ons.
+    pub components_csv: &'a str,
+    /// `migrations.yaml`: what changes in an object when it moves to the replacement.
+    pub migrations_yaml: &'a str,
     /// The catalog data version to stamp into the output.
     pub data_version: &'a str,
 }
 
+/// The generated files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    /// `data/kubernetes.yaml`.
+    pub kubernetes_yaml: String,
+    /// `data/components.yaml`.
+    pub components_yaml: String,
+}
+
+/// A row of either CSV.
+#[derive(Debug, Clone)]
 struct Row<'a> {
+    component: &'a str,
     group: &'a str,
     version: &'a str,
     kind: &'a str,
     introduced: Option<KubeVersion>,
     deprecated: Option<KubeVersion>,
     removed: Option<KubeVersion>,
+    /// apiVersion and kind (the kind may be empty: no single successor).
     replacement: Option<(String, &'a str)>,
+    derived: bool,
     source: &'a str,
 }
 
@@ -113,83 +128,254 @@ fn csv_rows<'a>(
     Ok(rows)
 }
 
-fn link_for(row: &Row<'_>) -> &'static str {
-    match row.removed {
-        Some(r) if GUIDE_RELEASES.contains(&r) && !row.version.contains("alpha") => guide_anchor(r),
-        _ if row.deprecated.is_some() || row.removed.is_some() => {
-            if row.source == "migration-guide" {
-                GUIDE
+/// Parses the lifecycle cells shared by both CSVs (from `group` on).
+fn row<'a>(
+    origin: &str,
+    line: usize,
+    component: &'a str,
+    c: &[&'a str],
+) -> Result<Row<'a>, ImportError> {
+    let replacement = match (c[6], c[7], c[8]) {
+        ("", "", "") => None,
+        (g, v, k) if !v.is_empty() => Some((api_version(g, v), k)),
+        _ => {
+            return Err(ImportError {
+                origin: origin.into(),
+                line,
+                reason: "a replacement needs at least its version".into(),
+            });
+        }
+    };
+    Ok(Row {
+        component,
+        group: c[0],
+        version: c[1],
+        kind: c[2],
+        introduced: parse_version(origin, line, "introduced", c[3])?,
+        deprecated: parse_version(origin, line, "deprecated", c[4])?,
+        removed: parse_version(origin, line, "removed", c[5])?,
+        replacement,
+        derived: false,
+        source: c[9],
+    })
+}
+
+/// Orders API versions the way Kubernetes prefers them: GA over beta over alpha, then by
+/// number (`v2` > `v1` > `v1beta2` > `v1beta1` > `v1alpha1`). `None` for other spellings.
+pub fn version_priority(version: &str) -> Option<(u32, u8, u32)> {
+    let rest = version.strip_prefix('v')?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let major: u32 = rest[..digits].parse().ok()?;
+    let tail = &rest[digits..];
+    let (stage, minor) = if tail.is_empty() {
+        (2, 0)
+    } else if let Some(n) = tail.strip_prefix("beta") {
+        (1, n.parse().ok()?)
+    } else if let Some(n) = tail.strip_prefix("alpha") {
+        (0, n.parse().ok()?)
+    } else {
+        return None;
+    };
+    Some((major, stage, minor))
+}
+
+/// Fills the replacements the upstream data leaves out: a deprecated or removed row without one
+/// gets the most preferred other version of the same kind in the same group, when that version
+/// ranks above it and outlives it. Rows without such a version keep "no replacement" (as
+/// `policy/v1beta1 PodSecurityPolicy` must).
+fn derive_replacements(rows: &mut [Row<'_>]) {
+    let snapshot: Vec<(String, String, String, Option<KubeVersion>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.group.to_owned(),
+                r.version.to_owned(),
+                r.kind.to_owned(),
+                r.removed,
+            )
+        })
+        .collect();
+    for r in rows.iter_mut() {
+        if r.replacement.is_some() || (r.deprecated.is_none() && r.removed.is_none()) {
+            continue;
+        }
+        let Some(own) = version_priority(r.version) else {
+            continue;
+        };
+        let best = snapshot
+            .iter()
+            .filter(|(g, v, k, removed)| {
+                g == r.group
+                    && k == r.kind
+                    && v != r.version
+                    && version_priority(v).is_some_and(|p| p > own)
+                    && match (removed, r.removed) {
+                        (None, _) => true,
+                        (Some(theirs), Some(ours)) => *theirs > ours,
+                        (Some(_), None) => false,
+                    }
+            })
+            .max_by_key(|(_, v, _, _)| version_priority(v));
+        if let Some((g, v, _, _)) = best {
+            r.replacement = Some((api_version(g, v), r.kind));
+            r.derived = true;
+        }
+    }
+}
+
+fn link_for(r: &Row<'_>) -> String {
+    if r.component != "k8s" {
+        return r.source.to_owned();
+    }
+    match r.removed {
+        Some(v)
+            if v.major == 1
+                && GUIDE_RELEASES.contains(&v.minor)
+                && !r.version.contains("alpha") =>
+        {
+            format!("{GUIDE}#v1-{}", v.minor)
+        }
+        _ if r.deprecated.is_some() || r.removed.is_some() => {
+            if r.source == "migration-guide" {
+                GUIDE.to_owned()
             } else {
-                POLICY
+                POLICY.to_owned()
             }
         }
-        _ => REFERENCE,
+        _ => REFERENCE.to_owned(),
     }
 }
 
-fn guide_anchor(release: KubeVersion) -> &'static str {
-    match (release.major, release.minor) {
-        (1, 16) => "https://kubernetes.io/docs/reference/using-api/deprecation-guide/#v1-16",
-        (1, 22) => "https://kubernetes.io/docs/reference/using-api/deprecation-guide/#v1-22",
-        (1, 25) => "https://kubernetes.io/docs/reference/using-api/deprecation-guide/#v1-25",
-        (1, 26) => "https://kubernetes.io/docs/reference/using-api/deprecation-guide/#v1-26",
-        (1, 27) => "https://kubernetes.io/docs/reference/using-api/deprecation-guide/#v1-27",
-        (1, 29) => "https://kubernetes.io/docs/reference/using-api/deprecation-guide/#v1-29",
-        (1, 32) => "https://kubernetes.io/docs/reference/using-api/deprecation-guide/#v1-32",
-        _ => GUIDE,
+/// YAML for one row.
+fn write_row(
+    out: &mut String,
+    r: &Row<'_>,
+    introduced: &HashMap<(String, String), Option<KubeVersion>>,
+    migrations: &BTreeMap<String, Vec<String>>,
+) {
+    let api = api_version(r.group, r.version);
+    let _ = writeln!(out, "  - component: {}", r.component);
+    let _ = writeln!(out, "    api_version: {api}");
+    let _ = writeln!(out, "    kind: {}", r.kind);
+    for (key, v) in [
+        ("introduced", r.introduced),
+        ("deprecated", r.deprecated),
+        ("removed", r.removed),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(out, "    {key}: \"{v}\"");
+        }
     }
+    if let Some((rep_api_version, rep_kind)) = &r.replacement {
+        let _ = write!(out, "    replacement: {{api_version: {rep_api_version}");
+        if !rep_kind.is_empty() {
+            let _ = write!(out, ", kind: {rep_kind}");
+        }
+        if let Some(Some(a)) = introduced.get(&(rep_api_version.clone(), (*rep_kind).to_owned())) {
+            let _ = write!(out, ", available: \"{a}\"");
+        }
+        if r.derived {
+            out.push_str(", derived: true");
+        }
+        out.push_str("}\n");
+    }
+    if let Some(notes) = migrations.get(&format!("{api} {}", r.kind)) {
+        out.push_str("    migration:\n");
+        for n in notes {
+            let _ = writeln!(out, "      - {}", yaml_string(n));
+        }
+    }
+    let _ = writeln!(out, "    link: {}", link_for(r));
+    let _ = writeln!(
+        out,
+        "    source: {}",
+        if r.component == "k8s" {
+            r.source
+        } else {
+            "component-docs"
+        }
+    );
 }
 
-/// Generates the embedded catalog YAML for the built-in Kubernetes APIs.
+/// A double-quoted YAML string.
+fn yaml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+const HEADER_NOTE: &str = "# GENERATED from the files in api-catalog/data/source/.\n\
+     # Do not edit: change the sources, then run `cargo run -p api-catalog --example regenerate`.\n\
+     # Field reference: api-catalog/data/SCHEMA.md\n";
+
+/// Generates the embedded catalog files.
 ///
 /// Deterministic: the same sources always give the same bytes.
-pub fn kubernetes_catalog_yaml(src: KubernetesSources<'_>) -> Result<String, ImportError> {
+pub fn generate(src: Sources<'_>) -> Result<Generated, ImportError> {
     const APIS: &str = "kubernetes-apis.csv";
     const RELEASES: &str = "kubernetes-releases.csv";
-    let mut rows = Vec::new();
-    for (line, c) in csv_rows(
-        APIS,
-        src.apis_csv,
-        "group,version,kind,introduced,deprecated,removed,replacement_group,replacement_version,replacement_kind,source",
-    )? {
-        let replacement = match (c[6], c[7], c[8]) {
-            ("", "", "") => None,
-            (g, v, k) if !v.is_empty() && !k.is_empty() => Some((api_version(g, v), k)),
-            _ => {
-                return Err(ImportError {
-                    origin: APIS.into(),
-                    line,
-                    reason:
-                        "replacement_version and replacement_kind must both be set or both be empty"
-                            .into(),
-                });
-            }
-        };
-        rows.push((
-            line,
-            Row {
-                group: c[0],
-                version: c[1],
-                kind: c[2],
-                introduced: parse_version(APIS, line, "introduced", c[3])?,
-                deprecated: parse_version(APIS, line, "deprecated", c[4])?,
-                removed: parse_version(APIS, line, "removed", c[5])?,
-                replacement,
-                source: c[9],
-            },
-        ));
-    }
-    let introduced: HashMap<(String, &str), Option<KubeVersion>> = rows
-        .iter()
-        .map(|(_, r)| ((api_version(r.group, r.version), r.kind), r.introduced))
-        .collect();
-    if introduced.len() != rows.len() {
-        return Err(ImportError {
-            origin: APIS.into(),
+    const COMPONENTS: &str = "component-apis.csv";
+
+    let migrations: BTreeMap<String, Vec<String>> = serde_saphyr::from_str(src.migrations_yaml)
+        .map_err(|e| ImportError {
+            origin: "migrations.yaml".into(),
             line: 0,
-            reason: "a group/version/kind is listed more than once".into(),
-        });
+            reason: e.to_string(),
+        })?;
+
+    let mut k8s = Vec::new();
+    for (line, c) in csv_rows(APIS, src.apis_csv, KUBERNETES_HEADER)? {
+        let r = row(APIS, line, "k8s", &c)?;
+        if r.replacement.as_ref().is_some_and(|(_, k)| k.is_empty()) {
+            return Err(ImportError {
+                origin: APIS.into(),
+                line,
+                reason: "replacement_kind is empty".into(),
+            });
+        }
+        k8s.push(r);
     }
+    let mut components = Vec::new();
+    for (line, c) in csv_rows(COMPONENTS, src.components_csv, COMPONENTS_HEADER)? {
+        components.push(row(COMPONENTS, line, c[0], &c[1..])?);
+    }
+    let mut introduced: HashMap<(String, String), Option<KubeVersion>> = HashMap::new();
+    for r in k8s.iter().chain(&components) {
+        if introduced
+            .insert(
+                (api_version(r.group, r.version), r.kind.to_owned()),
+                r.introduced,
+            )
+            .is_some()
+        {
+            return Err(ImportError {
+                origin: if r.component == "k8s" {
+                    APIS.into()
+                } else {
+                    COMPONENTS.into()
+                },
+                line: 0,
+                reason: format!(
+                    "{} {} is listed more than once",
+                    api_version(r.group, r.version),
+                    r.kind
+                ),
+            });
+        }
+    }
+    for key in migrations.keys() {
+        let known = k8s
+            .iter()
+            .chain(&components)
+            .any(|r| format!("{} {}", api_version(r.group, r.version), r.kind) == *key);
+        if !known {
+            return Err(ImportError {
+                origin: "migrations.yaml".into(),
+                line: 0,
+                reason: format!("{key:?} is not a catalog row"),
+            });
+        }
+    }
+    derive_replacements(&mut k8s);
+    derive_replacements(&mut components);
 
     let mut newest_release = None;
     for (line, c) in csv_rows(
@@ -207,7 +393,6 @@ pub fn kubernetes_catalog_yaml(src: KubernetesSources<'_>) -> Result<String, Imp
         line: 0,
         reason: "no released minor (a row with a release_date) found".into(),
     })?;
-
     let mut served = Vec::new();
     for (_, c) in csv_rows(
         "served-without-lifecycle.csv",
@@ -218,20 +403,25 @@ pub fn kubernetes_catalog_yaml(src: KubernetesSources<'_>) -> Result<String, Imp
     }
     served.sort();
 
-    let mut sorted: Vec<&Row<'_>> = rows.iter().map(|(_, r)| r).collect();
-    sorted.sort_by(|a, b| (a.group, a.version, a.kind).cmp(&(b.group, b.version, b.kind)));
+    let sort = |rows: &mut Vec<Row<'_>>| {
+        rows.sort_by(|a, b| {
+            (a.component, a.group, a.version, a.kind).cmp(&(
+                b.component,
+                b.group,
+                b.version,
+                b.kind,
+            ))
+        });
+    };
+    sort(&mut k8s);
+    sort(&mut components);
 
-    let mut out = String::with_capacity(64 * 1024);
-    out.push_str(
-        "# Built-in Kubernetes API lifecycles, embedded in upcheck at compile time.\n\
-         # GENERATED from the CSV files in data/source/.\n\
-         # Do not edit: change the CSV, then run `cargo run -p api-catalog --example regenerate`.\n\
-         # Field reference: api-catalog/data/SCHEMA.md\n",
-    );
+    let mut out = String::with_capacity(96 * 1024);
+    out.push_str("# Built-in Kubernetes API lifecycles, embedded in upcheck at compile time.\n");
+    out.push_str(HEADER_NOTE);
     let _ = writeln!(out, "schema_version: {}", crate::file::SCHEMA_VERSION);
     let _ = writeln!(out, "data_version: \"{}\"", src.data_version);
-    out.push_str("components:\n");
-    out.push_str("  - name: k8s\n    title: Kubernetes\n    complete: true\n");
+    out.push_str("components:\n  - name: k8s\n    title: Kubernetes\n    complete: true\n");
     let _ = writeln!(out, "    newest_release: \"{newest_release}\"");
     if !served.is_empty() {
         out.push_str("    served_without_lifecycle:\n");
@@ -240,31 +430,93 @@ pub fn kubernetes_catalog_yaml(src: KubernetesSources<'_>) -> Result<String, Imp
         }
     }
     out.push_str("apis:\n");
-    for r in sorted {
-        let _ = writeln!(out, "  - component: k8s");
-        let _ = writeln!(out, "    api_version: {}", api_version(r.group, r.version));
-        let _ = writeln!(out, "    kind: {}", r.kind);
-        for (key, v) in [
-            ("introduced", r.introduced),
-            ("deprecated", r.deprecated),
-            ("removed", r.removed),
-        ] {
-            if let Some(v) = v {
-                let _ = writeln!(out, "    {key}: \"{v}\"");
-            }
-        }
-        if let Some((rep_api_version, rep_kind)) = &r.replacement {
-            let _ = write!(
-                out,
-                "    replacement: {{api_version: {rep_api_version}, kind: {rep_kind}"
-            );
-            if let Some(Some(a)) = introduced.get(&(rep_api_version.clone(), *rep_kind)) {
-                let _ = write!(out, ", available: \"{a}\"");
-            }
-            out.push_str("}\n");
-        }
-        let _ = writeln!(out, "    link: {}", link_for(r));
-        let _ = writeln!(out, "    source: {}", r.source);
+    for r in &k8s {
+        write_row(&mut out, r, &introduced, &migrations);
     }
-    Ok(out)
+
+    let mut comp = String::with_capacity(16 * 1024);
+    comp.push_str(
+        "# Deprecated and removed APIs of common add-ons, embedded in upcheck at compile time.\n",
+    );
+    comp.push_str(
+        "# Each add-on has its own version line: judge it with --target-version NAME=VERSION.\n",
+    );
+    comp.push_str(HEADER_NOTE);
+    let _ = writeln!(comp, "schema_version: {}", crate::file::SCHEMA_VERSION);
+    let _ = writeln!(comp, "data_version: \"{}\"", src.data_version);
+    comp.push_str("components:\n");
+    let mut names: Vec<&str> = components.iter().map(|r| r.component).collect();
+    names.dedup();
+    for name in names {
+        // The newest version any row of the component mentions: how far its data reaches.
+        let newest = components
+            .iter()
+            .filter(|r| r.component == name)
+            .flat_map(|r| [r.introduced, r.deprecated, r.removed])
+            .flatten()
+            .max();
+        let title = match name {
+            "cert-manager" => "cert-manager",
+            "istio" => "Istio",
+            "gateway-api" => "Gateway API",
+            other => other,
+        };
+        let _ = writeln!(comp, "  - name: {name}\n    title: {title}");
+        if let Some(v) = newest {
+            let _ = writeln!(comp, "    newest_release: \"{v}\"");
+        }
+    }
+    comp.push_str("apis:\n");
+    for r in &components {
+        write_row(&mut comp, r, &introduced, &migrations);
+    }
+    Ok(Generated {
+        kubernetes_yaml: out,
+        components_yaml: comp,
+    })
+}
+
+/// Reads the checked-in sources from `data/source/` under `dir` (the `api-catalog` crate).
+pub fn generate_from_dir(dir: &std::path::Path) -> Result<Generated, ImportError> {
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join("data/source").join(name)).map_err(|e| ImportError {
+            origin: name.to_owned(),
+            line: 0,
+            reason: format!("cannot read: {e}"),
+        })
+    };
+    let apis = read("kubernetes-apis.csv")?;
+    let releases = read("kubernetes-releases.csv")?;
+    let served = read("served-without-lifecycle.csv")?;
+    let components = read("component-apis.csv")?;
+    let migrations = read("migrations.yaml")?;
+    let version = read("VERSION")?;
+    generate(Sources {
+        apis_csv: &apis,
+        releases_csv: &releases,
+        served_without_lifecycle_csv: &served,
+        components_csv: &components,
+        migrations_yaml: &migrations,
+        data_version: version.trim(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_priority;
+
+    #[test]
+    fn versions_rank_like_kubernetes() {
+        let mut v = vec![
+            "v1beta1", "v2", "v1", "v1alpha1", "v1beta2", "v2beta1", "v1alpha3",
+        ];
+        v.sort_by_key(|x| version_priority(x));
+        assert_eq!(
+            v,
+            [
+                "v1alpha1", "v1alpha3", "v1beta1", "v1beta2", "v1", "v2beta1", "v2"
+            ]
+        );
+        assert_eq!(version_priority("latest"), None);
+    }
 }

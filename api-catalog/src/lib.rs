@@ -15,24 +15,28 @@
 //! assert_eq!(v.status, ApiStatus::Removed);
 //! assert_eq!(v.lifecycle.removed_in, Some(KubeVersion::new(1, 22)));
 //! let replacement = v.replacement.unwrap();
-//! assert_eq!(replacement.gvk.to_string(), "networking.k8s.io/v1 Ingress");
+//! assert_eq!(replacement.display(), "networking.k8s.io/v1 Ingress");
 //! assert_eq!(replacement.available_in, Some(KubeVersion::new(1, 19)));
 //! ```
 #![warn(missing_docs)]
 
+mod build;
 mod catalog;
 mod embedded;
 mod error;
-mod file;
+pub mod file;
 mod gvk;
 pub mod import;
+mod pluto;
+pub mod upstream;
 mod version;
 
+pub use build::CatalogBuilder;
 pub use catalog::{
     ApiEntry, ApiStatus, Catalog, CatalogMeta, ComponentMeta, Lifecycle, Lookup, MatchBasis,
-    Replacement, Target, Targets, Verdict,
+    Override, Replacement, Target, Targets, Verdict, WILDCARD,
 };
-pub use embedded::KUBERNETES_YAML;
+pub use embedded::{COMPONENTS_YAML, KUBERNETES_YAML};
 pub use error::{ApiVersionError, CatalogError, ImportError, VersionError};
 pub use file::SCHEMA_VERSION;
 pub use gvk::{GroupVersion, Gvk};

@@ -48,8 +48,147 @@ pub enum Command {
     /// Scan manifest files, directories and stdin for deprecated and removed API versions
     #[command(after_help = EXIT_CODES_HELP)]
     Files(FilesArgs),
-    /// Print the upcheck version and the catalog data version
-    Version,
+    /// List, show and update the API catalog
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Print the upcheck version and what the catalog covers
+    Version(VersionArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// List catalog rows (the yaml and json output is itself a catalog file)
+    List(CatalogListArgs),
+    /// Show one API's lifecycle, replacement and what changes when migrating
+    Show(CatalogShowArgs),
+    /// Download a newer catalog file, check it, and keep it for later runs
+    Fetch(CatalogFetchArgs),
+}
+
+/// Which catalog to use.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// A catalog file in upcheck's schema (repeatable). Its rows replace built-in rows with the
+    /// same group/version/kind; each replacement is reported
+    #[arg(long = "catalog", value_name = "FILE")]
+    pub catalog: Vec<PathBuf>,
+
+    /// A Pluto versions.yaml file (repeatable), read as Pluto reads it
+    #[arg(short = 'f', long = "additional-versions", value_name = "FILE")]
+    pub additional_versions: Vec<PathBuf>,
+
+    /// Use the embedded catalog even when `upcheck catalog fetch` stored a newer one
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// Which components are judged, at which version.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Version to judge against: `1.33`, `v1.33.4-eks-...`, or Pluto's `k8s=v1.33.0,cert-manager=v1.7.0`
+    /// (comma-separated or repeated). Default for k8s: the newest release the catalog knows;
+    /// add-ons are judged only when given a target
+    #[arg(
+        short = 't',
+        long = "target-version",
+        alias = "target-versions",
+        value_name = "VERSION",
+        value_delimiter = ','
+    )]
+    pub target_version: Vec<String>,
+
+    /// Version running today (`1.29` or `NAME=VERSION`): replacements must be available here to
+    /// migrate before the upgrade (exit code 4 otherwise). Default: judged at the target
+    #[arg(long, value_name = "VERSION", value_delimiter = ',')]
+    pub current: Vec<String>,
+
+    /// Judge only these catalog components (comma-separated: k8s, cert-manager, istio,
+    /// gateway-api, or a user catalog's own)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub components: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// A table
+    Text,
+    /// The rows as a catalog file in JSON
+    Json,
+    /// The rows as a catalog file in YAML (usable with --catalog)
+    Yaml,
+    /// A Markdown table
+    Markdown,
+    /// Comma-separated values with a header row
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogListArgs {
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Text)]
+    pub output: ListFormat,
+
+    /// Only rows of these components (comma-separated)
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub component: Vec<String>,
+
+    /// Only rows of this API group (`""` or `core` for the core group)
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+
+    /// Only rows removed at or before this version (of their component)
+    #[arg(long, value_name = "VERSION")]
+    pub removed_by: Option<String>,
+
+    /// Only rows deprecated at or before this version (of their component)
+    #[arg(long, value_name = "VERSION")]
+    pub deprecated_by: Option<String>,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogShowArgs {
+    /// The apiVersion (`networking.k8s.io/v1beta1`, `v1`)
+    #[arg(value_name = "API_VERSION")]
+    pub api_version: String,
+
+    /// The kind; without it, every kind of the apiVersion
+    #[arg(value_name = "KIND")]
+    pub kind: Option<String>,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = ShowFormat::Text)]
+    pub output: ShowFormat,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    /// For people
+    Text,
+    /// The rows as a catalog file in JSON
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogFetchArgs {
+    /// Where to download the catalog file from (https://..., or http:// on your network)
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Give up after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,21 +222,11 @@ pub struct FilesArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Version to judge against: `1.33`, `v1.33.4-eks-...`, or Pluto's `k8s=v1.33.0`
-    /// (comma-separated or repeated). Default: the newest Kubernetes release the catalog knows
-    #[arg(
-        short = 't',
-        long = "target-version",
-        alias = "target-versions",
-        value_name = "VERSION",
-        value_delimiter = ','
-    )]
-    pub target_version: Vec<String>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
 
-    /// Version the cluster runs today: replacements must be available here to migrate before
-    /// the upgrade (exit code 4 otherwise). Default: judged at the target
-    #[arg(long, value_name = "VERSION", value_delimiter = ',')]
-    pub current: Vec<String>,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
 
     /// Output format
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]

@@ -1,10 +1,22 @@
-//! `--target-version` and `--current`: `1.33`, `v1.33.4-eks-...`, or Pluto's
-//! `k8s=v1.33.0,cert-manager=v1.7.0`.
+//! `--target-version`, `--current` and `--components`: which components are judged, at which
+//! version. Versions are `1.33`, `v1.33.4-eks-...`, or Pluto's `k8s=v1.33.0,cert-manager=v1.7.0`.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use scanner_core::{Catalog, KubeVersion, Target, Targets};
+
+use crate::args::TargetArgs;
+
+fn known_components(catalog: &Catalog) -> String {
+    let known: Vec<&str> = catalog
+        .meta()
+        .components
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    known.join(", ")
+}
 
 /// Parses `COMPONENT=VERSION` or `VERSION` (for `k8s`) items into a map; later items win.
 fn parse_items(
@@ -23,15 +35,9 @@ fn parse_items(
             None => ("k8s", item),
         };
         if catalog.component(component).is_none() {
-            let known: Vec<&str> = catalog
-                .meta()
-                .components
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect();
             bail!(
                 "{flag} {item:?}: unknown component {component:?}; the catalog knows: {}",
-                known.join(", ")
+                known_components(catalog)
             );
         }
         let v: KubeVersion = version
@@ -42,21 +48,66 @@ fn parse_items(
     Ok(out)
 }
 
-/// Resolved targets, and notes for stderr (for example a target newer than the catalog).
+/// The judged components and their targets, and notes for stderr.
+///
+/// Kubernetes defaults to the newest release the catalog knows. Add-ons have no default: they
+/// are judged only with a target, from `--target-version NAME=VERSION` or from the
+/// `target-versions` of a Pluto file (`file_targets`), and the report counts their objects as
+/// not judged otherwise. `--components` restricts judging to the listed components.
 pub fn resolve(
-    target: &[String],
-    current: &[String],
+    args: &TargetArgs,
     catalog: &Catalog,
+    file_targets: &BTreeMap<String, KubeVersion>,
 ) -> Result<(Targets, Vec<String>)> {
-    let mut targets = parse_items("--target-version", target, catalog)?;
-    let currents = parse_items("--current", current, catalog)?;
+    let given = parse_items("--target-version", &args.target_version, catalog)?;
+    let currents = parse_items("--current", &args.current, catalog)?;
     let mut notes = Vec::new();
-    if !targets.contains_key("k8s") {
+    let selected: Option<Vec<String>> = if args.components.is_empty() {
+        None
+    } else {
+        let mut names = Vec::new();
+        for c in &args.components {
+            let c = c.trim();
+            if catalog.component(c).is_none() {
+                bail!(
+                    "--components {c:?}: unknown component; the catalog knows: {}",
+                    known_components(catalog)
+                );
+            }
+            names.push(c.to_owned());
+        }
+        Some(names)
+    };
+    let is_selected = |c: &str| selected.as_ref().is_none_or(|s| s.iter().any(|x| x == c));
+
+    let mut targets: BTreeMap<String, KubeVersion> = BTreeMap::new();
+    if is_selected("k8s") {
         let newest = catalog
             .component("k8s")
             .and_then(|c| c.newest_release)
             .context("the catalog names no newest Kubernetes release; give --target-version")?;
         targets.insert("k8s".into(), newest);
+    }
+    // Pluto's order: a file's target-versions only fill in components without a default, and
+    // the command line wins over both.
+    for (c, v) in file_targets {
+        if c != "k8s" && is_selected(c) && catalog.component(c).is_some() {
+            targets.insert(c.clone(), *v);
+        }
+    }
+    for (c, v) in given {
+        if is_selected(&c) {
+            targets.insert(c, v);
+        } else {
+            notes.push(format!(
+                "--target-version {c}={v} is ignored: {c} is not in --components"
+            ));
+        }
+    }
+    for c in currents.keys() {
+        if !targets.contains_key(c) {
+            bail!("--current {c}=...: give a --target-version for {c} too");
+        }
     }
     let mut out = Targets::new();
     for (component, t) in &targets {
@@ -68,13 +119,6 @@ pub fn resolve(
                 "--current {component}={c} is newer than the target {t}: upcheck checks upgrades"
             );
         }
-        if let Some(newest) = catalog.component(component).and_then(|c| c.newest_release)
-            && *t > newest
-        {
-            notes.push(format!(
-                "target {component} {t} is newer than the catalog covers ({newest}); removals after {newest} that are not yet scheduled are not known"
-            ));
-        }
         out.set(
             component.clone(),
             Target {
@@ -82,11 +126,6 @@ pub fn resolve(
                 current: cur,
             },
         );
-    }
-    for c in currents.keys() {
-        if !targets.contains_key(c) {
-            bail!("--current {c}=...: give a --target-version for {c} too");
-        }
     }
     Ok((out, notes))
 }

@@ -101,8 +101,9 @@ pub struct Location {
 pub struct FindingReplacement {
     /// `apiVersion` of the replacement.
     pub api_version: String,
-    /// Kind of the replacement.
-    pub kind: String,
+    /// Kind of the replacement; `None` when there is no single successor kind (the
+    /// catalog link explains).
+    pub kind: Option<String>,
     /// First release that serves it, when recorded.
     pub available_in: Option<KubeVersion>,
     /// Whether it is served at the current version (or the target when no current version is
@@ -162,8 +163,8 @@ impl Finding {
         let code = Code::for_status(verdict.status)?;
         let target = verdict.target?;
         let replacement = verdict.replacement.map(|r| FindingReplacement {
-            api_version: r.gvk.api_version.clone(),
-            kind: r.gvk.kind.clone(),
+            api_version: r.api_version.clone(),
+            kind: r.kind.clone(),
             available_in: r.available_in,
             available: verdict.replacement_available,
         });
@@ -245,7 +246,10 @@ fn message(
     };
     match replacement {
         Some(r) => {
-            let _ = write!(m, "; migrate to {} {}", r.api_version, r.kind);
+            let _ = write!(m, "; migrate to {}", r.api_version);
+            if let Some(k) = &r.kind {
+                let _ = write!(m, " {k}");
+            }
             match (r.available_in, r.available) {
                 (Some(a), Some(false)) => {
                     let _ = match verdict.target.map(|t| t.current.unwrap_or(t.target)) {

@@ -38,12 +38,12 @@ mod scan;
 mod source;
 
 pub use api_catalog::{
-    ApiEntry, ApiStatus, Catalog, CatalogError, KubeVersion, MatchBasis, Target, Targets,
-    VersionError,
+    ApiEntry, ApiStatus, Catalog, CatalogBuilder, CatalogError, KubeVersion, MatchBasis, Target,
+    Targets, VersionError, WILDCARD,
 };
 pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 pub use finding::{Code, Finding, FindingReplacement, Location};
 pub use parse::Span;
-pub use report::{REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
+pub use report::{NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
 pub use scan::{ScanSettings, Scanner};
 pub use source::{Input, WalkOptions};

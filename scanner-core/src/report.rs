@@ -85,8 +85,75 @@ pub struct Report {
     pub errors: Vec<ScanError>,
     /// Notices that did not prevent scanning.
     pub warnings: Vec<ScanWarning>,
+    /// Objects of catalog components that were not judged, because the component has no
+    /// target version (or was not selected), per component.
+    pub not_judged: Vec<NotJudged>,
+    /// Notes about the judgement itself: targets beyond what the catalog covers, catalog rows
+    /// replaced by user catalogs.
+    pub notes: Vec<Note>,
     /// Counts.
     pub stats: ScanStats,
+}
+
+/// Objects of one catalog component that were not judged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NotJudged {
+    /// The component (`cert-manager`).
+    pub component: String,
+    /// How many objects use its APIs.
+    pub objects: u64,
+}
+
+/// What a [`Note`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoteKind {
+    /// A target is newer than the catalog's data for the component.
+    CatalogCoverage,
+    /// A user catalog replaced a row of an earlier catalog.
+    CatalogOverride,
+    /// Objects of a component were not judged.
+    NotJudged,
+}
+
+/// A note about how the scan judged, shown with every report.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Note {
+    /// What it is about.
+    pub kind: NoteKind,
+    /// For people.
+    pub message: String,
+}
+
+impl Note {
+    /// Notes that follow from the catalog and the targets alone.
+    pub fn for_catalog(catalog: &Catalog, targets: &Targets) -> Vec<Note> {
+        let mut notes = Vec::new();
+        for (component, t) in targets.iter() {
+            if let Some(meta) = catalog.component(component)
+                && let Some(newest) = meta.newest_release
+                && t.target > newest
+            {
+                notes.push(Note {
+                    kind: NoteKind::CatalogCoverage,
+                    message: format!(
+                        "the catalog covers {} up to {newest}; removals after {newest} that it does not list are not known (target {})",
+                        meta.title, t.target
+                    ),
+                });
+            }
+        }
+        for o in &catalog.meta().overrides {
+            notes.push(Note {
+                kind: NoteKind::CatalogOverride,
+                message: format!(
+                    "{} from {} is replaced by the row in {}",
+                    o.api, o.replaced, o.by
+                ),
+            });
+        }
+        notes
+    }
 }
 
 impl Report {

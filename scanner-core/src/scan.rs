@@ -1,12 +1,16 @@
 //! The scan pipeline: collect inputs → read and parse in parallel → classify → check → sort.
 
+use std::collections::BTreeMap;
+
 use api_catalog::{ApiStatus, Catalog, Targets};
 use rayon::prelude::*;
 
 use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 use crate::finding::{Finding, Location};
 use crate::parse::{self, DocumentKind};
-use crate::report::{REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
+use crate::report::{
+    NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo,
+};
 use crate::source::{self, FileJob, Input, WalkOptions};
 
 /// Everything a scan needs to know, already resolved (the core never reads config files).
@@ -61,6 +65,7 @@ struct FileOutcome {
     findings: Vec<Finding>,
     errors: Vec<ScanError>,
     warnings: Vec<ScanWarning>,
+    not_judged: BTreeMap<String, u64>,
     stats: ScanStats,
 }
 
@@ -73,6 +78,9 @@ impl FileOutcome {
         self.findings.append(&mut other.findings);
         self.errors.append(&mut other.errors);
         self.warnings.append(&mut other.warnings);
+        for (component, n) in other.not_judged {
+            *self.not_judged.entry(component).or_default() += n;
+        }
         self.stats.add(&other.stats);
         self
     }
@@ -140,10 +148,38 @@ impl<'c> Scanner<'c> {
             findings: outcome.findings,
             errors: collected.errors,
             warnings: collected.warnings,
+            not_judged: outcome
+                .not_judged
+                .iter()
+                .map(|(component, &objects)| NotJudged {
+                    component: component.clone(),
+                    objects,
+                })
+                .collect(),
+            notes: Note::for_catalog(self.catalog, &self.settings.targets),
             stats: outcome.stats,
         };
         report.errors.extend(outcome.errors);
         report.warnings.extend(outcome.warnings);
+        for nj in &report.not_judged {
+            let title = self
+                .catalog
+                .component(&nj.component)
+                .map_or(nj.component.as_str(), |c| c.title.as_str());
+            report.notes.push(Note {
+                kind: NoteKind::NotJudged,
+                message: format!(
+                    "{} {title} {} not judged: no target version for {}",
+                    nj.objects,
+                    if nj.objects == 1 {
+                        "object was"
+                    } else {
+                        "objects were"
+                    },
+                    nj.component
+                ),
+            });
+        }
         report.sort();
         report
     }
@@ -200,6 +236,10 @@ impl<'c> Scanner<'c> {
                 let verdict =
                     self.catalog
                         .assess(&obj.api_version, &obj.kind, &self.settings.targets);
+                if verdict.status == ApiStatus::NotJudged {
+                    let component = verdict.component.unwrap_or_default().to_owned();
+                    *out.not_judged.entry(component).or_default() += 1;
+                }
                 if !verdict.status.is_reportable() {
                     continue;
                 }

@@ -130,7 +130,7 @@ fn deprecated_but_served_apis_are_deprecated_findings() {
     assert_eq!(endpoints.code.as_str(), "DEP002");
     let rep = endpoints.replacement.as_ref().unwrap();
     assert_eq!(
-        (rep.api_version.as_str(), rep.kind.as_str()),
+        (rep.api_version.as_str(), rep.kind.as_deref().unwrap()),
         ("discovery.k8s.io/v1", "EndpointSlice")
     );
 }

@@ -119,12 +119,9 @@ impl Column {
             Self::Namespace => f.namespace.clone(),
             Self::Kind => Some(f.kind.clone()),
             Self::Version => Some(f.api_version.clone()),
-            Self::Replacement => f.replacement.as_ref().map(|r| {
-                if r.kind == f.kind {
-                    r.api_version.clone()
-                } else {
-                    format!("{} {}", r.api_version, r.kind)
-                }
+            Self::Replacement => f.replacement.as_ref().map(|r| match &r.kind {
+                Some(k) if *k != f.kind => format!("{} {k}", r.api_version),
+                _ => r.api_version.clone(),
             }),
             Self::Status => Some(f.status.as_str().to_owned()),
             Self::Code => Some(f.code.as_str().to_owned()),

@@ -55,6 +55,14 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> Res
         }
         writeln!(out)?;
     }
+    if !report.notes.is_empty() {
+        writeln!(out, "### Notes")?;
+        writeln!(out)?;
+        for n in &report.notes {
+            writeln!(out, "- {}", escape(&n.message))?;
+        }
+        writeln!(out)?;
+    }
     if !report.warnings.is_empty() {
         writeln!(out, "### Warnings")?;
         writeln!(out)?;

@@ -126,6 +126,23 @@ pub fn summary(report: &Report) -> String {
         plural(n(s.documents), "document", "documents"),
         plural(n(s.objects), "object", "objects"),
     );
+    if !report.not_judged.is_empty() {
+        let parts: Vec<String> = report
+            .not_judged
+            .iter()
+            .map(|n| format!("{} {}", n.objects, n.component))
+            .collect();
+        let _ = write!(
+            out,
+            " Not judged (no target version): {} {}; give --target-version NAME=VERSION.",
+            parts.join(", "),
+            if report.not_judged.iter().map(|n| n.objects).sum::<u64>() == 1 {
+                "object"
+            } else {
+                "objects"
+            }
+        );
+    }
     if s.suppressed > 0 {
         let _ = write!(
             out,

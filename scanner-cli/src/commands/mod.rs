@@ -1,0 +1,5 @@
+//! One file per command.
+
+pub mod catalog;
+pub mod files;
+pub mod version;

@@ -1,0 +1,77 @@
+//! Runs the `upcheck` binary for the end-to-end tests.
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; tests fail loudly
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What a run printed and returned.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Exit code, stdout and stderr together, for snapshots.
+    pub fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The workspace root: fixture paths are given relative to it, so they print relative.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A cache directory no test writes to, so no run sees a catalog fetched by someone else.
+pub fn empty_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-catalog-cache")
+}
+
+/// Runs upcheck in `dir` with `args`, optional stdin, and extra environment variables.
+pub fn upcheck_with(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &Path)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_upcheck"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("UPCHECK_LOG")
+        .env("COLUMNS", "80")
+        .env("UPCHECK_CACHE_DIR", empty_cache())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("upcheck runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Runs upcheck from the workspace root.
+pub fn upcheck(args: &[&str]) -> Run {
+    upcheck_with(&workspace(), args, None, &[])
+}
