@@ -32,6 +32,7 @@
 
 mod error;
 mod finding;
+pub mod live;
 pub mod parse;
 mod report;
 mod scan;

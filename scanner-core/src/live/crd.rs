@@ -1,0 +1,192 @@
+//! Custom resource definitions: deprecated versions and storage that still needs migrating.
+//!
+//! A CRD version can only be dropped once no object is stored at it. The apiserver records
+//! every version objects were ever persisted at in `status.storedVersions`, and nothing removes
+//! an entry there except an explicit storage migration: rewriting every object, then
+//! patching the status. A stored version that is not the current storage version is therefore
+//! work to do before an upgrade (or chart update) drops that version; one that is no longer
+//! served at all is already a problem.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// What is wrong with one version of a CRD.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "issue", rename_all = "kebab-case")]
+pub enum CrdIssue {
+    /// The version is marked `deprecated: true` in `spec.versions`.
+    DeprecatedVersion {
+        /// The CRD's own `deprecationWarning`, when set.
+        warning: Option<String>,
+    },
+    /// `status.storedVersions` lists a version that is not the storage version: objects may
+    /// still be persisted at it.
+    StorageMigrationPending {
+        /// Whether the version is still served (if not, its stored objects cannot even be
+        /// read at that version).
+        served: bool,
+        /// The current storage version objects should be migrated to.
+        storage_version: Option<String>,
+    },
+}
+
+/// One finding on a CRD version.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CrdFinding {
+    /// The CRD's name (`crontabs.stable.example.com`).
+    pub crd: String,
+    /// `group/version` of the affected version.
+    pub api_version: String,
+    /// The custom resource's kind.
+    pub kind: String,
+    /// What is wrong.
+    #[serde(flatten)]
+    pub issue: CrdIssue,
+}
+
+impl CrdFinding {
+    /// One sentence for people.
+    pub fn message(&self) -> String {
+        match &self.issue {
+            CrdIssue::DeprecatedVersion { warning } => match warning {
+                Some(w) => format!(
+                    "{} {} is marked deprecated: {w}",
+                    self.api_version, self.kind
+                ),
+                None => format!("{} {} is marked deprecated", self.api_version, self.kind),
+            },
+            CrdIssue::StorageMigrationPending {
+                served,
+                storage_version,
+            } => {
+                let to = storage_version
+                    .as_deref()
+                    .map_or_else(String::new, |v| format!(" to {v}"));
+                let state = if *served {
+                    ""
+                } else {
+                    ", and it is no longer served"
+                };
+                format!(
+                    "status.storedVersions of {} still lists {}{state}: migrate stored objects{to} and remove it from storedVersions before dropping it",
+                    self.crd, self.api_version
+                )
+            }
+        }
+    }
+}
+
+/// Inspects one CRD (`apiextensions.k8s.io/v1` or `v1beta1` shape, as JSON from the API).
+pub fn inspect_crd(crd: &Value) -> Vec<CrdFinding> {
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let group = crd
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = crd
+        .pointer("/spec/names/kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+
+    // v1beta1 CRDs may have a single `spec.version` instead of `spec.versions`.
+    let mut versions: Vec<(String, bool, bool, bool, Option<String>)> = Vec::new();
+    if let Some(list) = crd.pointer("/spec/versions").and_then(Value::as_array) {
+        for v in list {
+            let Some(vname) = v.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+            versions.push((
+                vname.to_owned(),
+                flag("served"),
+                flag("storage"),
+                flag("deprecated"),
+                v.get("deprecationWarning")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ));
+        }
+    } else if let Some(v) = crd.pointer("/spec/version").and_then(Value::as_str) {
+        versions.push((v.to_owned(), true, true, false, None));
+    }
+    let storage_version = versions.iter().find(|v| v.2).map(|v| v.0.clone());
+
+    let gv = |v: &str| format!("{group}/{v}");
+    let mut out = Vec::new();
+    for (vname, _, _, deprecated, warning) in &versions {
+        if *deprecated {
+            out.push(CrdFinding {
+                crd: name.clone(),
+                api_version: gv(vname),
+                kind: kind.clone(),
+                issue: CrdIssue::DeprecatedVersion {
+                    warning: warning.clone(),
+                },
+            });
+        }
+    }
+    let stored = crd
+        .pointer("/status/storedVersions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    for s in stored {
+        if storage_version.as_deref() == Some(s) {
+            continue;
+        }
+        let served = versions.iter().any(|v| v.0 == s && v.1);
+        out.push(CrdFinding {
+            crd: name.clone(),
+            api_version: gv(s),
+            kind: kind.clone(),
+            issue: CrdIssue::StorageMigrationPending {
+                served,
+                storage_version: storage_version.clone(),
+            },
+        });
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_stored_version_that_is_gone_is_reported_as_not_served() {
+        let crd = json!({
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "Widget"},
+                     "versions": [{"name": "v2", "served": true, "storage": true}]},
+            "status": {"storedVersions": ["v1", "v2"]}
+        });
+        let found = inspect_crd(&crd);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].issue,
+            CrdIssue::StorageMigrationPending {
+                served: false,
+                storage_version: Some("v2".into())
+            }
+        );
+        assert!(found[0].message().contains("no longer served"));
+    }
+
+    #[test]
+    fn single_version_v1beta1_crds_are_understood() {
+        let crd = json!({
+            "metadata": {"name": "olds.example.com"},
+            "spec": {"group": "example.com", "version": "v1", "names": {"kind": "Old"}},
+            "status": {"storedVersions": ["v1"]}
+        });
+        assert!(inspect_crd(&crd).is_empty());
+    }
+}

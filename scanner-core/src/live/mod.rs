@@ -1,0 +1,17 @@
+//! Reading what a live cluster holds, without a Kubernetes client.
+//!
+//! The cluster scanner (which talks HTTP) hands this module plain JSON: objects from list
+//! pages, Helm release storage objects, and the apiserver's `/metrics` text. Keeping the
+//! interpretation here keeps it synchronous, testable on recorded responses, and usable by
+//! tools that fetch objects their own way.
+//!
+//! - [`crd`]: deprecated CRD versions and stored versions that still need migrating.
+//! - [`evidence`]: which API versions an object was *written* through (managed fields and the
+//!   last-applied annotation), never the version it happened to be read at.
+//! - [`helm`]: decoding Helm 3 release records stored in Secrets and `ConfigMaps`.
+//! - [`metrics`]: the `apiserver_requested_deprecated_apis` gauge.
+
+pub mod crd;
+pub mod evidence;
+pub mod helm;
+pub mod metrics;
