@@ -1,5 +1,6 @@
 //! The live-cluster interpretation layer against responses recorded from a real
 //! kube-apiserver 1.20 (`fixtures/cluster/v1.20`, ground truth in its README).
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 use std::path::PathBuf;
 
@@ -311,4 +312,98 @@ fn crd_deprecated_versions_and_pending_storage_migrations() {
             "status.storedVersions of crontabs.stable.example.com still lists stable.example.com/v1beta1: migrate stored objects to v1 and remove it from storedVersions before dropping it",
         ]
     );
+}
+
+fn discovery() -> Vec<scanner_core::live::discovery::ServedResource> {
+    use scanner_core::live::discovery::parse_resource_list;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/cluster/v1.20");
+    let mut docs = vec![root.join("api/v1.json")];
+    for group in std::fs::read_dir(root.join("apis")).unwrap() {
+        let group = group.unwrap().path();
+        if group.is_dir() {
+            for v in std::fs::read_dir(&group).unwrap() {
+                let v = v.unwrap().path();
+                let name = v.file_name().unwrap().to_string_lossy().into_owned();
+                if !name.ends_with(".meta.json") {
+                    docs.push(v);
+                }
+            }
+        }
+    }
+    docs.sort();
+    let mut out = Vec::new();
+    for d in docs {
+        let text = std::fs::read_to_string(&d).unwrap();
+        // The aggregated metrics.k8s.io answered 503 in plain text: not a document.
+        let Ok(body) = serde_json::from_str::<Value>(&text) else {
+            assert!(
+                d.ends_with("metrics.k8s.io/v1beta1.json"),
+                "{}",
+                d.display()
+            );
+            continue;
+        };
+        out.extend(parse_resource_list(&d.display().to_string(), &body).unwrap());
+    }
+    out
+}
+
+#[test]
+fn served_apis_removed_at_1_22_are_found_from_discovery() {
+    use scanner_core::live::discovery::served_at_risk;
+    let served = discovery();
+    let targets = Targets::kubernetes(KubeVersion::new(1, 22), None);
+    let risky = served_at_risk(&served, Catalog::embedded(), &targets);
+    let removed: Vec<String> = risky
+        .iter()
+        .filter(|r| r.status == ApiStatus::Removed)
+        .map(|r| format!("{} {}", r.served.api_version, r.served.resource))
+        .collect();
+    for expected in [
+        "extensions/v1beta1 ingresses",
+        "networking.k8s.io/v1beta1 ingresses",
+        "rbac.authorization.k8s.io/v1beta1 clusterroles",
+        "apiextensions.k8s.io/v1beta1 customresourcedefinitions",
+        "admissionregistration.k8s.io/v1beta1 validatingwebhookconfigurations",
+    ] {
+        assert!(
+            removed.contains(&expected.to_owned()),
+            "{expected} not in {removed:#?}"
+        );
+    }
+    // GA versions are never at risk.
+    assert!(
+        !risky
+            .iter()
+            .any(|r| r.served.api_version == "networking.k8s.io/v1")
+    );
+    assert!(!risky.iter().any(|r| r.served.api_version == "apps/v1"));
+}
+
+#[test]
+fn each_storage_is_listed_once_through_its_most_stable_version() {
+    use scanner_core::live::discovery::plan_object_lists;
+    let plans = plan_object_lists(&discovery(), Catalog::embedded());
+    let find = |resource: &str| {
+        plans
+            .iter()
+            .filter(|p| p.list.resource == resource)
+            .map(|p| format!("{} also {:?}", p.list.api_version, p.also_served_as))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        find("ingresses"),
+        ["networking.k8s.io/v1 also [\"extensions/v1beta1\", \"networking.k8s.io/v1beta1\"]"]
+    );
+    assert_eq!(
+        find("cronjobs"),
+        ["batch/v1beta1 also [\"batch/v2alpha1\"]"]
+    );
+    assert_eq!(
+        find("horizontalpodautoscalers"),
+        ["autoscaling/v1 also [\"autoscaling/v2beta1\", \"autoscaling/v2beta2\"]"]
+    );
+    // ConfigMaps never had another version: not listed for evidence.
+    assert!(find("configmaps").is_empty());
+    assert!(plans.iter().all(|p| p.list.listable()));
 }

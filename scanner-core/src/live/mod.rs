@@ -6,12 +6,14 @@
 //! tools that fetch objects their own way.
 //!
 //! - [`crd`]: deprecated CRD versions and stored versions that still need migrating.
+//! - [`discovery`]: served APIs at risk, and which resources to list for evidence.
 //! - [`evidence`]: which API versions an object was *written* through (managed fields and the
 //!   last-applied annotation), never the version it happened to be read at.
 //! - [`helm`]: decoding Helm 3 release records stored in Secrets and `ConfigMaps`.
 //! - [`metrics`]: the `apiserver_requested_deprecated_apis` gauge.
 
 pub mod crd;
+pub mod discovery;
 pub mod evidence;
 pub mod helm;
 pub mod metrics;
