@@ -55,6 +55,23 @@ pub enum CatalogError {
 }
 
 impl CatalogError {
+    /// A row of `origin` that parsed but breaks a rule of the schema.
+    pub(crate) fn invalid(
+        origin: &str,
+        line: u64,
+        subject: String,
+        field: &'static str,
+        reason: String,
+    ) -> Self {
+        Self::Invalid {
+            origin: origin.to_owned(),
+            line,
+            subject,
+            field,
+            reason,
+        }
+    }
+
     /// A parse error of `origin`, with the parser's position and message.
     pub(crate) fn parse(origin: &str, e: &serde_saphyr::Error) -> Self {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));

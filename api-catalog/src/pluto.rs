@@ -55,13 +55,7 @@ impl CatalogBuilder {
         let file: PlutoFile =
             serde_saphyr::from_str(text).map_err(|e| CatalogError::parse(origin, &e))?;
         let invalid = |line: u64, subject: String, field: &'static str, reason: String| {
-            CatalogError::Invalid {
-                origin: origin.to_owned(),
-                line,
-                subject,
-                field,
-                reason,
-            }
+            CatalogError::invalid(origin, line, subject, field, reason)
         };
         let version = |v: &Option<Spanned<String>>,
                        subject: &str,

@@ -8,7 +8,8 @@ use scanner_core::{Catalog, KubeVersion, Target, Targets};
 
 use crate::args::TargetArgs;
 
-fn known_components(catalog: &Catalog) -> String {
+/// The catalog's component names, comma-separated, for error messages.
+pub(crate) fn known_components(catalog: &Catalog) -> String {
     let known: Vec<&str> = catalog
         .meta()
         .components

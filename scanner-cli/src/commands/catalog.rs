@@ -71,15 +71,9 @@ pub fn list(args: &CatalogListArgs, err: &mut Stderr) -> Result<u8> {
     let catalog: &Catalog = &loaded.catalog;
     for c in &args.component {
         if catalog.component(c).is_none() {
-            let known: Vec<&str> = catalog
-                .meta()
-                .components
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect();
             bail!(
                 "--component {c:?}: unknown component; the catalog knows: {}",
-                known.join(", ")
+                crate::targets::known_components(catalog)
             );
         }
     }
