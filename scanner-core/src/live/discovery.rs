@@ -168,19 +168,20 @@ pub struct ListPlan {
 /// version in the catalog, once per storage. Sorted by `apiVersion`, resource.
 pub fn plan_object_lists(resources: &[ServedResource], catalog: &Catalog) -> Vec<ListPlan> {
     let mut kinds_with_history: BTreeSet<&str> = BTreeSet::new();
+    let mut wildcard_versions_with_history: BTreeSet<&str> = BTreeSet::new();
     for e in catalog.entries() {
         if e.deprecated_in.is_some() || e.removed_in.is_some() {
-            kinds_with_history.insert(e.gvk.kind.as_str());
+            if e.is_wildcard() {
+                wildcard_versions_with_history.insert(e.gvk.api_version.as_str());
+            } else {
+                kinds_with_history.insert(e.gvk.kind.as_str());
+            }
         }
     }
     let mut by_storage: BTreeMap<String, Vec<&ServedResource>> = BTreeMap::new();
     for r in resources.iter().filter(|r| r.listable()) {
         let lifecycle_kind = kinds_with_history.contains(r.kind.as_str())
-            || catalog.entries().iter().any(|e| {
-                e.gvk.api_version == r.api_version
-                    && e.is_wildcard()
-                    && (e.deprecated_in.is_some() || e.removed_in.is_some())
-            });
+            || wildcard_versions_with_history.contains(r.api_version.as_str());
         if !lifecycle_kind {
             continue;
         }

@@ -136,7 +136,7 @@ pub fn decode_release(object: &Value, storage: Storage) -> Result<HelmRelease, H
                 .decode(field)
                 .map_err(|_| fail("data.release is not base64".to_owned()))?;
             engine
-                .decode(trim_ascii(&inner))
+                .decode(inner.trim_ascii())
                 .map_err(|_| fail("the release payload is not base64".to_owned()))?
         }
         Storage::ConfigMap => engine
@@ -147,7 +147,7 @@ pub fn decode_release(object: &Value, storage: Storage) -> Result<HelmRelease, H
     let raw: RawRelease = serde_json::from_slice(&json).map_err(|e| {
         fail(format!(
             "the release is not Helm 3 JSON ({})",
-            e.classify_name()
+            json_error_kind(&e)
         ))
     })?;
 
@@ -234,10 +234,6 @@ pub fn select_revisions(mut releases: Vec<HelmRelease>, all_revisions: bool) -> 
     kept
 }
 
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    bytes.trim_ascii()
-}
-
 /// Gunzips a payload (Helm writes gzip; very old records may be plain JSON), bounded by
 /// [`MAX_RELEASE_BYTES`].
 fn inflate(payload: &[u8]) -> Result<Vec<u8>, String> {
@@ -258,18 +254,12 @@ fn inflate(payload: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    // The error's own text can quote the payload; only its category is safe to show.
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "I/O error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected field types",
-            serde_json::error::Category::Eof => "truncated",
-        }
+/// The category of a JSON error: its own text can quote the payload, which may hold secrets.
+fn json_error_kind(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "I/O error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected field types",
+        serde_json::error::Category::Eof => "truncated",
     }
 }
