@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  nothing that fails the gate
-  1  error, or incomplete scan (an input could not be read or parsed)
+  1  error, or incomplete scan (something could not be read, parsed or listed)
   2  deprecated API versions in use at the target
   3  removed API versions in use at the target, or versions that never existed
   4  a replacement exists but is not served yet at the current version
@@ -48,6 +48,13 @@ pub enum Command {
     /// Scan manifest files, directories and stdin for deprecated and removed API versions
     #[command(after_help = EXIT_CODES_HELP)]
     Files(FilesArgs),
+    /// Scan a live cluster: objects by the API versions they were written through (managed
+    /// fields, last-applied), Helm releases, the apiserver's deprecated-API metric, CRDs
+    #[command(after_help = EXIT_CODES_HELP)]
+    Cluster(ClusterArgs),
+    /// Scan the Helm releases stored in a cluster
+    #[command(after_help = EXIT_CODES_HELP)]
+    Helm(HelmArgs),
     /// List, show and update the API catalog
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -228,6 +235,31 @@ pub struct FilesArgs {
     #[command(flatten)]
     pub catalog: CatalogArgs,
 
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Do not honour .gitignore, .ignore and .upcheckignore files
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Skip hidden files and directories (by default they are scanned; .git, .hg and .svn
+    /// never are)
+    #[arg(long)]
+    pub skip_hidden: bool,
+
+    /// Do not follow symbolic links in directories
+    #[arg(long)]
+    pub no_follow: bool,
+
+    /// Number of threads (default: one per CPU)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// How the report is written and which findings fail the gate.
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // one bool per command-line switch
+pub struct ReportArgs {
     /// Output format
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -262,21 +294,84 @@ pub struct FilesArgs {
     /// Inputs that could not be read or parsed are still listed, but do not make the exit code 1
     #[arg(long)]
     pub allow_incomplete: bool,
+}
 
-    /// Do not honour .gitignore, .ignore and .upcheckignore files
+/// How to reach the cluster.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Kubeconfig file. Default: $KUBECONFIG, then ~/.kube/config, then the pod's service
+    /// account when running in a cluster
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context. Default: the current context
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Only this namespace (cluster-scoped resources, CRDs and /metrics are then not read).
+    /// Default: all namespaces
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Give up on a request after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+
+    /// Objects per list page
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub page_size: u32,
+
+    /// Never show the progress line (it is shown only when stderr is a terminal)
     #[arg(long)]
-    pub no_ignore: bool,
+    pub no_progress: bool,
+}
 
-    /// Skip hidden files and directories (by default they are scanned; .git, .hg and .svn
-    /// never are)
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Scan every stored revision of each Helm release, not only the newest deployed one
     #[arg(long)]
-    pub skip_hidden: bool,
+    pub all_revisions: bool,
 
-    /// Do not follow symbolic links in directories
+    /// Do not read Helm releases
     #[arg(long)]
-    pub no_follow: bool,
+    pub no_helm: bool,
 
-    /// Number of threads (default: one per CPU)
-    #[arg(short = 'j', long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Print the ClusterRole a scan needs (yaml, or json with -o json) and exit
+    #[arg(long)]
+    pub rbac: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HelmArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+
+    /// Scan every stored revision of each release, not only the newest deployed one
+    #[arg(long)]
+    pub all_revisions: bool,
 }

@@ -3,6 +3,7 @@
 //! `main.rs` only calls [`main_with_args`]; everything else lives here so tests can drive it.
 
 pub mod args;
+mod cluster;
 mod commands;
 pub mod exit;
 pub mod render;
@@ -69,6 +70,8 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
     };
     let result = match &cli.command {
         Command::Files(args) => commands::files::run(&cli, args, &mut diag),
+        Command::Cluster(args) => commands::cluster::run_cluster(&cli, args, &mut diag),
+        Command::Helm(args) => commands::cluster::run_helm(&cli, args, &mut diag),
         Command::Catalog(CatalogCommand::List(args)) => commands::catalog::list(args, &mut diag),
         Command::Catalog(CatalogCommand::Show(args)) => commands::catalog::show(args, &mut diag),
         Command::Catalog(CatalogCommand::Fetch(args)) => commands::catalog::fetch(args, &mut diag),
@@ -88,9 +91,10 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 fn init_logging(verbose: u8) {
+    // The kube client logs every 4xx/5xx at error level; upcheck reports those itself.
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,kube_client=off,tower_http=off",
+        1 => "info,kube_client=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("UPCHECK_LOG")

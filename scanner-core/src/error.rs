@@ -23,6 +23,17 @@ pub enum ErrorKind {
     Syntax,
     /// A directory could not be walked.
     Walk,
+    /// The API server refused a request for lack of permission (HTTP 403).
+    Forbidden,
+    /// The API server could not serve a request: an aggregated API without a backend (503),
+    /// or another server-side failure.
+    Unavailable,
+    /// A request to the API server timed out or the connection failed.
+    Connection,
+    /// The API server answered with something that is not what the API defines.
+    Response,
+    /// A Helm release record could not be decoded.
+    HelmRecord,
 }
 
 impl ErrorKind {
@@ -36,6 +47,11 @@ impl ErrorKind {
             Self::Encoding => "encoding",
             Self::Syntax => "syntax",
             Self::Walk => "walk",
+            Self::Forbidden => "forbidden",
+            Self::Unavailable => "unavailable",
+            Self::Connection => "connection",
+            Self::Response => "response",
+            Self::HelmRecord => "helm-record",
         }
     }
 }
@@ -85,6 +101,17 @@ pub enum WarningKind {
     NotRegularFile,
     /// A directory given on the command line holds no manifest file.
     NoManifests,
+    /// The API server sent a `Warning` header.
+    ServerWarning,
+    /// A group/version listed by discovery was not served when asked (HTTP 404).
+    NotServed,
+    /// Objects carry no write history (no managed fields, no last-applied annotation), so the
+    /// API version they were written through cannot be told.
+    NoWriteHistory,
+    /// Part of an object's write history could not be read.
+    UnreadableHistory,
+    /// A list had to be resumed after its continue token expired (HTTP 410).
+    ListResumed,
 }
 
 /// Something worth knowing that did not prevent scanning.

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use api_catalog::{ApiStatus, KubeVersion, MatchBasis, Verdict};
 use serde::{Serialize, Serializer};
 
+use crate::live::evidence::Evidence;
+use crate::live::helm::Storage;
 use crate::parse::Span;
 
 /// A stable check code. Codes never change meaning once released; users put them in CI
@@ -111,6 +113,37 @@ pub struct FindingReplacement {
     pub available: Option<bool>,
 }
 
+/// Where a finding from a live cluster came from. Absent for manifest files.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Origin {
+    /// An object stored in the cluster, judged by the API versions it was written through.
+    Object {
+        /// The resource it was listed as (`ingresses.networking.k8s.io`).
+        resource: String,
+        /// Why the object is said to use the API version: the managers that wrote through it,
+        /// and the last-applied annotation.
+        evidence: Vec<Evidence>,
+    },
+    /// An object in the rendered manifest of a Helm release.
+    Helm {
+        /// Release name.
+        release: String,
+        /// Release namespace.
+        namespace: String,
+        /// Revision.
+        revision: u64,
+        /// `chart-version`.
+        chart: Option<String>,
+        /// Release status of that revision (`deployed`, `superseded`, ...).
+        status: String,
+        /// Secret or `ConfigMap`.
+        storage: Storage,
+        /// `namespace/name` of the storage object.
+        storage_object: String,
+    },
+}
+
 /// An object that uses a deprecated, removed or unknown API version at the target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -147,6 +180,9 @@ pub struct Finding {
     pub link: Option<String>,
     /// One sentence for people.
     pub message: String,
+    /// Where a finding from a live cluster came from (object evidence, Helm release).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 impl Finding {
@@ -186,6 +222,7 @@ impl Finding {
             replacement,
             link: verdict.entry.and_then(|e| e.link.clone()),
             message,
+            origin: None,
         })
     }
 

@@ -43,7 +43,7 @@ pub use api_catalog::{
     Targets, VersionError, WILDCARD,
 };
 pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
-pub use finding::{Code, Finding, FindingReplacement, Location};
+pub use finding::{Code, Finding, FindingReplacement, Location, Origin};
 pub use parse::Span;
 pub use report::{NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
 pub use scan::{ScanSettings, Scanner};

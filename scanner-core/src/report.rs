@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::{ScanError, ScanWarning};
 use crate::finding::Finding;
+use crate::live::cluster::ClusterSection;
 
 /// Version of the JSON/YAML report schema. Bumped on every breaking change, which the
 /// CHANGELOG lists.
@@ -93,6 +94,10 @@ pub struct Report {
     pub notes: Vec<Note>,
     /// Counts.
     pub stats: ScanStats,
+    /// What a live-cluster scan read beyond objects: served APIs, the apiserver's metric,
+    /// CRDs, missing permissions. Absent for manifest scans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterSection>,
 }
 
 /// Objects of one catalog component that were not judged.

@@ -158,6 +158,7 @@ impl<'c> Scanner<'c> {
                 .collect(),
             notes: Note::for_catalog(self.catalog, &self.settings.targets),
             stats: outcome.stats,
+            cluster: None,
         };
         report.errors.extend(outcome.errors);
         report.warnings.extend(outcome.warnings);

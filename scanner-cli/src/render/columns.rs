@@ -2,7 +2,8 @@
 //! every format that takes `--columns`.
 
 use anyhow::{Result, bail};
-use scanner_core::{ApiStatus, Finding};
+use scanner_core::live::evidence::Evidence;
+use scanner_core::{ApiStatus, Finding, Origin};
 
 /// A column of the findings table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,13 +144,7 @@ impl Column {
             Self::FilePath => Some(f.location.path.clone()),
             Self::Line => Some(f.location.line.to_string()),
             Self::Document => Some(f.location.document.to_string()),
-            Self::Location => {
-                let mut l = format!("{}:{}", f.location.path, f.location.line);
-                if !f.parsed {
-                    l.push_str(" (unparsed)");
-                }
-                Some(l)
-            }
+            Self::Location => Some(location(f)),
             Self::Parsed => yes_no(f.parsed),
             Self::Message => Some(f.message.clone()),
         }
@@ -174,4 +169,38 @@ pub fn parse_columns(names: &[String]) -> Result<Vec<Column>> {
         bail!("--columns needs at least one column");
     }
     Ok(out)
+}
+
+/// Where a finding is: `path:line` for files; for a cluster object, the object and who wrote
+/// it through the API version; for a Helm release, the release and the manifest line.
+fn location(f: &Finding) -> String {
+    match &f.origin {
+        Some(Origin::Object { evidence, .. }) => {
+            let mut by: Vec<&str> = evidence
+                .iter()
+                .map(|e| match e {
+                    Evidence::ManagedFields { manager, .. } => manager.as_str(),
+                    Evidence::LastApplied => "last-applied",
+                })
+                .collect();
+            by.dedup();
+            format!("{} (by {})", f.location.path, by.join(", "))
+        }
+        Some(Origin::Helm {
+            release,
+            namespace,
+            revision,
+            ..
+        }) => format!(
+            "helm release {namespace}/{release} r{revision}, manifest line {}",
+            f.location.line
+        ),
+        None => {
+            let mut l = format!("{}:{}", f.location.path, f.location.line);
+            if !f.parsed {
+                l.push_str(" (unparsed)");
+            }
+            l
+        }
+    }
 }

@@ -41,6 +41,14 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> Res
         }
         writeln!(out)?;
     }
+    for (title, lines) in super::cluster_sections(report) {
+        writeln!(out, "### {title}")?;
+        writeln!(out)?;
+        for line in lines {
+            writeln!(out, "- {}", escape(&line))?;
+        }
+        writeln!(out)?;
+    }
     // The summary's stderr pointer does not apply here: the inputs are listed below.
     let summary = summary(report).replace(" (listed on stderr)", " (listed below)");
     for line in summary.lines() {

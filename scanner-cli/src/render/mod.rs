@@ -66,6 +66,72 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// The cluster-wide signals beyond objects, as titled lists of lines (text and markdown).
+pub fn cluster_sections(report: &Report) -> Vec<(&'static str, Vec<String>)> {
+    let Some(c) = &report.cluster else {
+        return Vec::new();
+    };
+    let mut sections = Vec::new();
+    if !c.requested_apis.is_empty() {
+        sections.push((
+            "Deprecated APIs clients still call (apiserver_requested_deprecated_apis)",
+            c.requested_apis
+                .iter()
+                .map(|r| format!("{}: {}", r.status.as_str(), r.message))
+                .collect(),
+        ));
+    }
+    if !c.crds.is_empty() {
+        sections.push((
+            "Custom resource definitions",
+            c.crds
+                .iter()
+                .map(scanner_core::live::crd::CrdFinding::message)
+                .collect(),
+        ));
+    }
+    if !c.not_checked.is_empty() {
+        sections.push((
+            "Not checked (missing permissions; see upcheck cluster --rbac)",
+            c.not_checked
+                .iter()
+                .map(scanner_core::live::cluster::NotChecked::needs)
+                .collect(),
+        ));
+    }
+    if !c.served_at_risk.is_empty() {
+        // One line per apiVersion: a 1.20 server serves dozens of old resources.
+        let mut lines: Vec<String> = Vec::new();
+        let mut current: Option<(&str, Vec<&str>, String)> = None;
+        for s in &c.served_at_risk {
+            let state = match s.removed_in {
+                Some(r) if s.status == ApiStatus::Removed => format!("removed in {r}"),
+                Some(r) => format!("deprecated, removed in {r}"),
+                None => s.status.as_str().to_owned(),
+            };
+            match &mut current {
+                Some((v, resources, st)) if *v == s.served.api_version && *st == state => {
+                    resources.push(&s.served.resource);
+                }
+                _ => {
+                    if let Some((v, resources, st)) = current.take() {
+                        lines.push(format!("{v} ({st}): {}", resources.join(", ")));
+                    }
+                    current = Some((&s.served.api_version, vec![&s.served.resource], state));
+                }
+            }
+        }
+        if let Some((v, resources, st)) = current {
+            lines.push(format!("{v} ({st}): {}", resources.join(", ")));
+        }
+        sections.push((
+            "Served API versions deprecated or removed at the target",
+            lines,
+        ));
+    }
+    sections
+}
+
 /// The closing summary of the table formats.
 pub fn summary(report: &Report) -> String {
     let count = |s: ApiStatus| report.findings.iter().filter(|f| f.status == s).count();
@@ -119,13 +185,37 @@ pub fn summary(report: &Report) -> String {
         out.push('.');
     }
     let n = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-    let _ = write!(
-        out,
-        " Scanned {}, {}, {}.",
-        plural(n(s.files), "file", "files"),
-        plural(n(s.documents), "document", "documents"),
-        plural(n(s.objects), "object", "objects"),
-    );
+    if let Some(c) = &report.cluster {
+        let server = c
+            .info
+            .server_version
+            .as_deref()
+            .map_or_else(String::new, |v| format!(" (server {v})"));
+        let helm = plural(
+            n(c.stats.helm_releases_scanned),
+            "Helm release",
+            "Helm releases",
+        );
+        if c.stats.resources_listed == 0 {
+            let _ = write!(out, " Read {helm} from context {}{server}.", c.info.context);
+        } else {
+            let _ = write!(
+                out,
+                " Read {} in {} and {helm} from context {}{server}.",
+                plural(n(c.stats.objects), "object", "objects"),
+                plural(n(c.stats.resources_listed), "resource", "resources"),
+                c.info.context,
+            );
+        }
+    } else {
+        let _ = write!(
+            out,
+            " Scanned {}, {}, {}.",
+            plural(n(s.files), "file", "files"),
+            plural(n(s.documents), "document", "documents"),
+            plural(n(s.objects), "object", "objects"),
+        );
+    }
     if !report.not_judged.is_empty() {
         let parts: Vec<String> = report
             .not_judged

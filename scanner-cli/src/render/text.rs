@@ -52,6 +52,13 @@ pub fn render(
         }
         writeln!(out)?;
     }
+    for (title, lines) in super::cluster_sections(report) {
+        writeln!(out, "{title}:")?;
+        for line in lines {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out)?;
+    }
     writeln!(out, "{}", summary(report))?;
     Ok(())
 }

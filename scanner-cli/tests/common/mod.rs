@@ -1,6 +1,8 @@
 //! Runs the `upcheck` binary for the end-to-end tests.
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; tests fail loudly
 
+pub mod apiserver;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
