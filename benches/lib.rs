@@ -366,3 +366,6 @@ mod tests {
         assert!(report.errors.iter().all(|e| e.message.contains("template")));
     }
 }
+
+#[path = "fake_apiserver.rs"]
+pub mod fake_apiserver;

@@ -70,8 +70,7 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
     };
     let result = match &cli.command {
         Command::Files(args) => commands::files::run(&cli, args, &mut diag),
-        Command::Cluster(args) => commands::cluster::run_cluster(&cli, args, &mut diag),
-        Command::Helm(args) => commands::cluster::run_helm(&cli, args, &mut diag),
+        Command::Cluster(_) | Command::Helm(_) => commands::cluster::run(&cli, &mut diag),
         Command::Catalog(CatalogCommand::List(args)) => commands::catalog::list(args, &mut diag),
         Command::Catalog(CatalogCommand::Show(args)) => commands::catalog::show(args, &mut diag),
         Command::Catalog(CatalogCommand::Fetch(args)) => commands::catalog::fetch(args, &mut diag),
@@ -88,6 +87,21 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
             exit::ERROR
         }
     }
+}
+
+/// Runs `upcheck cluster ...` or `upcheck helm ...` (the arguments as on the command line,
+/// program name first) and returns the report instead of printing it: for benchmarks and tools
+/// that embed the live scan with upcheck's own client.
+pub fn live_report<I, T>(raw_args: I) -> anyhow::Result<scanner_core::Report>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(raw_args)?;
+    let Some(live) = commands::cluster::options_of(&cli.command) else {
+        anyhow::bail!("live_report runs `cluster` and `helm` only");
+    };
+    live.report()
 }
 
 fn init_logging(verbose: u8) {

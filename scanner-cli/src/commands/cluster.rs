@@ -8,54 +8,28 @@ use scanner_core::live::cluster::{ClusterInfo, ClusterJudge, ClusterOutcome};
 use scanner_core::{KubeVersion, ScanSettings, Target, WalkOptions};
 
 use crate::args::{
-    CatalogArgs, Cli, ClusterArgs, ConnectionArgs, HelmArgs, OutputFormat, ReportArgs, TargetArgs,
+    CatalogArgs, Cli, Command, ConnectionArgs, OutputFormat, ReportArgs, TargetArgs,
 };
 use crate::cluster::client::Connection;
 use crate::cluster::progress::Progress;
 use crate::cluster::{rbac, scan};
 use crate::{Stderr, setup, targets};
 
-pub fn run_cluster(cli: &Cli, args: &ClusterArgs, err: &mut Stderr) -> Result<u8> {
-    if args.rbac {
+/// `upcheck cluster` or `upcheck helm`.
+pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
+    if let Command::Cluster(args) = &cli.command
+        && args.rbac
+    {
         return print_rbac(&args.catalog, args.report.output);
     }
-    let what = scan::Options {
-        namespace: args.connection.namespace.clone(),
-        concurrency: args.connection.concurrency,
-        page_size: args.connection.page_size,
-        objects: true,
-        helm: !args.no_helm,
-        all_revisions: args.all_revisions,
-    };
-    run(
-        cli,
-        &args.connection,
-        &args.targets,
-        &args.catalog,
-        &args.report,
-        &what,
-        err,
-    )
-}
-
-pub fn run_helm(cli: &Cli, args: &HelmArgs, err: &mut Stderr) -> Result<u8> {
-    let what = scan::Options {
-        namespace: args.connection.namespace.clone(),
-        concurrency: args.connection.concurrency,
-        page_size: args.connection.page_size,
-        objects: false,
-        helm: true,
-        all_revisions: args.all_revisions,
-    };
-    run(
-        cli,
-        &args.connection,
-        &args.targets,
-        &args.catalog,
-        &args.report,
-        &what,
-        err,
-    )
+    let live = options_of(&cli.command).context("not a live-cluster command")?;
+    // Checked before connecting: a typo in --columns should not cost a cluster scan.
+    let columns = super::columns(live.report)?;
+    let progress =
+        Progress::new(!live.connection.no_progress && !cli.quiet && io::stderr().is_terminal());
+    let (report, notes) = report(&live, &progress)?;
+    let notes: Vec<&String> = notes.iter().collect();
+    super::emit(cli, &report, live.report, columns, &notes, err)
 }
 
 fn print_rbac(catalog_args: &CatalogArgs, format: OutputFormat) -> Result<u8> {
@@ -79,21 +53,70 @@ fn print_rbac(catalog_args: &CatalogArgs, format: OutputFormat) -> Result<u8> {
     Ok(crate::exit::OK)
 }
 
-fn run(
-    cli: &Cli,
-    connection: &ConnectionArgs,
-    target_args: &TargetArgs,
-    catalog_args: &CatalogArgs,
-    report_args: &ReportArgs,
-    what: &scan::Options,
-    err: &mut Stderr,
-) -> Result<u8> {
+/// The options of `upcheck cluster` or `upcheck helm`.
+pub fn options_of(command: &Command) -> Option<LiveArgs<'_>> {
+    match command {
+        Command::Cluster(a) => Some(LiveArgs {
+            connection: &a.connection,
+            targets: &a.targets,
+            catalog: &a.catalog,
+            report: &a.report,
+            what: scan::Options {
+                namespace: a.connection.namespace.clone(),
+                concurrency: a.connection.concurrency,
+                page_size: a.connection.page_size,
+                objects: true,
+                helm: !a.no_helm,
+                all_revisions: a.all_revisions,
+            },
+        }),
+        Command::Helm(a) => Some(LiveArgs {
+            connection: &a.connection,
+            targets: &a.targets,
+            catalog: &a.catalog,
+            report: &a.report,
+            what: scan::Options {
+                namespace: a.connection.namespace.clone(),
+                concurrency: a.connection.concurrency,
+                page_size: a.connection.page_size,
+                objects: false,
+                helm: true,
+                all_revisions: a.all_revisions,
+            },
+        }),
+        _ => None,
+    }
+}
+
+/// Borrowed arguments of a live scan.
+#[derive(Debug)]
+pub struct LiveArgs<'a> {
+    pub connection: &'a ConnectionArgs,
+    pub targets: &'a TargetArgs,
+    pub catalog: &'a CatalogArgs,
+    pub report: &'a ReportArgs,
+    pub what: scan::Options,
+}
+
+impl LiveArgs<'_> {
+    /// Runs the scan without a progress line.
+    pub fn report(&self) -> Result<scanner_core::Report> {
+        report(self, &Progress::new(false)).map(|(r, _)| r)
+    }
+}
+
+/// Runs the scan; returns the report and the notes about the catalog and targets.
+fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Report, Vec<String>)> {
+    let LiveArgs {
+        connection,
+        targets: target_args,
+        catalog: catalog_args,
+        report: report_args,
+        ref what,
+    } = *live;
     let loaded = setup::load(catalog_args)?;
     let catalog = &*loaded.catalog;
     let (mut targets, target_notes) = targets::resolve(target_args, catalog, &loaded.file_targets)?;
-    let columns = super::columns(report_args)?;
-    let progress =
-        Progress::new(!connection.no_progress && !cli.quiet && io::stderr().is_terminal());
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -131,7 +154,7 @@ fn run(
             server_version,
             namespace: what.namespace.clone(),
         };
-        let scanning = scan::scan(&conn, &judge, catalog, what, &progress, out);
+        let scanning = scan::scan(&conn, &judge, catalog, what, progress, out);
         tokio::pin!(scanning);
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         let out = loop {
@@ -144,6 +167,6 @@ fn run(
         anyhow::Ok(judge.finish(info, out?))
     })?;
 
-    let notes: Vec<&String> = loaded.notes.iter().chain(&target_notes).collect();
-    super::emit(cli, &report, report_args, columns, &notes, err)
+    let notes = loaded.notes.iter().chain(&target_notes).cloned().collect();
+    Ok((report, notes))
 }
