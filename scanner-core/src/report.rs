@@ -119,6 +119,8 @@ pub enum NoteKind {
     CatalogOverride,
     /// Objects of a component were not judged.
     NotJudged,
+    /// Objects written through old versions only by Kubernetes' own components.
+    BuiltinWriters,
 }
 
 /// A note about how the scan judged, shown with every report.

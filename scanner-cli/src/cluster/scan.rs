@@ -365,6 +365,18 @@ struct SlimMeta {
     managed_fields: Option<Vec<SlimManager>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     annotations: Option<SlimAnnotations>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<SlimLabels>,
+}
+
+/// The one label the judge reads: the aggregator's mark on `APIServices` it registers itself.
+#[derive(Deserialize, Serialize)]
+struct SlimLabels {
+    #[serde(
+        rename = "kube-aggregator.kubernetes.io/automanaged",
+        skip_serializing_if = "Option::is_none"
+    )]
+    automanaged: Option<String>,
 }
 
 #[derive(Deserialize, Serialize)]

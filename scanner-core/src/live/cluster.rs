@@ -15,16 +15,42 @@ use serde_json::Value;
 
 use super::crd::{CrdFinding, inspect_crd};
 use super::discovery::{ServedApi, ServedResource, served_at_risk};
-use super::evidence::object_evidence;
+use super::evidence::{Evidence, object_evidence};
 use super::helm::HelmRelease;
 use super::metrics::{DeprecatedApiRequest, requested_deprecated_apis};
 use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 use crate::finding::{Finding, Location, Origin};
-use crate::report::{Note, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
+use crate::report::{Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
 use crate::scan::{ScanSettings, Scanner};
 
 /// How many object names a "no write history" warning quotes before it only counts.
 const NO_HISTORY_EXAMPLES: usize = 5;
+
+/// Field managers that are Kubernetes' own components. They are upgraded with the cluster and
+/// then write through current versions, so their old writes are not something to migrate.
+const CONTROL_PLANE_MANAGERS: [&str; 5] = [
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "cloud-controller-manager",
+];
+
+/// Whether a manager is part of Kubernetes itself.
+pub fn is_control_plane_manager(manager: &str) -> bool {
+    CONTROL_PLANE_MANAGERS.contains(&manager)
+        // The API server's priority-and-fairness bootstrap writers.
+        || manager.starts_with("api-priority-and-fairness-config-")
+}
+
+/// Objects the API server makes itself, which no client writes: `ComponentStatus` (computed on
+/// every read) and `APIServices` registered for built-in groups and CRDs.
+fn made_by_the_apiserver(resource: &ServedResource, item: &Value) -> bool {
+    (resource.resource == "componentstatuses" && resource.group().is_empty())
+        || item
+            .pointer("/metadata/labels/kube-aggregator.kubernetes.io~1automanaged")
+            .is_some()
+}
 
 /// Which cluster was scanned.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -90,6 +116,9 @@ pub struct ClusterStats {
     pub helm_records: u64,
     /// Helm release revisions whose manifests were scanned.
     pub helm_releases_scanned: u64,
+    /// Objects written through a deprecated or removed version only by Kubernetes' own
+    /// components (not reported: they are rewritten when those components are upgraded).
+    pub control_plane_writes: u64,
 }
 
 impl ClusterStats {
@@ -101,6 +130,7 @@ impl ClusterStats {
         self.list_resumes += o.list_resumes;
         self.helm_records += o.helm_records;
         self.helm_releases_scanned += o.helm_releases_scanned;
+        self.control_plane_writes += o.control_plane_writes;
     }
 }
 
@@ -262,6 +292,9 @@ impl<'c> ClusterJudge<'c> {
                 (None, Some(n)) => format!("{rref}/{n}"),
                 _ => format!("{rref}/<unnamed>"),
             };
+            if made_by_the_apiserver(resource, item) {
+                continue;
+            }
             let evidence = object_evidence(item);
             if evidence.is_empty() {
                 let e = out.no_history.entry(rref.clone()).or_default();
@@ -282,6 +315,16 @@ impl<'c> ClusterJudge<'c> {
                 let verdict = self
                     .catalog
                     .assess(&using.api_version, &resource.kind, targets);
+                let by_clients = using.evidence.iter().any(|e| match e {
+                    Evidence::ManagedFields { manager, .. } => !is_control_plane_manager(manager),
+                    Evidence::LastApplied => true,
+                });
+                if !by_clients {
+                    if verdict.status.is_reportable() {
+                        out.stats.control_plane_writes += 1;
+                    }
+                    continue;
+                }
                 if self.settings().only_removed && verdict.status == ApiStatus::Deprecated {
                     out.manifest_stats.suppressed += 1;
                     continue;
@@ -437,10 +480,21 @@ impl<'c> ClusterJudge<'c> {
         out.not_checked.sort();
         out.not_checked.dedup();
         out.warnings.dedup();
+        let mut notes = Note::for_catalog(self.catalog, &targets);
+        if out.stats.control_plane_writes > 0 {
+            notes.push(Note {
+                kind: NoteKind::BuiltinWriters,
+                message: format!(
+                    "{} object(s) were written through deprecated or removed versions only by Kubernetes' own components ({}); those rewrite them through current versions once upgraded, so they are not reported",
+                    out.stats.control_plane_writes,
+                    CONTROL_PLANE_MANAGERS.join(", ")
+                ),
+            });
+        }
         let mut report = Report {
             schema_version: REPORT_SCHEMA_VERSION,
             tool: ToolInfo::new(self.catalog),
-            notes: Note::for_catalog(self.catalog, &targets),
+            notes,
             targets,
             findings: out.findings,
             errors: out.errors,
@@ -461,5 +515,82 @@ impl<'c> ClusterJudge<'c> {
         report.findings.dedup();
         report.warnings.dedup();
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+    use super::*;
+    use api_catalog::{KubeVersion, Targets};
+    use serde_json::json;
+
+    fn ingresses() -> ServedResource {
+        ServedResource {
+            api_version: "networking.k8s.io/v1".into(),
+            resource: "ingresses".into(),
+            kind: "Ingress".into(),
+            namespaced: true,
+            verbs: vec!["list".into()],
+            storage_version_hash: None,
+        }
+    }
+
+    fn managed(manager: &str, api_version: &str) -> Value {
+        json!({"manager": manager, "operation": "Update", "apiVersion": api_version})
+    }
+
+    #[test]
+    fn objects_are_judged_by_their_writers() {
+        let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 22), None));
+        let judge = ClusterJudge::new(Catalog::embedded(), settings);
+        let page = [
+            // A client wrote through a removed version: a finding, with the evidence.
+            json!({"metadata": {"name": "a", "namespace": "x", "managedFields": [
+                managed("ci", "extensions/v1beta1"), managed("kube-controller-manager", "networking.k8s.io/v1")]}}),
+            // Only the control plane did: counted, not reported.
+            json!({"metadata": {"name": "b", "namespace": "x", "managedFields": [
+                managed("kube-controller-manager", "extensions/v1beta1")]}}),
+            // Read through v1 and written through v1: nothing.
+            json!({"metadata": {"name": "c", "namespace": "x", "managedFields": [
+                managed("kubectl", "networking.k8s.io/v1")]}}),
+            // No history: a warning, never a guess.
+            json!({"metadata": {"name": "d", "namespace": "x"}}),
+        ];
+        let mut out = ClusterOutcome::default();
+        judge.objects(&ingresses(), &page, &mut out);
+        let report = judge.finish(ClusterInfo::default(), out);
+        let names: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| f.name.as_deref().unwrap())
+            .collect();
+        assert_eq!(names, ["a"]);
+        assert_eq!(
+            report.findings[0].location.path,
+            "ingresses.networking.k8s.io/x/a"
+        );
+        assert!(matches!(
+            &report.findings[0].origin,
+            Some(Origin::Object { evidence, .. }) if evidence.len() == 1
+        ));
+        let cluster = report.cluster.as_ref().unwrap();
+        assert_eq!(cluster.stats.control_plane_writes, 1);
+        assert_eq!(cluster.stats.objects, 4);
+        assert_eq!(report.warnings.len(), 1);
+        assert_eq!(report.warnings[0].kind, WarningKind::NoWriteHistory);
+        assert_eq!(report.notes.last().unwrap().kind, NoteKind::BuiltinWriters);
+    }
+
+    #[test]
+    fn requested_apis_are_judged_by_their_removal_release() {
+        let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 21), None));
+        let judge = ClusterJudge::new(Catalog::embedded(), settings);
+        let metrics = "apiserver_requested_deprecated_apis{group=\"extensions\",removed_release=\"1.22\",resource=\"ingresses\",subresource=\"\",version=\"v1beta1\"} 1\n\
+                       apiserver_requested_deprecated_apis{group=\"flowcontrol.apiserver.k8s.io\",removed_release=\"1.21\",resource=\"flowschemas\",subresource=\"\",version=\"v1alpha1\"} 1\n";
+        let mut out = ClusterOutcome::default();
+        judge.metrics(metrics, &mut out);
+        let statuses: Vec<_> = out.requested_apis.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [ApiStatus::Deprecated, ApiStatus::Removed]);
     }
 }
