@@ -15,7 +15,8 @@ Exit codes:
   2  deprecated API versions in use at the target
   3  removed API versions in use at the target, or versions that never existed
   4  a replacement exists but is not served yet at the current version
-The first of 1, 4, 3, 2 that applies wins; --ignore-* flags drop a class first.";
+  5  readiness blockers found (warnings too with --fail-on warning)
+The first of 1, 4, 3, 5, 2 that applies wins; --ignore-* flags drop a class first.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -58,6 +59,10 @@ pub enum Command {
     /// List, show and update the API catalog
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// List the readiness check codes (and the permissions they need)
+    Checks(ChecksArgs),
+    /// Explain a check code (DRN001, SKEW001, DEP001, ...)
+    Explain(ExplainArgs),
     /// Print the upcheck version and what the catalog covers
     Version(VersionArgs),
 }
@@ -254,6 +259,15 @@ pub struct FilesArgs {
     /// Number of threads (default: one per CPU)
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Also run the readiness checks that work on manifests alone (PDB specs, bare pods,
+    /// single replicas, ...); the others are listed as not run. Judged from --current to the
+    /// target
+    #[arg(long)]
+    pub checks: bool,
+
+    #[command(flatten)]
+    pub check_select: CheckSelectArgs,
 }
 
 /// How the report is written and which findings fail the gate.
@@ -331,6 +345,7 @@ pub struct ConnectionArgs {
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // one bool per command-line switch
 pub struct ClusterArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -355,6 +370,69 @@ pub struct ClusterArgs {
     /// Print the ClusterRole a scan needs (yaml, or json with -o json) and exit
     #[arg(long)]
     pub rbac: bool,
+
+    /// Do not run the readiness checks (only deprecated and removed APIs)
+    #[arg(long)]
+    pub no_checks: bool,
+
+    #[command(flatten)]
+    pub checks: CheckSelectArgs,
+}
+
+/// Which readiness checks run and what fails the gate.
+#[derive(Debug, Args)]
+pub struct CheckSelectArgs {
+    /// Run only these readiness checks: codes or prefixes, comma-separated (DRN, SKEW001)
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Skip these readiness checks: codes or prefixes, comma-separated
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// The lowest readiness severity that fails the gate (exit code 5)
+    #[arg(long, value_enum, default_value_t = FailOn::Blocker)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Blockers fail the gate
+    Blocker,
+    /// Blockers and warnings fail the gate
+    Warning,
+    /// Readiness findings never change the exit code
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecksArgs {
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = ChecksFormat::Text)]
+    pub output: ChecksFormat,
+
+    /// Print the ClusterRole the readiness checks need (yaml, or json with -o json)
+    #[arg(long)]
+    pub rbac: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChecksFormat {
+    /// A table
+    Text,
+    /// Every check with its explanation, as JSON
+    Json,
+    /// A Markdown table
+    Markdown,
+    /// The ClusterRole as YAML (with --rbac)
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The code (case-insensitive)
+    #[arg(value_name = "CODE")]
+    pub code: String,
 }
 
 #[derive(Debug, Args)]

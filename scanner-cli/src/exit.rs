@@ -4,6 +4,7 @@
 //! replacement at all counts as removed (3), never as "replacement unavailable" (4), and each
 //! `--ignore-*` flag removes only its own class.
 
+use scanner_core::checks::Severity;
 use scanner_core::{ApiStatus, Report};
 
 /// Nothing fails the gate.
@@ -16,6 +17,8 @@ pub const DEPRECATED: u8 = 2;
 pub const REMOVED: u8 = 3;
 /// A replacement exists but is not available yet.
 pub const REPLACEMENT_UNAVAILABLE: u8 = 4;
+/// Readiness blockers (or warnings, with `--fail-on warning`).
+pub const READINESS: u8 = 5;
 
 /// Which classes of findings are left out of the exit code.
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,9 +28,11 @@ pub struct Gate {
     pub ignore_removals: bool,
     pub ignore_unavailable_replacements: bool,
     pub allow_incomplete: bool,
+    /// The lowest readiness severity that fails the gate; `None`: readiness never does.
+    pub readiness_fail_on: Option<Severity>,
 }
 
-/// The exit code for a report: the first of 1, 4, 3, 2 that applies.
+/// The exit code for a report: the first of 1, 4, 3, 5, 2 that applies.
 pub fn exit_code(report: &Report, gate: Gate) -> u8 {
     if report.is_incomplete() && !gate.allow_incomplete {
         return ERROR;
@@ -40,14 +45,34 @@ pub fn exit_code(report: &Report, gate: Gate) -> u8 {
         .findings
         .iter()
         .any(|f| matches!(f.status, ApiStatus::Removed | ApiStatus::Unknown));
-    let deprecated = report
+    let mut deprecated = report
         .findings
         .iter()
         .any(|f| f.status == ApiStatus::Deprecated);
+    let mut removed = removed;
+    // What the apiserver's metric says clients still call counts like stored objects; CRD
+    // versions marked deprecated, or stored versions still to migrate, count as deprecated.
+    if let Some(c) = &report.cluster {
+        removed |= c
+            .requested_apis
+            .iter()
+            .any(|r| r.status == ApiStatus::Removed);
+        deprecated |= c
+            .requested_apis
+            .iter()
+            .any(|r| r.status == ApiStatus::Deprecated)
+            || !c.crds.is_empty();
+    }
+    let readiness = match (&report.readiness, gate.readiness_fail_on) {
+        (Some(r), Some(level)) => r.has(level),
+        _ => false,
+    };
     if unavailable && !gate.ignore_unavailable_replacements {
         REPLACEMENT_UNAVAILABLE
     } else if removed && !gate.ignore_removals {
         REMOVED
+    } else if readiness {
+        READINESS
     } else if deprecated && !gate.ignore_deprecations {
         DEPRECATED
     } else {

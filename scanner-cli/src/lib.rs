@@ -75,6 +75,8 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Catalog(CatalogCommand::Show(args)) => commands::catalog::show(args, &mut diag),
         Command::Catalog(CatalogCommand::Fetch(args)) => commands::catalog::fetch(args, &mut diag),
         Command::Version(args) => commands::version::run(args, &mut diag),
+        Command::Checks(args) => commands::checks::list(args),
+        Command::Explain(args) => commands::checks::explain(args),
     };
     match result {
         Ok(code) => code,

@@ -30,6 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod checks;
 mod error;
 mod finding;
 pub mod live;

@@ -3,6 +3,7 @@
 use api_catalog::{Catalog, KubeVersion, Targets};
 use serde::Serialize;
 
+use crate::checks::Readiness;
 use crate::error::{ScanError, ScanWarning};
 use crate::finding::Finding;
 use crate::live::cluster::ClusterSection;
@@ -98,6 +99,9 @@ pub struct Report {
     /// CRDs, missing permissions. Absent for manifest scans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterSection>,
+    /// Upgrade readiness checks, when they ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<Readiness>,
 }
 
 /// Objects of one catalog component that were not judged.

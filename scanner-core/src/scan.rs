@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use api_catalog::{ApiStatus, Catalog, Targets};
 use rayon::prelude::*;
 
+use serde_json::Value;
+
+use crate::checks::{ClusterState, Resource};
 use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 use crate::finding::{Finding, Location};
 use crate::parse::{self, DocumentKind};
@@ -22,6 +25,9 @@ pub struct ScanSettings {
     pub only_removed: bool,
     /// How directories are walked.
     pub walk: WalkOptions,
+    /// Keep the objects the readiness checks read (PDBs, workloads, webhooks, ...), for
+    /// [`Scanner::scan_for_checks`].
+    pub keep_for_checks: bool,
 }
 
 impl ScanSettings {
@@ -31,6 +37,7 @@ impl ScanSettings {
             targets,
             only_removed: false,
             walk: WalkOptions::default(),
+            keep_for_checks: false,
         }
     }
 }
@@ -67,6 +74,7 @@ struct FileOutcome {
     warnings: Vec<ScanWarning>,
     not_judged: BTreeMap<String, u64>,
     stats: ScanStats,
+    kept: Vec<(Resource, Value)>,
 }
 
 impl FileOutcome {
@@ -78,6 +86,7 @@ impl FileOutcome {
         self.findings.append(&mut other.findings);
         self.errors.append(&mut other.errors);
         self.warnings.append(&mut other.warnings);
+        self.kept.append(&mut other.kept);
         for (component, n) in other.not_judged {
             *self.not_judged.entry(component).or_default() += n;
         }
@@ -120,6 +129,39 @@ impl<'c> Scanner<'c> {
 
     /// Scans inputs. Never fails: what cannot be read is recorded in [`Report::errors`].
     pub fn scan(&self, inputs: Vec<Input>) -> Report {
+        self.run(inputs).0
+    }
+
+    /// Scans inputs and also returns the objects the readiness checks read, as a
+    /// [`ClusterState`] (manifests instead of a live cluster). Needs
+    /// [`ScanSettings::keep_for_checks`].
+    pub fn scan_for_checks(&self, inputs: Vec<Input>) -> (Report, ClusterState) {
+        let (report, mut kept) = self.run(inputs);
+        // Files are read in parallel: sort so the checks see the same order every time.
+        kept.sort_by(|a, b| {
+            let key = |v: &Value| {
+                (
+                    v.pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    v.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                )
+            };
+            (a.0, key(&a.1)).cmp(&(b.0, key(&b.1)))
+        });
+        let mut state = ClusterState::new();
+        for r in Resource::ALL {
+            state.set(r, Vec::new());
+        }
+        for (r, v) in kept {
+            state.extend(r, [v]);
+        }
+        (report, state)
+    }
+
+    fn run(&self, inputs: Vec<Input>) -> (Report, Vec<(Resource, Value)>) {
         // A walker thread feeds files to the rayon pool as it finds them; results are sorted
         // at the end, so the order of arrival does not matter.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<FileJob>>(64);
@@ -159,6 +201,7 @@ impl<'c> Scanner<'c> {
             notes: Note::for_catalog(self.catalog, &self.settings.targets),
             stats: outcome.stats,
             cluster: None,
+            readiness: None,
         };
         report.errors.extend(outcome.errors);
         report.warnings.extend(outcome.warnings);
@@ -182,7 +225,7 @@ impl<'c> Scanner<'c> {
             });
         }
         report.sort();
-        report
+        (report, outcome.kept)
     }
 
     /// Reads one file and adds what it holds to `out`.
@@ -232,6 +275,15 @@ impl<'c> Scanner<'c> {
                     message: w.message,
                 });
             }
+            if self.settings.keep_for_checks
+                && matches!(doc.kind, DocumentKind::Objects { .. })
+                && doc
+                    .objects
+                    .iter()
+                    .any(|o| o.parsed && Resource::for_kind(&o.kind).is_some())
+            {
+                keep_objects(&decoded.text[doc.span.clone()], &mut out.kept);
+            }
             for obj in doc.objects {
                 out.stats.objects += 1;
                 let verdict =
@@ -268,6 +320,33 @@ impl<'c> Scanner<'c> {
                     out.findings.push(f);
                 }
             }
+        }
+    }
+}
+
+/// Reads a document fully and keeps the objects (list items included) the checks read.
+fn keep_objects(text: &str, kept: &mut Vec<(Resource, Value)>) {
+    let Ok(value) = serde_saphyr::from_str::<Value>(text) else {
+        return;
+    };
+    let items = match value.get("items").and_then(Value::as_array) {
+        Some(items)
+            if value
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.ends_with("List")) =>
+        {
+            items.clone()
+        }
+        _ => vec![value],
+    };
+    for item in items {
+        if let Some(r) = item
+            .get("kind")
+            .and_then(Value::as_str)
+            .and_then(Resource::for_kind)
+        {
+            kept.push((r, item));
         }
     }
 }

@@ -11,7 +11,7 @@ pub const ROLE_NAME: &str = "upcheck-scanner";
 /// The role as a Kubernetes object.
 ///
 /// Lists are needed for every API group whose kinds have a deprecated or removed version
-/// (objects are read for their write history), for Secrets and `ConfigMaps` (Helm release
+/// (objects are read for their write history), for what the readiness checks read, for Secrets and `ConfigMaps` (Helm release
 /// records; RBAC cannot restrict a list to a label selector, but the scan only ever lists them
 /// with `owner=helm`), and `get` on discovery, `/version` and `/metrics`.
 pub fn cluster_role(catalog: &Catalog) -> Value {
@@ -49,6 +49,19 @@ pub fn cluster_role(catalog: &Catalog) -> Value {
     }
     // CRDs are always read, for their deprecated and stored versions.
     groups.insert("apiextensions.k8s.io".to_owned());
+    // The readiness checks read these lists (nodes, pods, PDBs, workloads, webhooks, ...).
+    for check in scanner_core::checks::REGISTRY {
+        for r in check.needs {
+            match r.api_versions()[0].split_once('/') {
+                Some((group, _)) => {
+                    groups.insert(group.to_owned());
+                }
+                None => {
+                    core.insert(r.name().to_owned());
+                }
+            }
+        }
+    }
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",

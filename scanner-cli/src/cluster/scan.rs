@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 use futures::stream::{self, StreamExt};
+use scanner_core::checks::{ClusterState, Resource};
 use scanner_core::live::cluster::{ClusterJudge, ClusterOutcome, NotChecked, resource_ref};
 use scanner_core::live::discovery::{ServedResource, parse_resource_list, plan_object_lists};
 use scanner_core::live::helm::{self, HelmRelease};
@@ -64,9 +65,11 @@ pub async fn scan(
     judge: &ClusterJudge<'_>,
     catalog: &Catalog,
     opts: &Options,
+    needs: &BTreeSet<Resource>,
     progress: &Progress,
     mut out: ClusterOutcome,
-) -> Result<ClusterOutcome> {
+) -> Result<(ClusterOutcome, ClusterState)> {
+    let mut state = ClusterState::new();
     if opts.objects && opts.namespace.is_none() {
         // Read before listing: the lists below may themselves go through deprecated
         // versions (a resource served only there), which the metric would then count.
@@ -81,6 +84,7 @@ pub async fn scan(
     if opts.objects {
         let resources = discover(conn, opts, &mut out).await?;
         judge.served(&resources, &mut out);
+        state = read_state(conn, &resources, needs, opts, &mut out).await?;
         let mut plans = plan_object_lists(&resources, catalog);
         if let Some(ns) = &opts.namespace {
             let skipped = plans.iter().filter(|p| !p.list.namespaced).count();
@@ -116,7 +120,7 @@ pub async fn scan(
     if opts.helm {
         helm_releases(conn, judge, opts, &mut out).await?;
     }
-    Ok(out)
+    Ok((out, state))
 }
 
 /// A GET whose failure to get any answer ends the scan: nothing else would work either.
@@ -436,7 +440,7 @@ async fn list_pages(
     opts: &Options,
     out: &mut ClusterOutcome,
     mut on_page: impl FnMut(Vec<Value>, &mut ClusterOutcome),
-) -> Result<()> {
+) -> Result<bool> {
     let ListRequest {
         what,
         path,
@@ -457,7 +461,7 @@ async fn list_pages(
             let _ = write!(url, "&continue={}", encode_query(token));
         }
         let Some(r) = fetch_part(conn, what, &url, out).await? else {
-            return Ok(());
+            return Ok(false);
         };
         record_warnings(path, &r, out);
         match r.status {
@@ -471,7 +475,7 @@ async fn list_pages(
                         ErrorKind::Response,
                         format!("the list expired {MAX_LIST_RESUMES} times in a row; not all objects were checked"),
                     );
-                    return Ok(());
+                    return Ok(false);
                 }
                 let token = serde_json::from_slice::<Value>(&r.body).ok().and_then(|v| {
                     v.pointer("/metadata/continue")?
@@ -499,7 +503,7 @@ async fn list_pages(
                     .as_deref()
                     .filter(|_| path.contains("/namespaces/"));
                 failed(conn, what, namespace, "list", &r, out);
-                return Ok(());
+                return Ok(false);
             }
         }
         let page: Page<'_> = match serde_json::from_slice(&r.body) {
@@ -510,7 +514,7 @@ async fn list_pages(
                     ErrorKind::Response,
                     format!("a list page is not valid JSON: {e}"),
                 );
-                return Ok(());
+                return Ok(false);
             }
         };
         let Some(raw_items) = page.items else {
@@ -519,7 +523,7 @@ async fn list_pages(
                 ErrorKind::Response,
                 "a list page has no items".to_owned(),
             );
-            return Ok(());
+            return Ok(false);
         };
         out.stats.pages += 1;
         let mut items = Vec::with_capacity(raw_items.len());
@@ -551,10 +555,77 @@ async fn list_pages(
         on_page(items, out);
         next = page.metadata.next.filter(|t| !t.is_empty());
         if next.is_none() {
-            return Ok(());
+            return Ok(true);
         }
         resumes = 0;
     }
+}
+
+/// One list read for the checks: the objects when it was read completely.
+type StateList = (Resource, Option<Vec<Value>>, ClusterOutcome);
+
+/// Reads the lists the readiness checks need, each through the most preferred version the
+/// server serves, concurrently.
+async fn read_state(
+    conn: &Connection,
+    served: &[ServedResource],
+    needs: &BTreeSet<Resource>,
+    opts: &Options,
+    out: &mut ClusterOutcome,
+) -> Result<ClusterState> {
+    let mut state = ClusterState::new();
+    let mut reads = Vec::new();
+    for &resource in needs {
+        let found = resource.api_versions().iter().find_map(|v| {
+            served
+                .iter()
+                .find(|s| s.api_version == *v && s.resource == resource.name())
+        });
+        match found {
+            Some(s) if opts.namespace.is_some() && !s.namespaced => state.unavailable_because(
+                resource,
+                format!(
+                    "not read: cluster-scoped, and the scan is limited to namespace {}",
+                    opts.namespace.as_deref().unwrap_or_default()
+                ),
+            ),
+            Some(s) => reads.push((resource, s.clone())),
+            None => state.unavailable_because(resource, "not served by this cluster"),
+        }
+    }
+    let lists: Vec<Result<StateList>> = stream::iter(reads)
+        .map(|(resource, served)| async move {
+            let mut part = ClusterOutcome::default();
+            let what = resource_ref(&served);
+            let path = collection_path(&served, opts.namespace.as_deref());
+            let request = ListRequest {
+                what: &what,
+                path: &path,
+                selectors: "",
+                full_objects: true,
+            };
+            let mut objects = Vec::new();
+            let complete = list_pages(conn, &request, opts, &mut part, |items, _| {
+                objects.extend(items);
+            })
+            .await?;
+            Ok((resource, complete.then_some(objects), part))
+        })
+        .buffer_unordered(opts.concurrency)
+        .collect()
+        .await;
+    for list in lists {
+        let (resource, objects, part) = list?;
+        out.merge(part);
+        match objects {
+            Some(objects) => state.set(resource, objects),
+            None => {
+                state
+                    .unavailable_because(resource, "could not be read completely (see the errors)");
+            }
+        }
+    }
+    Ok(state)
 }
 
 /// Lists one resource and judges every object's write history.
@@ -587,6 +658,7 @@ async fn list_objects(
         judge.objects(resource, &items, out);
     })
     .await
+    .map(|_| ())
 }
 
 /// Helm 3 release records: Secrets of type `helm.sh/release.v1` and `ConfigMaps` labelled

@@ -1,14 +1,17 @@
 //! `upcheck cluster` and `upcheck helm`: scan a live cluster.
 
+use std::collections::BTreeSet;
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use scanner_core::checks::{self, ClusterState, Resource, Selection, Severity};
 use scanner_core::live::cluster::{ClusterInfo, ClusterJudge, ClusterOutcome};
 use scanner_core::{KubeVersion, ScanSettings, Target, WalkOptions};
 
 use crate::args::{
-    CatalogArgs, Cli, Command, ConnectionArgs, OutputFormat, ReportArgs, TargetArgs,
+    CatalogArgs, CheckSelectArgs, Cli, Command, ConnectionArgs, FailOn, OutputFormat, ReportArgs,
+    TargetArgs,
 };
 use crate::cluster::client::Connection;
 use crate::cluster::progress::Progress;
@@ -29,7 +32,8 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
         Progress::new(!live.connection.no_progress && !cli.quiet && io::stderr().is_terminal());
     let (report, notes) = report(&live, &progress)?;
     let notes: Vec<&String> = notes.iter().collect();
-    super::emit(cli, &report, live.report, columns, &notes, err)
+    let fail_on = live.checks.and_then(fail_on);
+    super::emit(cli, &report, live.report, columns, &notes, fail_on, err)
 }
 
 fn print_rbac(catalog_args: &CatalogArgs, format: OutputFormat) -> Result<u8> {
@@ -61,6 +65,7 @@ pub fn options_of(command: &Command) -> Option<LiveArgs<'_>> {
             targets: &a.targets,
             catalog: &a.catalog,
             report: &a.report,
+            checks: (!a.no_checks).then_some(&a.checks),
             what: scan::Options {
                 namespace: a.connection.namespace.clone(),
                 concurrency: a.connection.concurrency,
@@ -75,6 +80,7 @@ pub fn options_of(command: &Command) -> Option<LiveArgs<'_>> {
             targets: &a.targets,
             catalog: &a.catalog,
             report: &a.report,
+            checks: None,
             what: scan::Options {
                 namespace: a.connection.namespace.clone(),
                 concurrency: a.connection.concurrency,
@@ -95,6 +101,8 @@ pub struct LiveArgs<'a> {
     pub targets: &'a TargetArgs,
     pub catalog: &'a CatalogArgs,
     pub report: &'a ReportArgs,
+    /// The readiness checks to run; `None` for none.
+    pub checks: Option<&'a CheckSelectArgs>,
     pub what: scan::Options,
 }
 
@@ -105,6 +113,37 @@ impl LiveArgs<'_> {
     }
 }
 
+/// `--select` and `--ignore`, with unknown codes refused.
+pub fn selection(c: &CheckSelectArgs) -> Result<Selection> {
+    let selection = Selection {
+        select: c.select.clone(),
+        ignore: c.ignore.clone(),
+    };
+    let unknown = selection.unknown();
+    if !unknown.is_empty() {
+        anyhow::bail!(
+            "unknown check code or prefix in --select/--ignore: {} (see upcheck checks)",
+            unknown.join(", ")
+        );
+    }
+    Ok(selection)
+}
+
+/// `--fail-on` as the lowest failing severity.
+pub fn fail_on(c: &CheckSelectArgs) -> Option<Severity> {
+    match c.fail_on {
+        FailOn::Blocker => Some(Severity::Blocker),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    }
+}
+
+/// Runs the readiness checks from the current version (the server's, or `--current`).
+fn readiness(state: &ClusterState, k8s: Target, selection: &Selection) -> checks::Readiness {
+    let current = k8s.current.unwrap_or(k8s.target);
+    checks::run(state, current, k8s.target, selection, false)
+}
+
 /// Runs the scan; returns the report and the notes about the catalog and targets.
 fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Report, Vec<String>)> {
     let LiveArgs {
@@ -112,8 +151,10 @@ fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Rep
         targets: target_args,
         catalog: catalog_args,
         report: report_args,
+        checks,
         ref what,
     } = *live;
+    let selection = checks.map(selection).transpose()?;
     let loaded = setup::load(catalog_args)?;
     let catalog = &*loaded.catalog;
     let (mut targets, target_notes) = targets::resolve(target_args, catalog, &loaded.file_targets)?;
@@ -142,10 +183,12 @@ fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Rep
                 },
             );
         }
+        let k8s = targets.get("k8s").copied();
         let settings = ScanSettings {
             targets,
             only_removed: report_args.only_removed,
             walk: WalkOptions::default(),
+            keep_for_checks: false,
         };
         let judge = ClusterJudge::new(catalog, settings);
         let info = ClusterInfo {
@@ -154,7 +197,16 @@ fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Rep
             server_version,
             namespace: what.namespace.clone(),
         };
-        let scanning = scan::scan(&conn, &judge, catalog, what, progress, out);
+        // The lists the selected readiness checks need.
+        let needs: BTreeSet<Resource> = match &selection {
+            Some(sel) => checks::REGISTRY
+                .iter()
+                .filter(|c| sel.includes(c.code))
+                .flat_map(|c| c.needs.iter().copied())
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        let scanning = scan::scan(&conn, &judge, catalog, what, &needs, progress, out);
         tokio::pin!(scanning);
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         let out = loop {
@@ -164,7 +216,12 @@ fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Rep
             }
         };
         progress.clear();
-        anyhow::Ok(judge.finish(info, out?))
+        let (out, state) = out?;
+        let mut report = judge.finish(info, out);
+        if let (Some(sel), Some(t)) = (&selection, k8s) {
+            report.readiness = Some(readiness(&state, t, sel));
+        }
+        anyhow::Ok(report)
     })?;
 
     let notes = loaded.notes.iter().chain(&target_notes).cloned().collect();

@@ -1,6 +1,7 @@
 //! `upcheck files`: scan manifests.
 
 use anyhow::{Context, Result};
+use scanner_core::checks;
 use scanner_core::{Input, ScanSettings, Scanner, WalkOptions};
 
 use crate::args::{Cli, FilesArgs};
@@ -19,7 +20,9 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
             hidden: !args.skip_hidden,
             follow_symlinks: !args.no_follow,
         },
+        keep_for_checks: args.checks,
     };
+    let selection = super::cluster::selection(&args.check_select)?;
 
     let mut inputs = Vec::new();
     let mut stdin_read = false;
@@ -40,17 +43,26 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
         }
     }
 
+    let k8s = settings.targets.get("k8s").copied();
     let scanner = Scanner::new(catalog, settings);
-    let report = match args.threads {
+    let (mut report, state) = match args.threads {
         Some(0) => anyhow::bail!("--threads must be at least 1"),
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
             .context("cannot start the worker threads")?
-            .install(|| scanner.scan(inputs)),
-        None => scanner.scan(inputs),
+            .install(|| scanner.scan_for_checks(inputs)),
+        None => scanner.scan_for_checks(inputs),
     };
+    let mut fail_on = None;
+    if args.checks
+        && let Some(t) = k8s
+    {
+        let current = t.current.unwrap_or(t.target);
+        report.readiness = Some(checks::run(&state, current, t.target, &selection, true));
+        fail_on = super::cluster::fail_on(&args.check_select);
+    }
 
     let notes: Vec<&String> = loaded.notes.iter().chain(&target_notes).collect();
-    super::emit(cli, &report, &args.report, columns, &notes, err)
+    super::emit(cli, &report, &args.report, columns, &notes, fail_on, err)
 }

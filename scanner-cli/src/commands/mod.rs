@@ -2,6 +2,7 @@
 //! printing diagnostics and choosing the exit code.
 
 pub mod catalog;
+pub mod checks;
 pub mod cluster;
 pub mod files;
 pub mod version;
@@ -36,6 +37,7 @@ fn emit(
     args: &ReportArgs,
     columns: Option<Vec<Column>>,
     notes: &[&String],
+    readiness_fail_on: Option<scanner_core::checks::Severity>,
     err: &mut Stderr,
 ) -> Result<u8> {
     let stdout = io::stdout();
@@ -78,6 +80,7 @@ fn emit(
             ignore_removals: args.ignore_removals,
             ignore_unavailable_replacements: args.ignore_unavailable_replacements,
             allow_incomplete: args.allow_incomplete,
+            readiness_fail_on,
         },
     ))
 }

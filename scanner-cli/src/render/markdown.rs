@@ -49,6 +49,27 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> Res
         }
         writeln!(out)?;
     }
+    if let Some((title, rows, not_run)) = super::readiness_rows(report) {
+        writeln!(out, "### {title}")?;
+        writeln!(out)?;
+        if rows.is_empty() {
+            writeln!(out, "Nothing found.")?;
+        } else {
+            writeln!(out, "| severity | code | hop | object | finding |")?;
+            writeln!(out, "|---|---|---|---|---|")?;
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+                writeln!(out, "| {} |", cells.join(" | "))?;
+            }
+        }
+        writeln!(out)?;
+        if !not_run.is_empty() {
+            for n in not_run {
+                writeln!(out, "- not run: {}", escape(&n))?;
+            }
+            writeln!(out)?;
+        }
+    }
     // The summary's stderr pointer does not apply here: the inputs are listed below.
     let summary = summary(report).replace(" (listed on stderr)", " (listed below)");
     for line in summary.lines() {

@@ -132,6 +132,42 @@ pub fn cluster_sections(report: &Report) -> Vec<(&'static str, Vec<String>)> {
     sections
 }
 
+/// The readiness findings as rows (severity, code, hop, object, message), and the checks that
+/// did not run.
+pub fn readiness_rows(report: &Report) -> Option<(String, Vec<[String; 5]>, Vec<String>)> {
+    let r = report.readiness.as_ref()?;
+    let hops: Vec<String> = r.hops.iter().map(ToString::to_string).collect();
+    let title = if hops.is_empty() {
+        format!("Upgrade readiness at {}", r.target)
+    } else {
+        format!(
+            "Upgrade readiness {} → {} (hops: {})",
+            r.current,
+            r.target,
+            hops.join(" → ")
+        )
+    };
+    let rows = r
+        .findings
+        .iter()
+        .map(|f| {
+            [
+                f.severity.as_str().to_owned(),
+                f.code.to_owned(),
+                f.hop.map_or_else(String::new, |h| h.to_string()),
+                f.object.clone(),
+                f.message.clone(),
+            ]
+        })
+        .collect();
+    let not_run = r
+        .not_run
+        .iter()
+        .map(|n| format!("{}: {}", n.code, n.reason))
+        .collect();
+    Some((title, rows, not_run))
+}
+
 /// The closing summary of the table formats.
 pub fn summary(report: &Report) -> String {
     let count = |s: ApiStatus| report.findings.iter().filter(|f| f.status == s).count();
@@ -239,6 +275,35 @@ pub fn summary(report: &Report) -> String {
             " {} hidden by --only-removed.",
             plural(n(s.suppressed), "deprecated finding", "deprecated findings")
         );
+    }
+    if let Some(r) = &report.readiness {
+        let count = |s: scanner_core::checks::Severity| {
+            r.findings.iter().filter(|f| f.severity == s).count()
+        };
+        let _ = write!(
+            out,
+            "\nReadiness: {} ran: {}, {}, {}",
+            plural(r.ran.len(), "check", "checks"),
+            plural(
+                count(scanner_core::checks::Severity::Blocker),
+                "blocker",
+                "blockers"
+            ),
+            plural(
+                count(scanner_core::checks::Severity::Warning),
+                "warning",
+                "warnings"
+            ),
+            plural(count(scanner_core::checks::Severity::Info), "note", "notes"),
+        );
+        if !r.not_run.is_empty() {
+            let _ = write!(
+                out,
+                "; {} not run",
+                plural(r.not_run.len(), "check", "checks")
+            );
+        }
+        out.push('.');
     }
     if !report.errors.is_empty() {
         let _ = write!(

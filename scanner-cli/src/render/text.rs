@@ -59,6 +59,48 @@ pub fn render(
         }
         writeln!(out)?;
     }
+    if let Some((title, rows, not_run)) = super::readiness_rows(report) {
+        writeln!(out, "{title}:")?;
+        if rows.is_empty() {
+            writeln!(out, "  nothing found")?;
+        } else {
+            let mut table = Table::new();
+            table
+                .load_style(presets::NOTHING)
+                .set_content_arrangement(ContentArrangement::Disabled);
+            if opts.color {
+                table.enforce_styling();
+            }
+            if opts.headers {
+                table.set_header(["SEVERITY", "CODE", "HOP", "OBJECT", "MESSAGE"]);
+            }
+            for row in rows {
+                let color = match row[0].as_str() {
+                    "blocker" => Some(Color::Red),
+                    "warning" => Some(Color::Yellow),
+                    _ => None,
+                };
+                table.add_row(row.into_iter().map(|c| {
+                    let cell = Cell::new(if c.is_empty() { "-".to_owned() } else { c });
+                    match color {
+                        Some(col) if opts.color => cell.fg(col),
+                        _ => cell,
+                    }
+                }));
+            }
+            for line in table.to_string().lines() {
+                writeln!(
+                    out,
+                    "{}",
+                    line.trim_end().strip_prefix(' ').unwrap_or(line.trim_end())
+                )?;
+            }
+        }
+        for n in not_run {
+            writeln!(out, "  not run: {n}")?;
+        }
+        writeln!(out)?;
+    }
     writeln!(out, "{}", summary(report))?;
     Ok(())
 }

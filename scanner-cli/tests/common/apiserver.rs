@@ -31,6 +31,8 @@ pub struct Scenario {
     pub expire_continue_without_token: BTreeSet<String>,
     /// Wait this long before answering.
     pub slow: BTreeMap<String, Duration>,
+    /// Serve this list instead of the recorded one (cluster-wide collection path).
+    pub replace: BTreeMap<String, Value>,
 }
 
 #[derive(Clone)]
@@ -285,7 +287,9 @@ fn answer(state: &State, target: &str, token: Option<&str>) -> Recorded {
             (k.to_owned(), decode(v))
         })
         .collect();
-    if let Some(r) = state.exact.get(target) {
+    if let Some(r) = state.exact.get(target)
+        && !state.scenario.replace.contains_key(path)
+    {
         return r.clone();
     }
     match collection(state, path) {
@@ -319,16 +323,23 @@ fn collection(state: &State, path: &str) -> Option<(Value, Vec<(String, String)>
         _ => return None,
     };
     let cluster_wide = format!("/{prefix}/{resource}");
-    let (mut list, headers) = match state.exact.get(&cluster_wide) {
-        Some(r) if r.status == 200 => (
-            serde_json::from_slice::<Value>(&r.body).ok()?,
-            r.headers.clone(),
-        ),
-        Some(_) => return None,
-        None => (
-            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": []}),
-            vec![("Content-Type".to_owned(), "application/json".to_owned())],
-        ),
+    let replaced = state.scenario.replace.get(&cluster_wide).map(|list| {
+        let headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+        (list.clone(), headers)
+    });
+    let (mut list, headers) = match replaced {
+        Some(r) => r,
+        None => match state.exact.get(&cluster_wide) {
+            Some(r) if r.status == 200 => (
+                serde_json::from_slice::<Value>(&r.body).ok()?,
+                r.headers.clone(),
+            ),
+            Some(_) => return None,
+            None => (
+                json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": []}),
+                vec![("Content-Type".to_owned(), "application/json".to_owned())],
+            ),
+        },
     };
     if let Some(ns) = namespace {
         list["items"]

@@ -509,6 +509,7 @@ impl<'c> ClusterJudge<'c> {
                 not_checked: out.not_checked,
                 stats: out.stats,
             }),
+            readiness: None,
         };
         report.sort();
         // A list resumed after an expired continue token may return an object twice.

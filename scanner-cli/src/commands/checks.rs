@@ -1,0 +1,203 @@
+//! `upcheck checks` and `upcheck explain`: the check catalog, from the one registry every
+//! format and the docs use.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use anyhow::{Context, Result, bail};
+use scanner_core::Code;
+use scanner_core::checks::{self, Check, Resource};
+use serde_json::{Value, json};
+
+use crate::args::{ChecksArgs, ChecksFormat, ExplainArgs};
+
+fn write_stdout(text: &str) -> Result<u8> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
+    Ok(crate::exit::OK)
+}
+
+fn check_json(c: &Check) -> Value {
+    json!({
+        "code": c.code,
+        "title": c.title,
+        "severity": c.severity,
+        "reads": c.reads,
+        "applies": c.applies,
+        "remediation": c.remediation,
+        "explanation": c.explanation,
+        "needs": c.needs.iter().map(|r| r.reference()).collect::<Vec<_>>(),
+        "offline": c.offline,
+    })
+}
+
+/// `upcheck checks`.
+pub fn list(args: &ChecksArgs) -> Result<u8> {
+    if args.rbac {
+        return rbac(args.output);
+    }
+    let text = match args.output {
+        ChecksFormat::Json => {
+            let all: Vec<Value> = checks::REGISTRY.iter().map(|c| check_json(c)).collect();
+            serde_json::to_string_pretty(&all)? + "\n"
+        }
+        ChecksFormat::Markdown => {
+            let mut t = String::from("| code | severity | check | applies |\n|---|---|---|---|\n");
+            for c in checks::REGISTRY {
+                let _ = writeln!(
+                    t,
+                    "| {} | {} | {} | {} |",
+                    c.code,
+                    c.severity.as_str(),
+                    c.title,
+                    c.applies
+                );
+            }
+            t
+        }
+        ChecksFormat::Text => {
+            let mut table = comfy_table::Table::new();
+            table
+                .load_style(comfy_table::presets::NOTHING)
+                .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
+                .set_header(["CODE", "SEVERITY", "CHECK", "OFFLINE"]);
+            for c in checks::REGISTRY {
+                table.add_row([
+                    c.code,
+                    c.severity.as_str(),
+                    c.title,
+                    if c.offline { "yes" } else { "no" },
+                ]);
+            }
+            let mut t = String::new();
+            for line in table.to_string().lines() {
+                let line = line.trim_end();
+                let _ = writeln!(t, "{}", line.strip_prefix(' ').unwrap_or(line));
+            }
+            t.push_str("\nDeprecated-API codes: ");
+            let deps: Vec<String> = Code::ALL
+                .iter()
+                .map(|c| format!("{} {}", c.as_str(), c.name()))
+                .collect();
+            t.push_str(&deps.join(", "));
+            t.push_str(
+                ".\nupcheck explain CODE prints what a check reads and how to fix what it finds.\n",
+            );
+            t
+        }
+        ChecksFormat::Yaml => bail!("-o yaml applies to --rbac only"),
+    };
+    write_stdout(&text)
+}
+
+/// The `ClusterRole` the readiness checks need.
+fn rbac(format: ChecksFormat) -> Result<u8> {
+    let needs: BTreeSet<Resource> = checks::REGISTRY
+        .iter()
+        .flat_map(|c| c.needs.iter().copied())
+        .collect();
+    let mut by_group: std::collections::BTreeMap<&str, Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for r in needs {
+        let group = r.api_versions()[0].split_once('/').map_or("", |(g, _)| g);
+        by_group.entry(group).or_default().push(r.name());
+    }
+    let rules: Vec<Value> = by_group
+        .into_iter()
+        .map(|(g, rs)| json!({"apiGroups": [g], "resources": rs, "verbs": ["list"]}))
+        .chain([json!({"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/version"], "verbs": ["get"]})])
+        .collect();
+    let role = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "upcheck-readiness", "labels": {"app.kubernetes.io/name": "upcheck"}},
+        "rules": rules,
+    });
+    let text = match format {
+        ChecksFormat::Json => serde_json::to_string_pretty(&role)? + "\n",
+        ChecksFormat::Yaml | ChecksFormat::Text => {
+            "# The ClusterRole the readiness checks need (read-only).\n".to_owned()
+                + &serde_saphyr::to_string(&role).context("cannot write the role as YAML")?
+        }
+        ChecksFormat::Markdown => bail!("--rbac prints yaml (default) or json"),
+    };
+    write_stdout(&text)
+}
+
+/// `upcheck explain CODE`.
+pub fn explain(args: &ExplainArgs) -> Result<u8> {
+    if let Some(c) = checks::find(&args.code) {
+        let needs: Vec<String> = c
+            .needs
+            .iter()
+            .map(|r| format!("list {}", r.reference()))
+            .collect();
+        let text = format!(
+            "{} · {} ({})\n\n{}\n\nReads:    {}\nApplies:  {}\nNeeds:    {}\nOffline:  {}\nFix:      {}\n",
+            c.code,
+            c.title,
+            c.severity.as_str(),
+            c.explanation,
+            c.reads,
+            c.applies,
+            if needs.is_empty() {
+                "nothing beyond /version".to_owned()
+            } else {
+                needs.join(", ")
+            },
+            if c.offline {
+                "runs on manifests too (upcheck files --checks)"
+            } else {
+                "needs a live cluster"
+            },
+            c.remediation
+        );
+        return write_stdout(&text);
+    }
+    if let Some(code) = Code::ALL
+        .iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(&args.code))
+    {
+        let text = format!(
+            "{} · {}\n\n{}. Reported for every object (manifest, stored object written through the API version, or Helm release manifest) whose apiVersion is {} at the target version. Exit code {}.\n",
+            code.as_str(),
+            code.name(),
+            code.summary(),
+            match code {
+                Code::RemovedApi => "no longer served",
+                Code::DeprecatedApi => "deprecated",
+                Code::UnknownApiVersion => "a version of a built-in group that no release served",
+            },
+            match code {
+                Code::DeprecatedApi => crate::exit::DEPRECATED,
+                _ => crate::exit::REMOVED,
+            }
+        );
+        return write_stdout(&text);
+    }
+    let prefix: String = args
+        .code
+        .chars()
+        .take(3)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let near: Vec<&str> = checks::REGISTRY
+        .iter()
+        .map(|c| c.code)
+        .filter(|c| c.starts_with(&prefix))
+        .collect();
+    if near.is_empty() {
+        bail!(
+            "unknown check code {:?}; `upcheck checks` lists them",
+            args.code
+        );
+    }
+    bail!(
+        "unknown check code {:?}; codes starting with {prefix}: {}",
+        args.code,
+        near.join(", ")
+    )
+}

@@ -1,0 +1,247 @@
+//! DRN005: pods that keep data on their node (`emptyDir`, `hostPath`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::util::{controller, is_finished, is_mirror_pod, name, namespace, object_ref, text};
+use super::{Check, CheckFinding, Context, Resource, Severity};
+
+pub static CHECK: Check = Check {
+    code: "DRN005",
+    title: "Pods with node-local data",
+    severity: Severity::Warning,
+    reads: "Pod spec.volumes[].{name,emptyDir,hostPath}, spec.nodeName, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror, status.phase",
+    applies: "every hop that drains or replaces nodes; on manifests every Pod with such volumes",
+    remediation: "Move data that must survive to a PersistentVolumeClaim; for scratch space, accept the loss and drain with --delete-emptydir-data.",
+    explanation: "An emptyDir volume lives and dies with the pod on its node. kubectl drain refuses to evict such pods unless it is given --delete-emptydir-data, and once evicted their contents are gone. hostPath volumes do not stop a drain, but what the pod wrote there stays on the old node and is lost when that node is replaced by a new one, as managed node-group upgrades do. DaemonSet pods are left out: a drain with --ignore-daemonsets leaves them in place, and their per-node data goes with the node by design.",
+    needs: &[Resource::Pods],
+    offline: true,
+    run,
+};
+
+/// The pods of one group and the nodes they run on.
+#[derive(Default)]
+struct Pods<'a> {
+    pods: Vec<&'a str>,
+    nodes: BTreeSet<&'a str>,
+}
+
+fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
+    // (owner, volumes described) → (pods, nodes), so a Deployment's replicas make one finding.
+    let mut groups: BTreeMap<(String, String), Pods<'_>> = BTreeMap::new();
+    for pod in ctx.state.list(Resource::Pods) {
+        let node = text(pod, "/spec/nodeName");
+        if is_finished(pod)
+            || is_mirror_pod(pod)
+            || pod.pointer("/metadata/deletionTimestamp").is_some()
+            || matches!(controller(pod), Some(("DaemonSet", _)))
+            || (node.is_none() && pod.pointer("/status/phase").is_some())
+        {
+            continue;
+        }
+        let Some(volumes) = describe(pod) else {
+            continue;
+        };
+        let Pods { pods, nodes } = groups.entry((owner(pod), volumes)).or_default();
+        pods.push(name(pod));
+        nodes.extend(node);
+    }
+    for ((owner, volumes), Pods { pods, nodes }) in groups {
+        let (subject, verb) = if let [pod] = pods.as_slice() {
+            (format!("pod {pod}"), "uses")
+        } else {
+            (format!("{} pods ({})", pods.len(), list(&pods)), "use")
+        };
+        let place = if nodes.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", nodes.into_iter().collect::<Vec<_>>().join(", "))
+        };
+        out.push(CheckFinding::new(
+            &CHECK,
+            Severity::Warning,
+            owner,
+            format!("{subject}{place} {verb} {volumes}"),
+        ));
+    }
+}
+
+/// `emptyDir scratch: kubectl drain refuses ...`, or `None` without node-local volumes.
+fn describe(pod: &Value) -> Option<String> {
+    let mut empty = Vec::new();
+    let mut host = Vec::new();
+    for v in pod
+        .pointer("/spec/volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let volume = v.get("name").and_then(Value::as_str).unwrap_or("");
+        if let Some(e) = v.get("emptyDir") {
+            match e.get("medium").and_then(Value::as_str) {
+                Some(m) if !m.is_empty() => empty.push(format!("{volume} (medium {m})")),
+                _ => empty.push(volume.to_owned()),
+            }
+        } else if let Some(path) = v.get("hostPath").map(|h| text(h, "/path").unwrap_or("")) {
+            host.push(format!("{volume} ({path})"));
+        }
+    }
+    let mut what = Vec::new();
+    let mut effect = Vec::new();
+    if !empty.is_empty() {
+        what.push(format!("emptyDir {}", empty.join(", ")));
+        effect.push("kubectl drain refuses to evict without --delete-emptydir-data, and the emptyDir contents are lost when it does");
+    }
+    if !host.is_empty() {
+        what.push(format!("hostPath {}", host.join(", ")));
+        effect.push("hostPath data stays behind on the node and is gone once the node is replaced");
+    }
+    (!what.is_empty()).then(|| format!("{}: {}", what.join(" and "), effect.join("; ")))
+}
+
+/// `ReplicaSet ns/name` for a controlled pod, `Pod ns/name` for a bare one.
+fn owner(pod: &Value) -> String {
+    match (controller(pod), namespace(pod)) {
+        (Some((kind, n)), Some(ns)) => format!("{kind} {ns}/{n}"),
+        (Some((kind, n)), None) => format!("{kind} {n}"),
+        (None, _) => object_ref("Pod", pod),
+    }
+}
+
+/// Up to five names, then how many more.
+fn list(names: &[&str]) -> String {
+    let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > 5 {
+        format!("{shown} and {} more", names.len() - 5)
+    } else {
+        shown
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::checks::{ClusterState, Context};
+    use api_catalog::KubeVersion;
+    use serde_json::json;
+
+    const LIST: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/cluster/v1.20/list/"
+    );
+
+    fn fixture(path: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(format!("{LIST}{path}")).unwrap();
+        let list: Value = serde_json::from_str(&text).unwrap();
+        list["items"].as_array().unwrap().clone()
+    }
+
+    fn findings(pods: Vec<Value>) -> Vec<CheckFinding> {
+        let mut s = ClusterState::new();
+        s.set(Resource::Pods, pods);
+        let ctx = Context::new(&s, KubeVersion::new(1, 29), KubeVersion::new(1, 30));
+        let mut out = Vec::new();
+        run(&ctx, &mut out);
+        out
+    }
+
+    fn pod(name: &str, owner: Option<&str>, volumes: &Value) -> Value {
+        let refs: Vec<Value> = owner
+            .map(|o| {
+                let (kind, n) = o.split_once('/').unwrap();
+                json!({"kind": kind, "name": n, "controller": true})
+            })
+            .into_iter()
+            .collect();
+        json!({"metadata": {"name": name, "namespace": "a", "ownerReferences": refs},
+            "spec": {"nodeName": "n1", "volumes": volumes}, "status": {"phase": "Running"}})
+    }
+
+    #[test]
+    fn empty_dir_and_host_path_warn() {
+        let f = findings(vec![
+            pod(
+                "web-1-a",
+                Some("ReplicaSet/web-1"),
+                &json!([{"name": "tmp", "emptyDir": {}}]),
+            ),
+            pod(
+                "web-1-b",
+                Some("ReplicaSet/web-1"),
+                &json!([{"name": "tmp", "emptyDir": {}}]),
+            ),
+            pod(
+                "agent",
+                None,
+                &json!([{"name": "data", "hostPath": {"path": "/var/lib/agent"}}]),
+            ),
+        ]);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].object, "Pod a/agent");
+        assert_eq!(
+            f[0].message,
+            "pod agent on n1 uses hostPath data (/var/lib/agent): hostPath data stays behind on the node and is gone once the node is replaced"
+        );
+        assert_eq!(f[1].object, "ReplicaSet a/web-1");
+        assert!(f[1].message.starts_with(
+            "2 pods (web-1-a, web-1-b) on n1 use emptyDir tmp: kubectl drain refuses"
+        ));
+    }
+
+    #[test]
+    fn daemon_sets_persistent_volumes_and_finished_pods_pass() {
+        let mut done = pod(
+            "job-x",
+            Some("Job/job"),
+            &json!([{"name": "tmp", "emptyDir": {}}]),
+        );
+        done["status"]["phase"] = json!("Succeeded");
+        let f = findings(vec![
+            pod(
+                "exporter",
+                Some("DaemonSet/exporter"),
+                &json!([{"name": "proc", "hostPath": {"path": "/proc"}}]),
+            ),
+            pod(
+                "db-0",
+                Some("StatefulSet/db"),
+                &json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}}]),
+            ),
+            done,
+        ]);
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn recorded_v1_20_cluster() {
+        let f: Vec<(String, String)> = findings(fixture("core/v1/pods.json"))
+            .into_iter()
+            .map(|f| (f.object, f.message))
+            .collect();
+        let empty = "kubectl drain refuses to evict without --delete-emptydir-data, and the emptyDir contents are lost when it does";
+        // node-exporter's hostPath /proc is a DaemonSet's and stays; db uses PVCs.
+        assert_eq!(
+            f,
+            [
+                (
+                    "Pod legacy-apps/batch-runner".to_owned(),
+                    format!("pod batch-runner on node-a2 uses emptyDir work: {empty}")
+                ),
+                (
+                    "Pod team-a/cache-warmer".to_owned(),
+                    format!(
+                        "pod cache-warmer on node-a1 uses emptyDir cache (medium Memory): {empty}"
+                    )
+                ),
+                (
+                    "ReplicaSet team-b/api-5f7c8d9b4c".to_owned(),
+                    format!(
+                        "3 pods (api-5f7c8d9b4c-b7tln, api-5f7c8d9b4c-hz6dc, api-5f7c8d9b4c-q5v8r) on node-a1, node-a2, node-b1 use emptyDir scratch: {empty}"
+                    )
+                ),
+            ]
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! DRN008: autoscaler annotations that keep Cluster Autoscaler or Karpenter off a node.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::util::{
+    annotation, controller, is_finished, is_mirror_pod, name, namespace, object_ref, text,
+};
+use super::{Check, CheckFinding, Context, Resource, Severity};
+
+pub static CHECK: Check = Check {
+    code: "DRN008",
+    title: "Autoscaler do-not-disrupt annotations",
+    severity: Severity::Warning,
+    reads: "Pod annotations cluster-autoscaler.kubernetes.io/safe-to-evict, karpenter.sh/do-not-disrupt, karpenter.sh/do-not-evict, spec.nodeName, status.phase, metadata.ownerReferences; Node annotation karpenter.sh/do-not-disrupt",
+    applies: "hops whose nodes Cluster Autoscaler or Karpenter remove or replace",
+    remediation: "Drop the annotation for the upgrade window, or cordon the old nodes and restart the annotated workloads so they move to new nodes first.",
+    explanation: "kubectl drain and the eviction API ignore these annotations, but the autoscalers that retire old nodes honour them. Cluster Autoscaler will not scale down a node that runs a pod marked safe-to-evict \"false\", and Karpenter will not voluntarily disrupt a node that runs a pod marked do-not-disrupt (or the older do-not-evict), or a node that carries do-not-disrupt itself, which includes replacing drifted nodes with ones on the new version. Old nodes then linger past the upgrade, still on the old kubelet, until someone moves the pods by hand.",
+    needs: &[Resource::Pods, Resource::Nodes],
+    offline: false,
+    run,
+};
+
+/// The pod annotations that hold an autoscaler back: key, the value that does, who honours it
+/// and how.
+const POD_ANNOTATIONS: [(&str, &str, &str, &str); 3] = [
+    (
+        "cluster-autoscaler.kubernetes.io/safe-to-evict",
+        "false",
+        "Cluster Autoscaler will not remove",
+        "",
+    ),
+    (
+        "karpenter.sh/do-not-disrupt",
+        "true",
+        "Karpenter will not voluntarily disrupt",
+        ", drift to the new version included",
+    ),
+    (
+        "karpenter.sh/do-not-evict",
+        "true",
+        "Karpenter will not voluntarily disrupt",
+        ", drift to the new version included",
+    ),
+];
+
+/// The pods of one group and the nodes they run on.
+#[derive(Default)]
+struct Pods<'a> {
+    pods: Vec<&'a str>,
+    nodes: BTreeSet<&'a str>,
+}
+
+fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
+    // (owner, annotations) → (pods, nodes), so a Deployment's replicas make one finding.
+    let mut groups: BTreeMap<(String, Vec<usize>), Pods<'_>> = BTreeMap::new();
+    for pod in ctx.state.list(Resource::Pods) {
+        let node = text(pod, "/spec/nodeName");
+        if is_finished(pod)
+            || is_mirror_pod(pod)
+            || pod.pointer("/metadata/deletionTimestamp").is_some()
+            || (node.is_none() && pod.pointer("/status/phase").is_some())
+        {
+            continue;
+        }
+        let held: Vec<usize> = POD_ANNOTATIONS
+            .iter()
+            .enumerate()
+            .filter(|(_, (key, value, ..))| annotation(pod, key) == Some(value))
+            .map(|(i, _)| i)
+            .collect();
+        if held.is_empty() {
+            continue;
+        }
+        let Pods { pods, nodes } = groups.entry((owner(pod), held)).or_default();
+        pods.push(name(pod));
+        nodes.extend(node);
+    }
+    for ((owner, held), Pods { pods, nodes }) in groups {
+        let annotations: Vec<String> = held
+            .iter()
+            .map(|&i| {
+                let (key, value, ..) = POD_ANNOTATIONS[i];
+                format!("{}={value}", key.rsplit('/').next().unwrap_or(key))
+            })
+            .collect();
+        let whose = if pods.len() == 1 {
+            "its node"
+        } else {
+            "their nodes"
+        };
+        let mut effects: Vec<String> = held
+            .iter()
+            .map(|&i| {
+                let (_, _, who, how) = POD_ANNOTATIONS[i];
+                format!("{who} {whose}{how}")
+            })
+            .collect();
+        effects.dedup();
+        let place = if nodes.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", nodes.into_iter().collect::<Vec<_>>().join(", "))
+        };
+        let message = if let [pod] = pods.as_slice() {
+            format!(
+                "pod {pod}{place} is {}: {}",
+                annotations.join(" and "),
+                effects.join("; ")
+            )
+        } else {
+            format!(
+                "{} pods are {} ({}){place}: {}",
+                pods.len(),
+                annotations.join(" and "),
+                list(&pods),
+                effects.join("; ")
+            )
+        };
+        out.push(CheckFinding::new(&CHECK, Severity::Warning, owner, message));
+    }
+    for node in ctx.state.list(Resource::Nodes) {
+        if annotation(node, "karpenter.sh/do-not-disrupt") == Some("true") {
+            out.push(CheckFinding::new(
+                &CHECK,
+                Severity::Warning,
+                object_ref("Node", node),
+                "annotated karpenter.sh/do-not-disrupt=true: Karpenter will not voluntarily disrupt it, drift to the new version included",
+            ));
+        }
+    }
+}
+
+/// `ReplicaSet ns/name` for a controlled pod, `Pod ns/name` for a bare one.
+fn owner(pod: &Value) -> String {
+    match (controller(pod), namespace(pod)) {
+        (Some((kind, n)), Some(ns)) => format!("{kind} {ns}/{n}"),
+        (Some((kind, n)), None) => format!("{kind} {n}"),
+        (None, _) => object_ref("Pod", pod),
+    }
+}
+
+/// Up to five names, then how many more.
+fn list(names: &[&str]) -> String {
+    let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > 5 {
+        format!("{shown} and {} more", names.len() - 5)
+    } else {
+        shown
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::checks::{ClusterState, Context};
+    use api_catalog::KubeVersion;
+    use serde_json::json;
+
+    const LIST: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/cluster/v1.20/list/"
+    );
+
+    fn fixture(path: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(format!("{LIST}{path}")).unwrap();
+        let list: Value = serde_json::from_str(&text).unwrap();
+        list["items"].as_array().unwrap().clone()
+    }
+
+    fn findings(pods: Vec<Value>, nodes: Vec<Value>) -> Vec<CheckFinding> {
+        let mut s = ClusterState::new();
+        s.set(Resource::Pods, pods);
+        s.set(Resource::Nodes, nodes);
+        let ctx = Context::new(&s, KubeVersion::new(1, 29), KubeVersion::new(1, 30));
+        let mut out = Vec::new();
+        run(&ctx, &mut out);
+        out
+    }
+
+    fn pod(name: &str, node: &str, annotations: &Value) -> Value {
+        json!({"metadata": {"name": name, "namespace": "a", "annotations": annotations,
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "controller": true}]},
+            "spec": {"nodeName": node}, "status": {"phase": "Running"}})
+    }
+
+    #[test]
+    fn annotated_pods_and_nodes_warn() {
+        let f = findings(
+            vec![
+                pod(
+                    "web-1-a",
+                    "n1",
+                    &json!({"karpenter.sh/do-not-disrupt": "true"}),
+                ),
+                pod(
+                    "web-1-b",
+                    "n2",
+                    &json!({"karpenter.sh/do-not-disrupt": "true"}),
+                ),
+            ],
+            vec![
+                json!({"metadata": {"name": "n3", "annotations": {"karpenter.sh/do-not-disrupt": "true"}}}),
+            ],
+        );
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].object, "ReplicaSet a/web-1");
+        assert_eq!(
+            f[0].message,
+            "2 pods are do-not-disrupt=true (web-1-a, web-1-b) on n1, n2: Karpenter will not voluntarily disrupt their nodes, drift to the new version included"
+        );
+        assert_eq!(f[1].object, "Node n3");
+    }
+
+    #[test]
+    fn permissive_or_missing_annotations_pass() {
+        let f = findings(
+            vec![
+                pod(
+                    "web-1-a",
+                    "n1",
+                    &json!({"cluster-autoscaler.kubernetes.io/safe-to-evict": "true"}),
+                ),
+                pod(
+                    "web-1-b",
+                    "n1",
+                    &json!({"karpenter.sh/do-not-disrupt": "false"}),
+                ),
+                pod("web-1-c", "n1", &json!({})),
+            ],
+            vec![json!({"metadata": {"name": "n1"}})],
+        );
+        assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn recorded_v1_20_cluster() {
+        let f: Vec<(String, String)> =
+            findings(fixture("core/v1/pods.json"), fixture("core/v1/nodes.json"))
+                .into_iter()
+                .map(|f| (f.object, f.message))
+                .collect();
+        assert_eq!(
+            f,
+            [
+                (
+                    "Pod legacy-apps/batch-runner".to_owned(),
+                    "pod batch-runner on node-a2 is safe-to-evict=false: Cluster Autoscaler will not remove its node".to_owned()
+                ),
+                (
+                    "ReplicaSet team-b/api-5f7c8d9b4c".to_owned(),
+                    "3 pods are safe-to-evict=false (api-5f7c8d9b4c-b7tln, api-5f7c8d9b4c-hz6dc, api-5f7c8d9b4c-q5v8r) on node-a1, node-a2, node-b1: Cluster Autoscaler will not remove their nodes".to_owned()
+                ),
+            ]
+        );
+    }
+}

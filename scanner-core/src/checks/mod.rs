@@ -1,0 +1,355 @@
+//! Upgrade readiness checks: what blocks or breaks an upgrade besides removed APIs.
+//!
+//! Each check lives in its own file and is declared once in [`REGISTRY`] with its stable code,
+//! severity, what it reads, when it applies, its remediation and its long explanation (the text
+//! `upcheck explain` prints and every format refers to). A check is a pure function over a
+//! [`ClusterState`] (lists read from the cluster, or objects from manifests) and the upgrade
+//! [`Context`]; it never talks to a server, so it is tested on plain JSON.
+//!
+//! Codes never change meaning once released; a retired check keeps its code documented.
+
+mod api002;
+mod drn001;
+mod drn002;
+mod drn003;
+mod drn004;
+mod drn005;
+mod drn008;
+mod ext001;
+mod ext002;
+mod hlt001;
+mod hlt002;
+mod node001;
+mod path001;
+mod skew001;
+mod skew003;
+pub mod state;
+mod util;
+mod wl001;
+
+use std::collections::BTreeSet;
+
+use api_catalog::KubeVersion;
+use serde::Serialize;
+
+pub use state::{ClusterState, Resource};
+
+/// How bad a readiness finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The upgrade will be refused, fail, or break a workload (exit code 5).
+    Blocker,
+    /// Likely to hang a drain or disrupt a workload (exit code 5 with `--fail-on warning`).
+    Warning,
+    /// Advice.
+    Info,
+}
+
+impl Severity {
+    /// The lowercase word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blocker => "blocker",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+}
+
+/// A readiness check, declared once.
+#[derive(Debug)]
+pub struct Check {
+    /// Stable code (`DRN001`).
+    pub code: &'static str,
+    /// One line.
+    pub title: &'static str,
+    /// The most severe result it reports.
+    pub severity: Severity,
+    /// The Kubernetes fields it reads.
+    pub reads: &'static str,
+    /// The versions and situations it applies to.
+    pub applies: &'static str,
+    /// What to do about a finding.
+    pub remediation: &'static str,
+    /// Why it matters: the long explanation.
+    pub explanation: &'static str,
+    /// The lists it needs (each needs `list` permission).
+    pub needs: &'static [Resource],
+    /// Whether it can run on manifests alone (no live status needed).
+    pub offline: bool,
+    /// The check itself.
+    pub run: fn(&Context<'_>, &mut Vec<CheckFinding>),
+}
+
+/// What a check knows about the upgrade.
+#[derive(Debug)]
+pub struct Context<'a> {
+    /// What was read.
+    pub state: &'a ClusterState,
+    /// The version running now.
+    pub current: KubeVersion,
+    /// The version upgraded to.
+    pub target: KubeVersion,
+    /// The control-plane minors on the way, one per hop (`1.21, 1.22` from 1.20 to 1.22).
+    pub hops: Vec<KubeVersion>,
+}
+
+impl<'a> Context<'a> {
+    /// The context for an upgrade from `current` to `target` over `state`.
+    pub fn new(state: &'a ClusterState, current: KubeVersion, target: KubeVersion) -> Self {
+        let mut hops = Vec::new();
+        let mut v = current;
+        while v < target {
+            v = v.next_minor();
+            hops.push(v);
+        }
+        Self {
+            state,
+            current,
+            target,
+            hops,
+        }
+    }
+}
+
+/// One readiness finding.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct CheckFinding {
+    /// The check's code.
+    pub code: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// What it is about: `Node node-a1`, `PodDisruptionBudget team-a/web`.
+    pub object: String,
+    /// The hop it applies to, when it depends on one.
+    pub hop: Option<KubeVersion>,
+    /// One sentence for people, with the evidence.
+    pub message: String,
+}
+
+impl CheckFinding {
+    /// A finding of `check` about `object`.
+    pub fn new(
+        check: &Check,
+        severity: Severity,
+        object: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            code: check.code,
+            severity,
+            object: object.into(),
+            hop: None,
+            message: message.into(),
+        }
+    }
+
+    /// The same finding, tied to a hop.
+    #[must_use]
+    pub fn at_hop(mut self, hop: KubeVersion) -> Self {
+        self.hop = Some(hop);
+        self
+    }
+}
+
+/// A check that did not run, and why (the verdict cannot be "ready" while it is unknown).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NotRun {
+    /// The check's code.
+    pub code: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+/// Every check, in code order.
+pub static REGISTRY: &[&Check] = &[
+    &api002::CHECK,
+    &drn001::CHECK,
+    &drn002::CHECK,
+    &drn003::CHECK,
+    &drn004::CHECK,
+    &drn005::CHECK,
+    &drn008::CHECK,
+    &ext001::CHECK,
+    &ext002::CHECK,
+    &hlt001::CHECK,
+    &hlt002::CHECK,
+    &node001::CHECK,
+    &path001::CHECK,
+    &skew001::CHECK,
+    &skew003::CHECK,
+    &wl001::CHECK,
+];
+
+/// The check with `code` (case-insensitive).
+pub fn find(code: &str) -> Option<&'static Check> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|c| c.code.eq_ignore_ascii_case(code))
+}
+
+/// Which checks run: `--select` and `--ignore`, by code or prefix (`DRN`, `SKEW001`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Only these codes or prefixes (empty: all).
+    pub select: Vec<String>,
+    /// Never these codes or prefixes.
+    pub ignore: Vec<String>,
+}
+
+impl Selection {
+    /// Whether `code` runs.
+    pub fn includes(&self, code: &str) -> bool {
+        let matches = |p: &String| code.starts_with(&p.to_ascii_uppercase());
+        (self.select.is_empty() || self.select.iter().any(matches))
+            && !self.ignore.iter().any(matches)
+    }
+
+    /// Selectors that match no check code (typos), so they can be refused.
+    pub fn unknown(&self) -> Vec<&str> {
+        self.select
+            .iter()
+            .chain(&self.ignore)
+            .filter(|p| {
+                // Deprecation codes (DEP001) are selected too; they are not readiness checks.
+                let upper = p.to_ascii_uppercase();
+                !REGISTRY.iter().any(|c| c.code.starts_with(&upper))
+                    && !"DEP00".starts_with(&upper[..upper.len().min(5)])
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// The readiness part of a report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    /// The version the upgrade starts from.
+    pub current: KubeVersion,
+    /// The version it ends at.
+    pub target: KubeVersion,
+    /// The control-plane minors on the way.
+    pub hops: Vec<KubeVersion>,
+    /// Codes of the checks that ran.
+    pub ran: Vec<&'static str>,
+    /// Findings, most severe first.
+    pub findings: Vec<CheckFinding>,
+    /// Checks that could not run, and why.
+    pub not_run: Vec<NotRun>,
+}
+
+impl Readiness {
+    /// Whether a finding of at least `severity` was reported.
+    pub fn has(&self, severity: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity <= severity)
+    }
+}
+
+/// Runs the selected checks over `state`.
+pub fn run(
+    state: &ClusterState,
+    current: KubeVersion,
+    target: KubeVersion,
+    selection: &Selection,
+    offline: bool,
+) -> Readiness {
+    let ctx = Context::new(state, current, target);
+    let mut findings = Vec::new();
+    let mut not_run = Vec::new();
+    let mut ran = Vec::new();
+    for check in REGISTRY.iter().filter(|c| selection.includes(c.code)) {
+        if offline && !check.offline {
+            not_run.push(NotRun {
+                code: check.code,
+                reason:
+                    "needs live cluster state (status, running pods or nodes); run upcheck cluster"
+                        .to_owned(),
+            });
+            continue;
+        }
+        let missing: BTreeSet<String> = check
+            .needs
+            .iter()
+            .filter_map(|r| state.unavailable(*r))
+            .collect();
+        if !missing.is_empty() {
+            not_run.push(NotRun {
+                code: check.code,
+                reason: missing.into_iter().collect::<Vec<_>>().join("; "),
+            });
+            continue;
+        }
+        (check.run)(&ctx, &mut findings);
+        ran.push(check.code);
+    }
+    // Most severe first, then by code, hop and object: the order people read a plan in.
+    findings.sort_by(|a, b| {
+        (a.severity, a.code, a.hop, &a.object, &a.message)
+            .cmp(&(b.severity, b.code, b.hop, &b.object, &b.message))
+    });
+    findings.dedup();
+    Readiness {
+        current,
+        target,
+        hops: ctx.hops,
+        ran,
+        findings,
+        not_run,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_sorted_and_explained() {
+        let codes: Vec<&str> = REGISTRY.iter().map(|c| c.code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+        for c in REGISTRY {
+            assert!(
+                c.explanation.len() > 80,
+                "{} needs a real explanation",
+                c.code
+            );
+            assert!(
+                !c.remediation.is_empty() && !c.reads.is_empty() && !c.applies.is_empty(),
+                "{}",
+                c.code
+            );
+        }
+    }
+
+    #[test]
+    fn selection_by_code_and_prefix() {
+        let s = Selection {
+            select: vec!["drn".into(), "SKEW001".into()],
+            ignore: vec!["DRN004".into()],
+        };
+        assert!(s.includes("DRN001") && s.includes("SKEW001"));
+        assert!(!s.includes("DRN004") && !s.includes("HLT001"));
+        assert!(Selection::default().includes("HLT001"));
+        let typo = Selection {
+            select: vec!["DRN0001".into(), "DEP".into()],
+            ignore: vec![],
+        };
+        assert_eq!(typo.unknown(), ["DRN0001"]);
+    }
+
+    #[test]
+    fn hops_are_one_minor_each() {
+        let state = ClusterState::default();
+        let ctx = Context::new(&state, KubeVersion::new(1, 20), KubeVersion::new(1, 22));
+        assert_eq!(ctx.hops, [KubeVersion::new(1, 21), KubeVersion::new(1, 22)]);
+        assert!(
+            Context::new(&state, KubeVersion::new(1, 22), KubeVersion::new(1, 22))
+                .hops
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! What the checks read: lists of objects per resource, each either read or unavailable
+//! with the reason (a 403 names the missing permission). Objects are kept as JSON without
+//! their managed fields and last-applied annotation, which no check reads.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::live::evidence::LAST_APPLIED_ANNOTATION;
+
+/// A resource the checks read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Resource {
+    /// Nodes.
+    Nodes,
+    /// Pods.
+    Pods,
+    /// Services.
+    Services,
+    /// Endpoints.
+    Endpoints,
+    /// `PersistentVolumes`.
+    PersistentVolumes,
+    /// `PodDisruptionBudgets`.
+    PodDisruptionBudgets,
+    /// Deployments.
+    Deployments,
+    /// `StatefulSets`.
+    StatefulSets,
+    /// `DaemonSets`.
+    DaemonSets,
+    /// `ReplicaSets`.
+    ReplicaSets,
+    /// `HorizontalPodAutoscalers`.
+    HorizontalPodAutoscalers,
+    /// `ValidatingWebhookConfigurations`.
+    ValidatingWebhooks,
+    /// `MutatingWebhookConfigurations`.
+    MutatingWebhooks,
+    /// `APIServices`.
+    ApiServices,
+    /// `CSIDrivers`.
+    CsiDrivers,
+}
+
+impl Resource {
+    /// Every resource, in a fixed order.
+    pub const ALL: [Resource; 15] = [
+        Self::Nodes,
+        Self::Pods,
+        Self::Services,
+        Self::Endpoints,
+        Self::PersistentVolumes,
+        Self::PodDisruptionBudgets,
+        Self::Deployments,
+        Self::StatefulSets,
+        Self::DaemonSets,
+        Self::ReplicaSets,
+        Self::HorizontalPodAutoscalers,
+        Self::ValidatingWebhooks,
+        Self::MutatingWebhooks,
+        Self::ApiServices,
+        Self::CsiDrivers,
+    ];
+
+    /// The resource name (`poddisruptionbudgets`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Nodes => "nodes",
+            Self::Pods => "pods",
+            Self::Services => "services",
+            Self::Endpoints => "endpoints",
+            Self::PersistentVolumes => "persistentvolumes",
+            Self::PodDisruptionBudgets => "poddisruptionbudgets",
+            Self::Deployments => "deployments",
+            Self::StatefulSets => "statefulsets",
+            Self::DaemonSets => "daemonsets",
+            Self::ReplicaSets => "replicasets",
+            Self::HorizontalPodAutoscalers => "horizontalpodautoscalers",
+            Self::ValidatingWebhooks => "validatingwebhookconfigurations",
+            Self::MutatingWebhooks => "mutatingwebhookconfigurations",
+            Self::ApiServices => "apiservices",
+            Self::CsiDrivers => "csidrivers",
+        }
+    }
+
+    /// The object kind (`PodDisruptionBudget`), as manifests name it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Nodes => "Node",
+            Self::Pods => "Pod",
+            Self::Services => "Service",
+            Self::Endpoints => "Endpoints",
+            Self::PersistentVolumes => "PersistentVolume",
+            Self::PodDisruptionBudgets => "PodDisruptionBudget",
+            Self::Deployments => "Deployment",
+            Self::StatefulSets => "StatefulSet",
+            Self::DaemonSets => "DaemonSet",
+            Self::ReplicaSets => "ReplicaSet",
+            Self::HorizontalPodAutoscalers => "HorizontalPodAutoscaler",
+            Self::ValidatingWebhooks => "ValidatingWebhookConfiguration",
+            Self::MutatingWebhooks => "MutatingWebhookConfiguration",
+            Self::ApiServices => "APIService",
+            Self::CsiDrivers => "CSIDriver",
+        }
+    }
+
+    /// The API versions to read it through, most preferred first (the fields the checks read
+    /// are the same in each).
+    pub fn api_versions(self) -> &'static [&'static str] {
+        match self {
+            Self::Nodes
+            | Self::Pods
+            | Self::Services
+            | Self::Endpoints
+            | Self::PersistentVolumes => &["v1"],
+            Self::PodDisruptionBudgets => &["policy/v1", "policy/v1beta1"],
+            Self::Deployments | Self::StatefulSets | Self::DaemonSets | Self::ReplicaSets => {
+                &["apps/v1"]
+            }
+            Self::HorizontalPodAutoscalers => &["autoscaling/v2", "autoscaling/v1"],
+            Self::ValidatingWebhooks | Self::MutatingWebhooks => &[
+                "admissionregistration.k8s.io/v1",
+                "admissionregistration.k8s.io/v1beta1",
+            ],
+            Self::ApiServices => &[
+                "apiregistration.k8s.io/v1",
+                "apiregistration.k8s.io/v1beta1",
+            ],
+            Self::CsiDrivers => &["storage.k8s.io/v1", "storage.k8s.io/v1beta1"],
+        }
+    }
+
+    /// The resource for a manifest's kind.
+    pub fn for_kind(kind: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.kind() == kind)
+    }
+
+    /// `poddisruptionbudgets.policy`, as RBAC and kubectl name it.
+    pub fn reference(self) -> String {
+        match self.api_versions()[0].split_once('/') {
+            Some((group, _)) => format!("{}.{group}", self.name()),
+            None => self.name().to_owned(),
+        }
+    }
+}
+
+/// The objects the checks read, per resource.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterState {
+    lists: BTreeMap<Resource, Result<Vec<Value>, String>>,
+}
+
+impl ClusterState {
+    /// An empty state: every resource unavailable until set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a resource's objects (every page of its list).
+    pub fn set(&mut self, resource: Resource, mut objects: Vec<Value>) {
+        for o in &mut objects {
+            slim(o);
+        }
+        self.lists.insert(resource, Ok(objects));
+    }
+
+    /// Adds objects to a resource (a list read page by page, or manifests file by file).
+    pub fn extend(&mut self, resource: Resource, objects: impl IntoIterator<Item = Value>) {
+        let entry = self.lists.entry(resource).or_insert_with(|| Ok(Vec::new()));
+        if let Ok(list) = entry {
+            list.extend(objects.into_iter().map(|mut o| {
+                slim(&mut o);
+                o
+            }));
+        }
+    }
+
+    /// Records that a resource could not be read, and why (`needs list on nodes`).
+    pub fn unavailable_because(&mut self, resource: Resource, reason: impl Into<String>) {
+        self.lists.insert(resource, Err(reason.into()));
+    }
+
+    /// The objects of a resource; empty when it was not read (checks only run when every
+    /// resource they need was read: see [`ClusterState::unavailable`]).
+    pub fn list(&self, resource: Resource) -> &[Value] {
+        match self.lists.get(&resource) {
+            Some(Ok(list)) => list,
+            _ => &[],
+        }
+    }
+
+    /// Why a resource is not available (`None` when it was read).
+    pub fn unavailable(&self, resource: Resource) -> Option<String> {
+        match self.lists.get(&resource) {
+            Some(Ok(_)) => None,
+            Some(Err(reason)) => Some(format!("{}: {reason}", resource.reference())),
+            None => Some(format!("{} was not read", resource.reference())),
+        }
+    }
+}
+
+/// Drops what no check reads and what may be large (managed fields) or sensitive (the
+/// last-applied annotation can hold applied Secret data).
+fn slim(object: &mut Value) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            a.remove(LAST_APPLIED_ANNOTATION);
+        }
+    }
+}

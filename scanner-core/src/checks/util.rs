@@ -1,0 +1,190 @@
+//! Field readers shared by the checks: names, owners, label selectors, readiness, versions.
+
+use api_catalog::KubeVersion;
+use serde_json::Value;
+
+/// A string at a JSON pointer.
+pub fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+/// `metadata.name` (empty when missing).
+pub fn name(v: &Value) -> &str {
+    text(v, "/metadata/name").unwrap_or("")
+}
+
+/// `metadata.namespace`.
+pub fn namespace(v: &Value) -> Option<&str> {
+    text(v, "/metadata/namespace")
+}
+
+/// `Kind namespace/name` or `Kind name`.
+pub fn object_ref(kind: &str, v: &Value) -> String {
+    match namespace(v) {
+        Some(ns) => format!("{kind} {ns}/{}", name(v)),
+        None => format!("{kind} {}", name(v)),
+    }
+}
+
+/// An annotation's value.
+pub fn annotation<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get("metadata")?.get("annotations")?.get(key)?.as_str()
+}
+
+/// The controller owner reference: (kind, name).
+pub fn controller(v: &Value) -> Option<(&str, &str)> {
+    v.pointer("/metadata/ownerReferences")?
+        .as_array()?
+        .iter()
+        .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+        .map(|o| {
+            (
+                o.get("kind").and_then(Value::as_str).unwrap_or(""),
+                o.get("name").and_then(Value::as_str).unwrap_or(""),
+            )
+        })
+}
+
+/// A mirror (static) pod, which drains skip.
+pub fn is_mirror_pod(pod: &Value) -> bool {
+    annotation(pod, "kubernetes.io/config.mirror").is_some()
+}
+
+/// A pod that has finished (drains let it pass).
+pub fn is_finished(pod: &Value) -> bool {
+    matches!(text(pod, "/status/phase"), Some("Succeeded" | "Failed"))
+}
+
+/// The pod's `Ready` condition is `True`.
+pub fn pod_ready(pod: &Value) -> bool {
+    condition(pod, "Ready") == Some("True")
+}
+
+/// The status of a condition (`status.conditions[type=...].status`).
+pub fn condition<'a>(v: &'a Value, kind: &str) -> Option<&'a str> {
+    v.pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))?
+        .get("status")?
+        .as_str()
+}
+
+/// Whether a label selector (`matchLabels`, `matchExpressions`) selects `labels`. A missing
+/// selector selects nothing; an empty one selects everything.
+pub fn selects(selector: Option<&Value>, labels: Option<&Value>) -> bool {
+    let Some(selector) = selector.filter(|s| !s.is_null()) else {
+        return false;
+    };
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    if let Some(m) = selector.get("matchLabels").and_then(Value::as_object) {
+        for (k, v) in m {
+            if label(k) != v.as_str() {
+                return false;
+            }
+        }
+    }
+    if let Some(exprs) = selector.get("matchExpressions").and_then(Value::as_array) {
+        for e in exprs {
+            let key = e.get("key").and_then(Value::as_str).unwrap_or("");
+            let values: Vec<&str> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .map(|v| v.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let ok = match e.get("operator").and_then(Value::as_str) {
+                Some("In") => label(key).is_some_and(|l| values.contains(&l)),
+                Some("NotIn") => label(key).is_none_or(|l| !values.contains(&l)),
+                Some("Exists") => label(key).is_some(),
+                Some("DoesNotExist") => label(key).is_none(),
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The pods of `pdb`'s namespace its selector selects.
+pub fn pods_of<'a>(pdb: &Value, pods: &'a [Value]) -> Vec<&'a Value> {
+    let ns = namespace(pdb);
+    pods.iter()
+        .filter(|p| namespace(p) == ns)
+        .filter(|p| selects(pdb.pointer("/spec/selector"), p.pointer("/metadata/labels")))
+        .collect()
+}
+
+/// A version from a kubelet version or an image tag (`v1.27.3-eks-...`, `registry/kube-proxy:v1.27.3`).
+pub fn version_of(text: &str) -> Option<KubeVersion> {
+    let tag = text.rsplit(':').next().unwrap_or(text);
+    tag.parse().ok()
+}
+
+/// How many minors a node component may trail the control plane: 3 from 1.25, 2 before
+/// (KEP-3935, keyed on the component's own version).
+pub fn lag(component: KubeVersion) -> u16 {
+    if component >= KubeVersion::new(1, 25) {
+        3
+    } else {
+        2
+    }
+}
+
+/// An `intOrString` PDB field against a total: integers as they are, percentages rounded up
+/// as the disruption controller does.
+pub fn int_or_percent(value: &Value, total: i64) -> Option<i64> {
+    if let Some(n) = value.as_i64() {
+        return Some(n);
+    }
+    let p: i64 = value.as_str()?.strip_suffix('%')?.trim().parse().ok()?;
+    Some((p * total + 99) / 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn selectors_follow_the_api_rules() {
+        let labels = json!({"app": "web", "tier": "front"});
+        assert!(selects(Some(&json!({})), Some(&labels)));
+        assert!(!selects(None, Some(&labels)));
+        assert!(selects(
+            Some(&json!({"matchLabels": {"app": "web"}})),
+            Some(&labels)
+        ));
+        assert!(!selects(
+            Some(&json!({"matchLabels": {"app": "db"}})),
+            Some(&labels)
+        ));
+        let expr = json!({"matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["front", "back"]},
+            {"key": "canary", "operator": "DoesNotExist"}]});
+        assert!(selects(Some(&expr), Some(&labels)));
+    }
+
+    #[test]
+    fn percentages_round_up() {
+        assert_eq!(int_or_percent(&json!("80%"), 1), Some(1));
+        assert_eq!(int_or_percent(&json!("80%"), 4), Some(4));
+        assert_eq!(int_or_percent(&json!("50%"), 3), Some(2));
+        assert_eq!(int_or_percent(&json!(2), 9), Some(2));
+    }
+
+    #[test]
+    fn versions_from_kubelets_and_images() {
+        assert_eq!(
+            version_of("v1.30.4-eks-a1b2"),
+            Some(KubeVersion::new(1, 30))
+        );
+        assert_eq!(
+            version_of("registry.k8s.io/kube-proxy:v1.27.3"),
+            Some(KubeVersion::new(1, 27))
+        );
+        assert_eq!(lag(KubeVersion::new(1, 24)), 2);
+        assert_eq!(lag(KubeVersion::new(1, 25)), 3);
+    }
+}
