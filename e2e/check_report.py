@@ -185,6 +185,22 @@ def check(report, expected):
     nc = cluster.get("not_checked")
     if nc:
         c.warnings.append("cluster.not_checked is not empty: %s" % json.dumps(nc))
+
+    # --- readiness -------------------------------------------------------------------------------
+    # The role printed by `upcheck cluster --rbac` must let every readiness check run.
+    readiness = report.get("readiness")
+    if readiness is not None:
+        not_run = readiness.get("not_run")
+        c.check(not_run == [], "readiness checks did not run: %s" % json.dumps(not_run))
+        ran = readiness.get("ran") or []
+        for code in expected.get("readiness_ran_include", []):
+            c.check(code in ran, "readiness check %s did not run" % code)
+        codes = {(f.get("code"), f.get("object")) for f in readiness.get("findings") or []}
+        for e in expected.get("readiness_findings_include", []):
+            c.check((e["code"], e["object"]) in codes,
+                    "readiness finding %s on %s missing" % (e["code"], e["object"]))
+    elif expected.get("readiness_ran_include"):
+        c.check(False, "report has no readiness section")
     return c
 
 
@@ -214,9 +230,13 @@ def synthetic_report(expected):
     crds = [{"crd": e["crd"], "api_version": "example/v", "kind": "K",
              "issue": {"text": " ".join(e["mentions"])}} for e in expected.get("crd_issues", [])]
     req = [dict(e, subresource="") for e in expected.get("requested_apis_include", [])]
+    readiness = {"ran": list(expected.get("readiness_ran_include", [])), "not_run": [],
+                 "findings": [dict(e, severity="info")
+                              for e in expected.get("readiness_findings_include", [])]}
     return {"findings": findings, "errors": [],
             "cluster": {"server_version": expected.get("server_version"), "crds": crds,
-                        "requested_apis": req, "not_checked": []}}
+                        "requested_apis": req, "not_checked": []},
+            "readiness": readiness}
 
 
 def self_test(expected):

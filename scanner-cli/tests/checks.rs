@@ -555,3 +555,13 @@ fn offline_checks_on_manifests() {
     );
     assert_eq!(r.code, 5, "{}", r.stderr);
 }
+
+#[test]
+fn the_readme_lists_every_check() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let table = upcheck(&["checks", "-o", "markdown"]).stdout;
+    assert!(
+        readme.contains(&table),
+        "README check table is stale:\n{table}"
+    );
+}

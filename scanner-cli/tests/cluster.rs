@@ -881,3 +881,35 @@ fn rbac_prints_the_cluster_role() {
         }
     }
 }
+
+#[test]
+fn a_terminal_gets_a_progress_line_and_a_pipe_does_not() {
+    let c = cluster("v1.20", Scenario::default());
+    // python3's pty module gives the binary a terminal for stdout and stderr.
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import pty, sys; pty.spawn(sys.argv[1:])",
+            env!("CARGO_BIN_EXE_upcheck"),
+            "cluster",
+            "--kubeconfig",
+            &c.kubeconfig,
+            "-t",
+            "1.22",
+            "--no-helm",
+            "--page-size",
+            "1",
+        ])
+        .env("UPCHECK_CACHE_DIR", common::empty_cache())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\r\u{1b}[2Kupcheck: ") && text.contains("resources listed"),
+        "{text}"
+    );
+    // The line is erased before the report.
+    assert!(text.contains("\r\u{1b}[2KNAME"), "{text}");
+    let piped = c.run(&["cluster", "-t", "1.22", "--no-helm"]);
+    assert!(!piped.stderr.contains("resources listed"));
+}

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::util::{name, namespace, selects, text};
+use super::util::{name, selects, service_down, text};
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -90,31 +90,6 @@ fn catches_pod_create_in(webhook: &Value, ns: &str) -> bool {
     }
 }
 
-/// Why the backend Service cannot answer, if it cannot.
-fn backend_down(ctx: &Context<'_>, ns: &str, svc: &str) -> Option<String> {
-    let same = |o: &&Value| namespace(o) == Some(ns) && name(o) == svc;
-    let Some(service) = ctx.state.list(Resource::Services).iter().find(same) else {
-        return Some(format!("service {ns}/{svc} does not exist"));
-    };
-    if text(service, "/spec/type") == Some("ExternalName") {
-        return None;
-    }
-    let ready = ctx
-        .state
-        .list(Resource::Endpoints)
-        .iter()
-        .find(same)
-        .and_then(|e| e.get("subsets").and_then(Value::as_array))
-        .is_some_and(|subsets| {
-            subsets.iter().any(|s| {
-                s.get("addresses")
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| !a.is_empty())
-            })
-        });
-    (!ready).then(|| format!("service {ns}/{svc} has no ready endpoints"))
-}
-
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     let configs = [
         (
@@ -144,7 +119,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                     .unwrap_or("default");
                 let svc = service.get("name").and_then(Value::as_str).unwrap_or("");
                 let hook = webhook.get("name").and_then(Value::as_str).unwrap_or("?");
-                if let Some(why) = backend_down(ctx, ns, svc) {
+                if let Some(why) = service_down(ctx.state, ns, svc) {
                     out.push(CheckFinding::new(
                         &CHECK,
                         Severity::Blocker,

@@ -8,21 +8,27 @@
 //!
 //! Codes never change meaning once released; a retired check keeps its code documented.
 
+mod add002;
 mod api002;
+mod api003;
 mod drn001;
 mod drn002;
 mod drn003;
 mod drn004;
 mod drn005;
+mod drn007;
 mod drn008;
 mod ext001;
 mod ext002;
+mod ext003;
 mod hlt001;
 mod hlt002;
 mod node001;
+mod node002;
 mod path001;
 mod skew001;
 mod skew003;
+mod skew005;
 pub mod state;
 mod util;
 mod wl001;
@@ -164,21 +170,27 @@ pub struct NotRun {
 
 /// Every check, in code order.
 pub static REGISTRY: &[&Check] = &[
+    &add002::CHECK,
     &api002::CHECK,
+    &api003::CHECK,
     &drn001::CHECK,
     &drn002::CHECK,
     &drn003::CHECK,
     &drn004::CHECK,
     &drn005::CHECK,
+    &drn007::CHECK,
     &drn008::CHECK,
     &ext001::CHECK,
     &ext002::CHECK,
+    &ext003::CHECK,
     &hlt001::CHECK,
     &hlt002::CHECK,
     &node001::CHECK,
+    &node002::CHECK,
     &path001::CHECK,
     &skew001::CHECK,
     &skew003::CHECK,
+    &skew005::CHECK,
     &wl001::CHECK,
 ];
 

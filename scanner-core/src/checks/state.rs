@@ -41,11 +41,13 @@ pub enum Resource {
     ApiServices,
     /// `CSIDrivers`.
     CsiDrivers,
+    /// `CustomResourceDefinitions`.
+    CustomResourceDefinitions,
 }
 
 impl Resource {
     /// Every resource, in a fixed order.
-    pub const ALL: [Resource; 15] = [
+    pub const ALL: [Resource; 16] = [
         Self::Nodes,
         Self::Pods,
         Self::Services,
@@ -61,6 +63,7 @@ impl Resource {
         Self::MutatingWebhooks,
         Self::ApiServices,
         Self::CsiDrivers,
+        Self::CustomResourceDefinitions,
     ];
 
     /// The resource name (`poddisruptionbudgets`).
@@ -81,6 +84,7 @@ impl Resource {
             Self::MutatingWebhooks => "mutatingwebhookconfigurations",
             Self::ApiServices => "apiservices",
             Self::CsiDrivers => "csidrivers",
+            Self::CustomResourceDefinitions => "customresourcedefinitions",
         }
     }
 
@@ -102,6 +106,7 @@ impl Resource {
             Self::MutatingWebhooks => "MutatingWebhookConfiguration",
             Self::ApiServices => "APIService",
             Self::CsiDrivers => "CSIDriver",
+            Self::CustomResourceDefinitions => "CustomResourceDefinition",
         }
     }
 
@@ -128,6 +133,9 @@ impl Resource {
                 "apiregistration.k8s.io/v1beta1",
             ],
             Self::CsiDrivers => &["storage.k8s.io/v1", "storage.k8s.io/v1beta1"],
+            Self::CustomResourceDefinitions => {
+                &["apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"]
+            }
         }
     }
 

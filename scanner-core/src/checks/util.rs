@@ -3,6 +3,8 @@
 use api_catalog::KubeVersion;
 use serde_json::Value;
 
+use super::{ClusterState, Resource};
+
 /// A string at a JSON pointer.
 pub fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)
@@ -140,6 +142,31 @@ pub fn int_or_percent(value: &Value, total: i64) -> Option<i64> {
     }
     let p: i64 = value.as_str()?.strip_suffix('%')?.trim().parse().ok()?;
     Some((p * total + 99) / 100)
+}
+
+/// Why a webhook's Service cannot answer (`None` when it can): missing, or no ready endpoint.
+/// An `ExternalName` Service points outside the cluster and counts as reachable.
+pub fn service_down(state: &ClusterState, ns: &str, svc: &str) -> Option<String> {
+    let same = |o: &&Value| namespace(o) == Some(ns) && name(o) == svc;
+    let Some(service) = state.list(Resource::Services).iter().find(same) else {
+        return Some(format!("service {ns}/{svc} does not exist"));
+    };
+    if text(service, "/spec/type") == Some("ExternalName") {
+        return None;
+    }
+    let ready = state
+        .list(Resource::Endpoints)
+        .iter()
+        .find(same)
+        .and_then(|e| e.get("subsets").and_then(Value::as_array))
+        .is_some_and(|subsets| {
+            subsets.iter().any(|s| {
+                s.get("addresses")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+            })
+        });
+    (!ready).then(|| format!("service {ns}/{svc} has no ready endpoints"))
 }
 
 #[cfg(test)]

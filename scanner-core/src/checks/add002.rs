@@ -1,0 +1,394 @@
+//! ADD002: a self-managed `CoreDNS` left behind the version kubeadm ships for the hops.
+//!
+//! The kubeadm defaults per minor are data (`data/kubeadm-coredns.csv`, compiled in), not
+//! hard limits: kubeadm may move `CoreDNS` in a patch release and providers build their own.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use api_catalog::KubeVersion;
+use serde_json::Value;
+
+use super::util::{name, namespace, object_ref};
+use super::{Check, CheckFinding, Context, Resource, Severity};
+
+pub static CHECK: Check = Check {
+    code: "ADD002",
+    title: "CoreDNS behind the version shipped for the target",
+    severity: Severity::Warning,
+    reads: "Deployment kube-system/coredns (or kube-system Deployments labelled k8s-app=kube-dns) spec.template.spec.containers[].image tag",
+    applies: "every hop, when the cluster runs CoreDNS as a Deployment; the EndpointSlice note at hops reaching 1.22",
+    remediation: "Upgrade CoreDNS with the control plane, to the version listed for each minor (kubeadm does this itself; on managed clusters update the add-on), review the Corefile for plugins the new version dropped, and give the coredns ClusterRole list and watch on endpointslices.discovery.k8s.io before moving to the 1.8 line.",
+    explanation: "Cluster DNS is the add-on everything else depends on, and it is not upgraded by a control-plane upgrade unless kubeadm or the provider's add-on manager does it. kubeadm ships one CoreDNS version per minor; a CoreDNS older than the one shipped for the minor before the target has been skipped by at least two upgrades and is running against apiservers it was never tested with. The 1.8 line that comes with 1.21 and 1.22 reads EndpointSlices instead of Endpoints, so a hand-maintained CoreDNS moved to it without the matching RBAC stops seeing Service backends. A Corefile that names a plugin the new version no longer has keeps the new pods from starting at all.",
+    needs: &[Resource::Deployments],
+    offline: true,
+    run,
+};
+
+/// The `CoreDNS` version kubeadm ships per Kubernetes minor (`kubernetes_minor,coredns_version`).
+const KUBEADM_COREDNS: &str = include_str!("data/kubeadm-coredns.csv");
+
+/// The first `CoreDNS` line that reads `EndpointSlices` (and needs RBAC for them).
+const ENDPOINTSLICES_FROM: DnsVersion = DnsVersion::new(1, 8, 0);
+/// The minor whose kubeadm moved `CoreDNS` onto the `EndpointSlice` line for good.
+const ENDPOINTSLICE_MINOR: KubeVersion = KubeVersion::new(1, 22);
+
+/// A `CoreDNS` release (`1.8.4`): unlike Kubernetes versions the patch matters here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct DnsVersion {
+    major: u32,
+    minor: u32,
+    patch: u32,
+}
+
+impl DnsVersion {
+    const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        Self {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// `1.8.4`, `v1.8.4`, `v1.8.4-eksbuild.1`, `1.7` (patch 0).
+    fn parse(text: &str) -> Option<Self> {
+        let bare = text.trim();
+        let bare = bare.strip_prefix('v').unwrap_or(bare);
+        let numeric = bare.split(['-', '+', '_']).next()?;
+        let mut parts = numeric.split('.');
+        let mut number = || -> Option<u32> {
+            let p = parts.next()?;
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            p.parse().ok()
+        };
+        let major = number()?;
+        let minor = number()?;
+        let patch = match parts.next() {
+            None => 0,
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok()?,
+            Some(_) => return None,
+        };
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Self::new(major, minor, patch))
+    }
+}
+
+impl fmt::Display for DnsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// One row of the table, or why it does not parse.
+fn parse_row(line: &str) -> Result<(KubeVersion, DnsVersion), String> {
+    let (k8s, dns) = line
+        .split_once(',')
+        .ok_or_else(|| format!("{line:?}: expected two columns"))?;
+    let k8s: KubeVersion = k8s
+        .trim()
+        .parse()
+        .map_err(|e| format!("{line:?}: kubernetes_minor: {e}"))?;
+    let dns = DnsVersion::parse(dns).ok_or_else(|| format!("{line:?}: bad coredns_version"))?;
+    Ok((k8s, dns))
+}
+
+/// The rows after the header, each parsed.
+fn rows() -> impl Iterator<Item = Result<(KubeVersion, DnsVersion), String>> {
+    KUBEADM_COREDNS
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(parse_row)
+}
+
+/// The table (a unit test makes sure no row is dropped).
+static SHIPPED: LazyLock<Vec<(KubeVersion, DnsVersion)>> =
+    LazyLock::new(|| rows().filter_map(Result::ok).collect());
+
+/// The `CoreDNS` kubeadm ships with `minor`.
+fn shipped(minor: KubeVersion) -> Option<DnsVersion> {
+    SHIPPED.iter().find(|(k, _)| *k == minor).map(|(_, d)| *d)
+}
+
+/// The minor before `v` (`None` below x.1).
+fn previous(v: KubeVersion) -> Option<KubeVersion> {
+    Some(KubeVersion::new(v.major, v.minor.checked_sub(1)?))
+}
+
+/// The tag of an image reference, without a digest (`registry:5000/coredns` has none).
+fn tag(image: &str) -> Option<&str> {
+    let image = image.split('@').next().unwrap_or(image);
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.split_once(':').map(|(_, t)| t)
+}
+
+/// The `CoreDNS` container's image: the container named `coredns`, else the first whose image
+/// names coredns.
+fn coredns_image(deployment: &Value) -> Option<&str> {
+    fn image(c: &Value) -> Option<&str> {
+        c.get("image").and_then(Value::as_str)
+    }
+    let containers = deployment
+        .pointer("/spec/template/spec/containers")?
+        .as_array()?;
+    containers
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some("coredns"))
+        .and_then(image)
+        .or_else(|| {
+            containers
+                .iter()
+                .filter_map(image)
+                .find(|i| i.contains("coredns"))
+        })
+}
+
+/// The `CoreDNS` Deployment and its image: `kube-system/coredns`, else a kube-system Deployment
+/// labelled `k8s-app=kube-dns` that runs a coredns image (the label is shared with kube-dns).
+fn coredns(deployments: &[Value]) -> Option<(&Value, &str)> {
+    let in_kube_system = || {
+        deployments
+            .iter()
+            .filter(|d| namespace(d) == Some("kube-system"))
+    };
+    in_kube_system()
+        .filter(|d| name(d) == "coredns")
+        .chain(in_kube_system().filter(|d| {
+            d.pointer("/metadata/labels/k8s-app")
+                .and_then(Value::as_str)
+                == Some("kube-dns")
+        }))
+        .find_map(|d| coredns_image(d).map(|i| (d, i)))
+}
+
+fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
+    let Some((deployment, image)) = coredns(ctx.state.list(Resource::Deployments)) else {
+        return; // No CoreDNS Deployment: not applicable.
+    };
+    let object = object_ref("Deployment", deployment);
+    let Some(running) = tag(image).and_then(DnsVersion::parse) else {
+        out.push(CheckFinding::new(
+            &CHECK,
+            Severity::Info,
+            object,
+            format!("the CoreDNS image {image} carries no version in its tag: compare it with the version kubeadm ships for {} by hand", ctx.target),
+        ));
+        return;
+    };
+    let hop = |f: CheckFinding, h: Option<KubeVersion>| match h {
+        Some(h) => f.at_hop(h),
+        None => f,
+    };
+
+    // Two releases behind: older than what the minor before the step already shipped. With
+    // no hop, the same test on the version running now.
+    let steps: Vec<(Option<KubeVersion>, KubeVersion)> = if ctx.hops.is_empty() {
+        vec![(None, ctx.current)]
+    } else {
+        ctx.hops.iter().map(|h| (Some(*h), *h)).collect()
+    };
+    let behind = steps.iter().find_map(|&(at, minor)| {
+        let before = previous(minor)?;
+        let want = shipped(before)?;
+        (running < want).then_some((at, minor, before, want))
+    });
+    if let Some((at, minor, before, want)) = behind {
+        let step = match at {
+            Some(h) => format!("the {before} → {h} step"),
+            None => format!("the {minor} control plane"),
+        };
+        out.push(hop(
+            CheckFinding::new(
+                &CHECK,
+                Severity::Warning,
+                object.clone(),
+                format!("CoreDNS {running} ({image}) is older than {want}, which kubeadm already shipped with {before}: it is two releases behind at {step}; upgrade it, with its Corefile and RBAC, before then"),
+            ),
+            at,
+        ));
+    } else {
+        let last = ctx.hops.last().copied();
+        match shipped(ctx.target) {
+            Some(want) if running < want => out.push(hop(
+                CheckFinding::new(
+                    &CHECK,
+                    Severity::Info,
+                    object.clone(),
+                    format!("CoreDNS {running} ({image}) is older than {want}, the version kubeadm ships with {}: upgrade it together with the control plane", ctx.target),
+                ),
+                last,
+            )),
+            Some(_) => {}
+            None => out.push(hop(
+                CheckFinding::new(
+                    &CHECK,
+                    Severity::Info,
+                    object.clone(),
+                    format!("no kubeadm CoreDNS version is on record for {}: compare CoreDNS {running} ({image}) with that release's notes by hand", ctx.target),
+                ),
+                last,
+            )),
+        }
+    }
+
+    if running < ENDPOINTSLICES_FROM
+        && let Some(h) = ctx.hops.iter().copied().find(|h| *h >= ENDPOINTSLICE_MINOR)
+    {
+        out.push(
+            CheckFinding::new(
+                &CHECK,
+                Severity::Warning,
+                object,
+                format!("CoreDNS {running} ({image}) predates the 1.8 line kubeadm ships for 1.22, which reads EndpointSlices instead of Endpoints: when it moves to 1.8, its ClusterRole must also allow list and watch on endpointslices.discovery.k8s.io, or it cannot see Service backends"),
+            )
+            .at_hop(h),
+        );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::checks::ClusterState;
+    use serde_json::json;
+
+    const LISTS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/cluster/v1.20/list/"
+    );
+
+    fn fixture(file: &str) -> Vec<Value> {
+        let list: Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{LISTS}{file}")).unwrap())
+                .unwrap();
+        list["items"].as_array().unwrap().clone()
+    }
+
+    fn v(minor: u16) -> KubeVersion {
+        KubeVersion::new(1, minor)
+    }
+
+    fn deployment(name: &str, labels: &Value, image: &str) -> Value {
+        json!({"metadata": {"name": name, "namespace": "kube-system", "labels": labels},
+            "spec": {"template": {"spec": {"containers": [{"name": "coredns", "image": image}]}}}})
+    }
+
+    fn findings(deployments: Vec<Value>, current: u16, target: u16) -> Vec<CheckFinding> {
+        let mut s = ClusterState::new();
+        s.set(Resource::Deployments, deployments);
+        let ctx = Context::new(&s, v(current), v(target));
+        let mut out = Vec::new();
+        run(&ctx, &mut out);
+        out.sort();
+        out
+    }
+
+    fn got(f: &[CheckFinding]) -> Vec<(Severity, Option<KubeVersion>)> {
+        f.iter().map(|f| (f.severity, f.hop)).collect()
+    }
+
+    #[test]
+    fn every_row_of_the_table_parses() {
+        let rows: Vec<_> = rows().collect();
+        assert!(rows.len() >= 20, "{rows:?}");
+        for row in &rows {
+            assert!(row.is_ok(), "{row:?}");
+        }
+        assert_eq!(SHIPPED.len(), rows.len());
+        // One row per minor, in order, never going backwards.
+        for pair in SHIPPED.windows(2) {
+            assert_eq!(pair[1].0, pair[0].0.next_minor());
+            assert!(pair[1].1 >= pair[0].1, "{pair:?}");
+        }
+        assert_eq!(shipped(v(22)), Some(DnsVersion::new(1, 8, 4)));
+    }
+
+    #[test]
+    fn tags_in_every_usual_form() {
+        let parsed = |image: &str| tag(image).and_then(DnsVersion::parse);
+        assert_eq!(
+            parsed("registry.k8s.io/coredns/coredns:v1.8.0"),
+            Some(DnsVersion::new(1, 8, 0))
+        );
+        assert_eq!(
+            parsed("k8s.gcr.io/coredns:1.7.0"),
+            Some(DnsVersion::new(1, 7, 0))
+        );
+        assert_eq!(
+            parsed("602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/coredns:v1.11.4-eksbuild.2"),
+            Some(DnsVersion::new(1, 11, 4))
+        );
+        assert_eq!(
+            parsed("mirror:5000/coredns/coredns:1.9.3@sha256:abc"),
+            Some(DnsVersion::new(1, 9, 3))
+        );
+        assert_eq!(parsed("mirror:5000/coredns/coredns"), None);
+        assert_eq!(parsed("coredns/coredns:latest"), None);
+    }
+
+    #[test]
+    fn old_coredns_warns_at_the_hop_it_falls_behind() {
+        let d = vec![deployment(
+            "coredns",
+            &json!({"k8s-app": "kube-dns"}),
+            "k8s.gcr.io/coredns:1.7.0",
+        )];
+        // 1.20 → 1.21: 1.7.0 is what 1.20 shipped, only behind 1.21's 1.8.0.
+        let f = findings(d.clone(), 20, 21);
+        assert_eq!(got(&f), [(Severity::Info, Some(v(21)))]);
+        assert!(f[0].message.starts_with("CoreDNS 1.7.0 (k8s.gcr.io/coredns:1.7.0) is older than 1.8.0, the version kubeadm ships with 1.21"));
+        // 1.20 → 1.22: behind 1.21's 1.8.0 at the 1.21 → 1.22 step, plus the EndpointSlice RBAC note.
+        let f = findings(d, 20, 22);
+        assert_eq!(
+            got(&f),
+            [
+                (Severity::Warning, Some(v(22))),
+                (Severity::Warning, Some(v(22)))
+            ]
+        );
+        assert!(f.iter().any(|f| f.message
+            == "CoreDNS 1.7.0 (k8s.gcr.io/coredns:1.7.0) is older than 1.8.0, which kubeadm already shipped with 1.21: it is two releases behind at the 1.21 → 1.22 step; upgrade it, with its Corefile and RBAC, before then"));
+        assert!(
+            f.iter()
+                .any(|f| f.message.contains("endpointslices.discovery.k8s.io"))
+        );
+    }
+
+    #[test]
+    fn current_coredns_passes() {
+        let d = vec![deployment(
+            "coredns",
+            &json!({}),
+            "registry.k8s.io/coredns/coredns:v1.11.3",
+        )];
+        assert!(findings(d.clone(), 31, 32).is_empty());
+        // Found by label under another name; an EKS build suffix is fine.
+        let eks = vec![deployment(
+            "dns",
+            &json!({"k8s-app": "kube-dns"}),
+            "602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/coredns:v1.8.4-eksbuild.1",
+        )];
+        assert!(findings(eks, 21, 22).is_empty());
+        // kube-dns shares the label but is not CoreDNS.
+        let kube_dns = vec![
+            json!({"metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "kubedns", "image": "k8s.gcr.io/k8s-dns-kube-dns:1.14.13"}]}}}}),
+        ];
+        assert!(findings(kube_dns, 20, 24).is_empty());
+    }
+
+    #[test]
+    fn recorded_cluster() {
+        // The recorded cluster runs no CoreDNS Deployment: not applicable.
+        let deployments = fixture("apps/v1/deployments.json");
+        assert!(!deployments.is_empty());
+        assert!(findings(deployments.clone(), 20, 22).is_empty());
+        assert!(findings(deployments, 20, 30).is_empty());
+    }
+}
