@@ -84,9 +84,9 @@ api POST '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?fieldManager=up
 EOF
 echo "ClusterRole $ROLE bound to user upgrade-scanner"
 
-log "upcheck cluster --context e2e-scanner --target-version 1.22 -o json"
+log "upcheck cluster --context e2e-scanner --target-version 1.22 --kubectl-version 1.20 -o json"
 rc=0
-"$UPCHECK" cluster --kubeconfig "$WD/kubeconfig" --context e2e-scanner --target-version 1.22 -o json \
+"$UPCHECK" cluster --kubeconfig "$WD/kubeconfig" --context e2e-scanner --target-version 1.22 --kubectl-version 1.20 -o json \
   >"$WD/report.json" 2>"$WD/upcheck.stderr" || rc=$?
 echo "exit code $rc; stderr:"
 sed 's/^/  | /' "$WD/upcheck.stderr"

@@ -393,6 +393,10 @@ pub struct CheckSelectArgs {
     /// The lowest readiness severity that fails the gate (exit code 5)
     #[arg(long, value_enum, default_value_t = FailOn::Blocker)]
     pub fail_on: FailOn,
+
+    /// The kubectl version your pipelines and runbooks use, for SKEW006 (not run without)
+    #[arg(long, value_name = "VERSION")]
+    pub kubectl_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -565,3 +565,35 @@ fn the_readme_lists_every_check() {
         "README check table is stale:\n{table}"
     );
 }
+
+#[test]
+fn skew006_kubectl_per_hop() {
+    let old = run(
+        vec![],
+        &[
+            "-t",
+            "1.22",
+            "--select",
+            "SKEW006",
+            "--kubectl-version",
+            "1.20",
+        ],
+    );
+    assert_eq!(found(&old, "SKEW006"), ["info kubectl @1.22"]);
+    let current = run(
+        vec![],
+        &[
+            "-t",
+            "1.22",
+            "--select",
+            "SKEW006",
+            "--kubectl-version",
+            "v1.21.3",
+        ],
+    );
+    assert!(found(&current, "SKEW006").is_empty());
+    // Without the version the check cannot judge: listed as not run, never as a pass.
+    let unknown = run(vec![], &["-t", "1.22", "--select", "SKEW006"]);
+    let report: Value = serde_json::from_str(&unknown.stdout).unwrap();
+    assert_eq!(report["readiness"]["not_run"][0]["code"], "SKEW006");
+}

@@ -138,10 +138,26 @@ pub fn fail_on(c: &CheckSelectArgs) -> Option<Severity> {
     }
 }
 
+/// `--kubectl-version`, parsed.
+pub fn kubectl_version(c: &CheckSelectArgs) -> Result<Option<KubeVersion>> {
+    c.kubectl_version
+        .as_deref()
+        .map(|v| {
+            v.parse::<KubeVersion>()
+                .with_context(|| format!("invalid --kubectl-version {v:?}"))
+        })
+        .transpose()
+}
+
 /// Runs the readiness checks from the current version (the server's, or `--current`).
-fn readiness(state: &ClusterState, k8s: Target, selection: &Selection) -> checks::Readiness {
+fn readiness(
+    state: &ClusterState,
+    k8s: Target,
+    selection: &Selection,
+    kubectl: Option<KubeVersion>,
+) -> checks::Readiness {
     let current = k8s.current.unwrap_or(k8s.target);
-    checks::run(state, current, k8s.target, selection, false)
+    checks::run(state, current, k8s.target, selection, false, kubectl)
 }
 
 /// Runs the scan; returns the report and the notes about the catalog and targets.
@@ -155,6 +171,10 @@ fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Rep
         ref what,
     } = *live;
     let selection = checks.map(selection).transpose()?;
+    let kubectl = match checks {
+        Some(c) => kubectl_version(c)?,
+        None => None,
+    };
     let loaded = setup::load(catalog_args)?;
     let catalog = &*loaded.catalog;
     let (mut targets, target_notes) = targets::resolve(target_args, catalog, &loaded.file_targets)?;
@@ -219,7 +239,7 @@ fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Rep
         let (out, state) = out?;
         let mut report = judge.finish(info, out);
         if let (Some(sel), Some(t)) = (&selection, k8s) {
-            report.readiness = Some(readiness(&state, t, sel));
+            report.readiness = Some(readiness(&state, t, sel, kubectl));
         }
         anyhow::Ok(report)
     })?;

@@ -23,6 +23,7 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
         keep_for_checks: args.checks,
     };
     let selection = super::cluster::selection(&args.check_select)?;
+    let kubectl = super::cluster::kubectl_version(&args.check_select)?;
 
     let mut inputs = Vec::new();
     let mut stdin_read = false;
@@ -59,7 +60,9 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
         && let Some(t) = k8s
     {
         let current = t.current.unwrap_or(t.target);
-        report.readiness = Some(checks::run(&state, current, t.target, &selection, true));
+        report.readiness = Some(checks::run(
+            &state, current, t.target, &selection, true, kubectl,
+        ));
         fail_on = super::cluster::fail_on(&args.check_select);
     }
 

@@ -22,6 +22,7 @@ pub static CHECK: Check = Check {
     explanation: "Cluster DNS is the add-on everything else depends on, and it is not upgraded by a control-plane upgrade unless kubeadm or the provider's add-on manager does it. kubeadm ships one CoreDNS version per minor; a CoreDNS older than the one shipped for the minor before the target has been skipped by at least two upgrades and is running against apiservers it was never tested with. The 1.8 line that comes with 1.21 and 1.22 reads EndpointSlices instead of Endpoints, so a hand-maintained CoreDNS moved to it without the matching RBAC stops seeing Service backends. A Corefile that names a plugin the new version no longer has keeps the new pods from starting at all.",
     needs: &[Resource::Deployments],
     offline: true,
+    needs_kubectl: false,
     run,
 };
 

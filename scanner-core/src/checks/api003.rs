@@ -28,6 +28,7 @@ pub static CHECK: Check = Check {
         Resource::DaemonSets,
     ],
     offline: true,
+    needs_kubectl: false,
     run,
 };
 

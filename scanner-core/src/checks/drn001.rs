@@ -15,6 +15,7 @@ pub static CHECK: Check = Check {
     explanation: "A drain evicts pods through the eviction API, which answers 429 while evicting a pod would take its budget below what it demands. kubectl drain retries every 5 seconds forever, EKS managed node groups give up after 15 minutes per node, AKS fails the upgrade after drainTimeoutInMinutes (30 by default). A budget whose status says disruptionsAllowed is 0 while it covers running pods will stop every drain of their nodes. A status older than the spec (observedGeneration behind generation) answers 429 as well.",
     needs: &[Resource::PodDisruptionBudgets, Resource::Pods],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

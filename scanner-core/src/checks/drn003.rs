@@ -19,6 +19,7 @@ pub static CHECK: Check = Check {
     explanation: "The eviction API supports exactly one PodDisruptionBudget per pod. When two or more budgets in a namespace select the same running pod, every eviction of that pod is refused with a 500 error whatever the budgets allow, so kubectl drain stops with an error and managed node-group upgrades report an eviction failure for the node. A catch-all budget with an empty selector next to per-application budgets is the usual cause.",
     needs: &[Resource::Pods, Resource::PodDisruptionBudgets],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

@@ -15,6 +15,7 @@ pub static CHECK: Check = Check {
     explanation: "A pod that no controller owns is not recreated anywhere once it leaves its node. kubectl drain therefore refuses to touch the node while such a pod runs on it, and the usual way past that, --force, deletes the pod for good. Upgrade pipelines that always pass --force lose debug shells, one-off jobs and hand-made pods silently; pipelines that do not stop at the first node that carries one. Mirror (static) pods and finished pods are left out, as drains skip them.",
     needs: &[Resource::Pods],
     offline: true,
+    needs_kubectl: false,
     run,
 };
 

@@ -17,6 +17,7 @@ pub static CHECK: Check = Check {
     explanation: "An emptyDir volume lives and dies with the pod on its node. kubectl drain refuses to evict such pods unless it is given --delete-emptydir-data, and once evicted their contents are gone. hostPath volumes do not stop a drain, but what the pod wrote there stays on the old node and is lost when that node is replaced by a new one, as managed node-group upgrades do. DaemonSet pods are left out: a drain with --ignore-daemonsets leaves them in place, and their per-node data goes with the node by design.",
     needs: &[Resource::Pods],
     offline: true,
+    needs_kubectl: false,
     run,
 };
 

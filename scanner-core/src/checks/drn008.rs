@@ -19,6 +19,7 @@ pub static CHECK: Check = Check {
     explanation: "kubectl drain and the eviction API ignore these annotations, but the autoscalers that retire old nodes honour them. Cluster Autoscaler will not scale down a node that runs a pod marked safe-to-evict \"false\", and Karpenter will not voluntarily disrupt a node that runs a pod marked do-not-disrupt (or the older do-not-evict), or a node that carries do-not-disrupt itself, which includes replacing drifted nodes with ones on the new version. Old nodes then linger past the upgrade, still on the old kubelet, until someone moves the pods by hand.",
     needs: &[Resource::Pods, Resource::Nodes],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

@@ -21,6 +21,7 @@ pub static CHECK: Check = Check {
         Resource::Endpoints,
     ],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

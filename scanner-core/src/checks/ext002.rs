@@ -17,6 +17,7 @@ pub static CHECK: Check = Check {
     explanation: "An APIService hands a whole group-version to another server behind a Service. While that backend is unavailable, discovery of the group fails: kubectl and controllers that walk discovery report errors, autoscalers relying on metrics.k8s.io stop scaling, and deleting a namespace hangs because the namespace controller cannot confirm that the group holds nothing in it. Upgrade tooling and add-on updates trip over the same discovery errors, so repair or remove the APIService first.",
     needs: &[Resource::ApiServices],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

@@ -25,6 +25,7 @@ pub static CHECK: Check = Check {
         Resource::Endpoints,
     ],
     offline: true,
+    needs_kubectl: false,
     run,
 };
 

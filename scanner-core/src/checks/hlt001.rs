@@ -15,6 +15,7 @@ pub static CHECK: Check = Check {
     explanation: "An upgrade drains and replaces nodes, and every pod it evicts needs a healthy node to land on. Nodes that are NotReady, under memory, disk or PID pressure, without a network, or still cordoned from earlier work shrink the capacity the drain relies on, and problems that exist before the upgrade later get blamed on it. kubeadm refuses to upgrade while a control-plane node is not Ready, and a control plane missing a member has less room for the apiserver restarts each hop brings.",
     needs: &[Resource::Nodes],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

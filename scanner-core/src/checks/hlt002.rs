@@ -20,6 +20,7 @@ pub static CHECK: Check = Check {
         Resource::DaemonSets,
     ],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

@@ -29,6 +29,7 @@ mod path001;
 mod skew001;
 mod skew003;
 mod skew005;
+mod skew006;
 pub mod state;
 mod util;
 mod wl001;
@@ -84,6 +85,8 @@ pub struct Check {
     pub needs: &'static [Resource],
     /// Whether it can run on manifests alone (no live status needed).
     pub offline: bool,
+    /// Whether it judges the kubectl version given with `--kubectl-version` (not run without).
+    pub needs_kubectl: bool,
     /// The check itself.
     pub run: fn(&Context<'_>, &mut Vec<CheckFinding>),
 }
@@ -99,6 +102,8 @@ pub struct Context<'a> {
     pub target: KubeVersion,
     /// The control-plane minors on the way, one per hop (`1.21, 1.22` from 1.20 to 1.22).
     pub hops: Vec<KubeVersion>,
+    /// The kubectl version pipelines and runbooks use, when given.
+    pub kubectl: Option<KubeVersion>,
 }
 
 impl<'a> Context<'a> {
@@ -115,6 +120,7 @@ impl<'a> Context<'a> {
             current,
             target,
             hops,
+            kubectl: None,
         }
     }
 }
@@ -191,6 +197,7 @@ pub static REGISTRY: &[&Check] = &[
     &skew001::CHECK,
     &skew003::CHECK,
     &skew005::CHECK,
+    &skew006::CHECK,
     &wl001::CHECK,
 ];
 
@@ -259,15 +266,17 @@ impl Readiness {
     }
 }
 
-/// Runs the selected checks over `state`.
+/// Runs the selected checks over `state`; `kubectl` is the client version to judge, if known.
 pub fn run(
     state: &ClusterState,
     current: KubeVersion,
     target: KubeVersion,
     selection: &Selection,
     offline: bool,
+    kubectl: Option<KubeVersion>,
 ) -> Readiness {
-    let ctx = Context::new(state, current, target);
+    let mut ctx = Context::new(state, current, target);
+    ctx.kubectl = kubectl;
     let mut findings = Vec::new();
     let mut not_run = Vec::new();
     let mut ran = Vec::new();
@@ -278,6 +287,13 @@ pub fn run(
                 reason:
                     "needs live cluster state (status, running pods or nodes); run upcheck cluster"
                         .to_owned(),
+            });
+            continue;
+        }
+        if check.needs_kubectl && ctx.kubectl.is_none() {
+            not_run.push(NotRun {
+                code: check.code,
+                reason: "needs the kubectl version your pipelines and runbooks use: give --kubectl-version".to_owned(),
             });
             continue;
         }

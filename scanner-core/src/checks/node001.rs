@@ -15,6 +15,7 @@ pub static CHECK: Check = Check {
     explanation: "The kubelet talks to the container runtime through CRI. Until 1.23 it carried dockershim, a built-in adapter for Docker Engine; kubelets from 1.24 do not, so a node reporting docker:// must either get cri-dockerd or switch to containerd before its kubelet moves to 1.24, or it will not run pods at all. Likewise 1.35 is the last minor whose kubelet supports containerd 1.x; from 1.36 the node needs containerd 2. Replacing the runtime is a node rebuild, so it belongs in the node roll plan, not in the middle of an upgrade.",
     needs: &[Resource::Nodes],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

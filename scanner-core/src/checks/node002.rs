@@ -18,6 +18,7 @@ pub static CHECK: Check = Check {
     explanation: "Linux exposes resource control to the kubelet and the container runtime through cgroups, in one of two layouts. cgroup v1 has been in maintenance in Kubernetes since 1.31, and from 1.35 the kubelet's failCgroupV1 setting defaults to true: a kubelet started on a cgroup v1 host exits instead of registering, so the node never comes back after its upgrade. Which layout a host uses is decided at boot by the OS and its kernel, and the node API does not report it, so the check infers it from the OS image and kernel version; the node itself has the final say (`stat -fc %T /sys/fs/cgroup/` prints cgroup2fs on cgroup v2). Changing the layout means a new image or new kernel arguments and a reboot, so it belongs in the node roll plan.",
     needs: &[Resource::Nodes],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

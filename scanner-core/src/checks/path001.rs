@@ -12,6 +12,7 @@ pub static CHECK: Check = Check {
     explanation: "The control plane moves one minor per upgrade: kube-apiserver, its storage and the skew rules for every other component are only tested for a step from s to s+1, and kubeadm, EKS, AKS and GKE all refuse to skip a minor. A target several minors ahead is therefore a sequence of upgrades, and each one has its own removed APIs and skew limits, so the other findings name the hop they belong to. Going to an older minor is not supported at all: objects already stored in a newer format and newer fields cannot be read back reliably.",
     needs: &[],
     offline: true,
+    needs_kubectl: false,
     run,
 };
 

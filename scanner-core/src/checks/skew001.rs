@@ -19,6 +19,7 @@ pub static CHECK: Check = Check {
     explanation: "A kubelet is only supported against apiservers that are not older than itself and at most two minors newer (three for kubelets at 1.25 or later). Every control-plane hop moves the lower bound up by one, so a node that is fine today can fall out of the window half-way through a multi-minor upgrade; a kubelet outside it may fail to register, to read pods or to report status in ways no one tested. Rolling such nodes to the control plane's current minor just before the hop that needs it gives the fewest node replacements.",
     needs: &[Resource::Nodes],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

@@ -16,6 +16,7 @@ pub static CHECK: Check = Check {
     explanation: "kube-proxy programs every node's Service rules from the apiserver's Services and EndpointSlices. It follows the same window as the kubelet: never newer than the apiserver, and at most two minors older (three when kube-proxy itself is 1.25 or later). Each control-plane hop raises the lower bound, so a kube-proxy left behind during a multi-minor upgrade ends up talking to an apiserver it was never tested against, and Service traffic on every node depends on it. The version is read from the DaemonSet's image tag, not from the node's kubeProxyVersion field, which only ever echoed the kubelet.",
     needs: &[Resource::DaemonSets],
     offline: true,
+    needs_kubectl: false,
     run,
 };
 

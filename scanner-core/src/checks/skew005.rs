@@ -20,6 +20,7 @@ pub static CHECK: Check = Check {
     explanation: "The controller-manager, the scheduler and the cloud-controller-manager must never be newer than any apiserver they talk to and at most one minor older than the newest. During a hop the apiservers move from s to s+1, so these components must already be at s when it starts: one minor behind before the hop becomes two behind during it, and one that is newer than the apiservers or two behind is outside the supported window already. The controller-manager is also where in-tree cloud providers live: from 1.29 they are disabled by default (the DisableCloudProviders feature gate) and by 1.31 the code is gone, so a controller-manager still started with --cloud-provider=aws, gce, azure, openstack or vsphere fails to start at that hop, and node addresses, load balancers and routes stop being managed.",
     needs: &[Resource::Pods],
     offline: false,
+    needs_kubectl: false,
     run,
 };
 

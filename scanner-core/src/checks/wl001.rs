@@ -22,6 +22,7 @@ pub static CHECK: Check = Check {
         Resource::HorizontalPodAutoscalers,
     ],
     offline: true,
+    needs_kubectl: false,
     run,
 };
 
