@@ -5,87 +5,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::apiserver::{ApiServer, Scenario};
-use common::{Run, upcheck, workspace};
+use common::readiness::{check, edited, recorded};
 use serde_json::{Value, json};
-
-fn fixture() -> PathBuf {
-    workspace().join("fixtures/cluster/v1.20")
-}
-
-/// The recorded list behind a collection path (`/api/v1/nodes`).
-fn recorded(path: &str) -> Value {
-    let rel = path
-        .strip_prefix("/api/")
-        .map(|p| format!("core/{p}"))
-        .or_else(|| path.strip_prefix("/apis/").map(str::to_owned))
-        .unwrap();
-    let text = std::fs::read_to_string(fixture().join("list").join(format!("{rel}.json"))).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// A replacement for a recorded list: each item edited, or dropped when `edit` says so.
-fn edited(path: &str, edit: impl Fn(&mut Value) -> bool) -> (String, Value) {
-    let mut list = recorded(path);
-    let items = list["items"].as_array_mut().unwrap();
-    items.retain_mut(|i| edit(i));
-    (path.to_owned(), list)
-}
-
-fn run(replace: Vec<(String, Value)>, args: &[&str]) -> Run {
-    let server = ApiServer::start(
-        &fixture(),
-        Scenario {
-            replace: replace.into_iter().collect(),
-            ..Scenario::default()
-        },
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = server.kubeconfig(dir.path());
-    let mut all = vec!["cluster", "--kubeconfig", kubeconfig.to_str().unwrap()];
-    all.extend_from_slice(&["--no-helm", "-o", "json"]);
-    all.extend_from_slice(args);
-    upcheck(&all)
-}
-
-/// Readiness findings of `code` as "severity object [@hop]".
-fn found(run: &Run, code: &str) -> Vec<String> {
-    let report: Value =
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.transcript()));
-    let readiness = &report["readiness"];
-    assert!(
-        readiness["ran"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c == code),
-        "{code} did not run: {}",
-        readiness["not_run"]
-    );
-    readiness["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == code)
-        .map(|f| {
-            let hop = f["hop"]
-                .as_str()
-                .map_or_else(String::new, |h| format!(" @{h}"));
-            format!(
-                "{} {}{hop}",
-                f["severity"].as_str().unwrap(),
-                f["object"].as_str().unwrap()
-            )
-        })
-        .collect()
-}
-
-fn check(code: &str, target: &str, replace: Vec<(String, Value)>) -> Vec<String> {
-    let r = run(replace, &["-t", target, "--select", code]);
-    found(&r, code)
-}
 
 /// The recorded pods plus `extra`.
 fn pods_with(extra: Vec<Value>) -> (String, Value) {

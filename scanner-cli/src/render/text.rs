@@ -10,6 +10,16 @@ use scanner_core::{ApiStatus, Report};
 use super::columns::{Column, NONE};
 use super::{RenderOptions, summary};
 
+/// Writes a borderless table. comfy-table pads the first and last column with a space; trim
+/// line ends so the output carries no trailing blanks.
+fn write_table(table: &Table, out: &mut dyn Write) -> Result<()> {
+    for line in table.to_string().lines() {
+        let line = line.trim_end();
+        writeln!(out, "{}", line.strip_prefix(' ').unwrap_or(line))?;
+    }
+    Ok(())
+}
+
 pub fn render(
     report: &Report,
     opts: &RenderOptions,
@@ -41,15 +51,7 @@ pub fn render(
                 }
             }));
         }
-        // comfy-table pads the first and last column with a space; trim line ends so the
-        // output carries no trailing blanks.
-        for line in table.to_string().lines() {
-            writeln!(
-                out,
-                "{}",
-                line.trim_end().strip_prefix(' ').unwrap_or(line.trim_end())
-            )?;
-        }
+        write_table(&table, out)?;
         writeln!(out)?;
     }
     for (title, lines) in super::cluster_sections(report) {
@@ -88,13 +90,7 @@ pub fn render(
                     }
                 }));
             }
-            for line in table.to_string().lines() {
-                writeln!(
-                    out,
-                    "{}",
-                    line.trim_end().strip_prefix(' ').unwrap_or(line.trim_end())
-                )?;
-            }
+            write_table(&table, out)?;
         }
         for n in not_run {
             writeln!(out, "  not run: {n}")?;

@@ -2,6 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; tests fail loudly
 
 pub mod apiserver;
+pub mod readiness;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

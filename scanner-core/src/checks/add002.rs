@@ -259,17 +259,7 @@ mod tests {
     use crate::checks::ClusterState;
     use serde_json::json;
 
-    const LISTS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/cluster/v1.20/list/"
-    );
-
-    fn fixture(file: &str) -> Vec<Value> {
-        let list: Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("{LISTS}{file}")).unwrap())
-                .unwrap();
-        list["items"].as_array().unwrap().clone()
-    }
+    use crate::checks::util::recorded_items as fixture;
 
     fn v(minor: u16) -> KubeVersion {
         KubeVersion::new(1, minor)

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use api_catalog::KubeVersion;
 use serde_json::Value;
 
-use super::util::{controller, is_finished, name, namespace, object_ref, text};
+use super::util::{is_finished, name, names, object_ref, owner_of, text};
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -307,39 +307,6 @@ fn seccomp(meta: Option<&Value>, spec: &Value, hop: KubeVersion) -> Vec<Issue> {
     out
 }
 
-/// The object a pod is reported under: its Deployment (the `ReplicaSet` name less the
-/// `pod-template-hash` label), its other controller, or the pod itself when it has none.
-pub(super) fn owner_of(pod: &Value) -> String {
-    let qualified = |kind: &str, n: &str| match namespace(pod) {
-        Some(ns) => format!("{kind} {ns}/{n}"),
-        None => format!("{kind} {n}"),
-    };
-    match controller(pod) {
-        Some(("ReplicaSet", rs)) => {
-            let deployment = text(pod, "/metadata/labels/pod-template-hash")
-                .and_then(|hash| rs.strip_suffix(hash))
-                .and_then(|d| d.strip_suffix('-'))
-                .filter(|d| !d.is_empty());
-            match deployment {
-                Some(d) => qualified("Deployment", d),
-                None => qualified("ReplicaSet", rs),
-            }
-        }
-        Some((kind, n)) => qualified(kind, n),
-        None => object_ref("Pod", pod),
-    }
-}
-
-/// Up to five names, then how many more.
-pub(super) fn names(list: &[&str]) -> String {
-    let shown = list.iter().take(5).copied().collect::<Vec<_>>().join(", ");
-    if list.len() > 5 {
-        format!("{shown} and {} more", list.len() - 5)
-    } else {
-        shown
-    }
-}
-
 /// Pods of one owner that share one problem.
 struct PodGroup<'a> {
     issue: Issue,
@@ -423,17 +390,7 @@ mod tests {
     use crate::checks::ClusterState;
     use serde_json::json;
 
-    const LISTS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/cluster/v1.20/list/"
-    );
-
-    fn fixture(file: &str) -> Vec<Value> {
-        let list: Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("{LISTS}{file}")).unwrap())
-                .unwrap();
-        list["items"].as_array().unwrap().clone()
-    }
+    use crate::checks::util::recorded_items as fixture;
 
     fn v(minor: u16) -> KubeVersion {
         KubeVersion::new(1, minor)

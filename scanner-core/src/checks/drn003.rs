@@ -2,11 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
-use super::util::{
-    controller, is_finished, is_mirror_pod, name, namespace, object_ref, selects, text,
-};
+use super::util::{is_finished, is_mirror_pod, name, names, namespace, owner_of, selects, text};
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -47,7 +43,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         }
         budgets.sort_unstable();
         groups
-            .entry((owner(pod), budgets))
+            .entry((owner_of(pod), budgets))
             .or_default()
             .push(name(pod));
     }
@@ -62,31 +58,12 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
             format!(
                 "{} pods ({}) are selected by {} PodDisruptionBudgets ({}): their evictions answer 500, so draining their nodes fails",
                 pods.len(),
-                list(&pods),
+                names(&pods),
                 budgets.len(),
                 budgets.join(", ")
             )
         };
         out.push(CheckFinding::new(&CHECK, Severity::Blocker, owner, message));
-    }
-}
-
-/// `ReplicaSet ns/name` for a controlled pod, `Pod ns/name` for a bare one.
-fn owner(pod: &Value) -> String {
-    match (controller(pod), namespace(pod)) {
-        (Some((kind, n)), Some(ns)) => format!("{kind} {ns}/{n}"),
-        (Some((kind, n)), None) => format!("{kind} {n}"),
-        (None, _) => object_ref("Pod", pod),
-    }
-}
-
-/// Up to five names, then how many more.
-fn list(names: &[&str]) -> String {
-    let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
-    if names.len() > 5 {
-        format!("{shown} and {} more", names.len() - 5)
-    } else {
-        shown
     }
 }
 
@@ -96,18 +73,10 @@ mod tests {
     use super::*;
     use crate::checks::{ClusterState, Context};
     use api_catalog::KubeVersion;
+    use serde_json::Value;
     use serde_json::json;
 
-    const LIST: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/cluster/v1.20/list/"
-    );
-
-    fn fixture(path: &str) -> Vec<Value> {
-        let text = std::fs::read_to_string(format!("{LIST}{path}")).unwrap();
-        let list: Value = serde_json::from_str(&text).unwrap();
-        list["items"].as_array().unwrap().clone()
-    }
+    use crate::checks::util::recorded_items as fixture;
 
     fn findings(s: &ClusterState) -> Vec<CheckFinding> {
         let ctx = Context::new(s, KubeVersion::new(1, 29), KubeVersion::new(1, 30));

@@ -54,16 +54,7 @@ mod tests {
     use api_catalog::KubeVersion;
     use serde_json::json;
 
-    const LIST: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/cluster/v1.20/list/"
-    );
-
-    fn fixture(path: &str) -> Vec<Value> {
-        let text = std::fs::read_to_string(format!("{LIST}{path}")).unwrap();
-        let list: Value = serde_json::from_str(&text).unwrap();
-        list["items"].as_array().unwrap().clone()
-    }
+    use crate::checks::util::recorded_items as fixture;
 
     fn findings(pods: Vec<Value>) -> Vec<CheckFinding> {
         let mut s = ClusterState::new();

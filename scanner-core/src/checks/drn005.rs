@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::util::{controller, is_finished, is_mirror_pod, name, namespace, object_ref, text};
+use super::util::{controller, is_finished, is_mirror_pod, name, names, owner_of, text};
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -44,7 +44,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         let Some(volumes) = describe(pod) else {
             continue;
         };
-        let Pods { pods, nodes } = groups.entry((owner(pod), volumes)).or_default();
+        let Pods { pods, nodes } = groups.entry((owner_of(pod), volumes)).or_default();
         pods.push(name(pod));
         nodes.extend(node);
     }
@@ -52,7 +52,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         let (subject, verb) = if let [pod] = pods.as_slice() {
             (format!("pod {pod}"), "uses")
         } else {
-            (format!("{} pods ({})", pods.len(), list(&pods)), "use")
+            (format!("{} pods ({})", pods.len(), names(&pods)), "use")
         };
         let place = if nodes.is_empty() {
             String::new()
@@ -101,25 +101,6 @@ fn describe(pod: &Value) -> Option<String> {
     (!what.is_empty()).then(|| format!("{}: {}", what.join(" and "), effect.join("; ")))
 }
 
-/// `ReplicaSet ns/name` for a controlled pod, `Pod ns/name` for a bare one.
-fn owner(pod: &Value) -> String {
-    match (controller(pod), namespace(pod)) {
-        (Some((kind, n)), Some(ns)) => format!("{kind} {ns}/{n}"),
-        (Some((kind, n)), None) => format!("{kind} {n}"),
-        (None, _) => object_ref("Pod", pod),
-    }
-}
-
-/// Up to five names, then how many more.
-fn list(names: &[&str]) -> String {
-    let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
-    if names.len() > 5 {
-        format!("{shown} and {} more", names.len() - 5)
-    } else {
-        shown
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -128,16 +109,7 @@ mod tests {
     use api_catalog::KubeVersion;
     use serde_json::json;
 
-    const LIST: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/cluster/v1.20/list/"
-    );
-
-    fn fixture(path: &str) -> Vec<Value> {
-        let text = std::fs::read_to_string(format!("{LIST}{path}")).unwrap();
-        let list: Value = serde_json::from_str(&text).unwrap();
-        list["items"].as_array().unwrap().clone()
-    }
+    use crate::checks::util::recorded_items as fixture;
 
     fn findings(pods: Vec<Value>) -> Vec<CheckFinding> {
         let mut s = ClusterState::new();
@@ -227,6 +199,12 @@ mod tests {
             f,
             [
                 (
+                    "Deployment team-b/api".to_owned(),
+                    format!(
+                        "3 pods (api-5f7c8d9b4c-b7tln, api-5f7c8d9b4c-hz6dc, api-5f7c8d9b4c-q5v8r) on node-a1, node-a2, node-b1 use emptyDir scratch: {empty}"
+                    )
+                ),
+                (
                     "Pod legacy-apps/batch-runner".to_owned(),
                     format!("pod batch-runner on node-a2 uses emptyDir work: {empty}")
                 ),
@@ -234,12 +212,6 @@ mod tests {
                     "Pod team-a/cache-warmer".to_owned(),
                     format!(
                         "pod cache-warmer on node-a1 uses emptyDir cache (medium Memory): {empty}"
-                    )
-                ),
-                (
-                    "ReplicaSet team-b/api-5f7c8d9b4c".to_owned(),
-                    format!(
-                        "3 pods (api-5f7c8d9b4c-b7tln, api-5f7c8d9b4c-hz6dc, api-5f7c8d9b4c-q5v8r) on node-a1, node-a2, node-b1 use emptyDir scratch: {empty}"
                     )
                 ),
             ]

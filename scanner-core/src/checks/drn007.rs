@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::api003::{names, owner_of};
 use super::util::{controller, is_finished, is_mirror_pod, name, object_ref, text};
+use super::util::{names, owner_of};
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -159,17 +159,7 @@ mod tests {
     use api_catalog::KubeVersion;
     use serde_json::json;
 
-    const LISTS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/cluster/v1.20/list/"
-    );
-
-    fn fixture(file: &str) -> Vec<Value> {
-        let list: Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("{LISTS}{file}")).unwrap())
-                .unwrap();
-        list["items"].as_array().unwrap().clone()
-    }
+    use crate::checks::util::recorded_items as fixture;
 
     fn findings(pods: Vec<Value>, deployments: Vec<Value>, sts: Vec<Value>) -> Vec<CheckFinding> {
         let mut s = ClusterState::new();

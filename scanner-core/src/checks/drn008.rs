@@ -2,10 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use super::util::{
-    annotation, controller, is_finished, is_mirror_pod, name, namespace, object_ref, text,
+    annotation, is_finished, is_mirror_pod, name, names, object_ref, owner_of, text,
 };
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
@@ -74,7 +72,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         if held.is_empty() {
             continue;
         }
-        let Pods { pods, nodes } = groups.entry((owner(pod), held)).or_default();
+        let Pods { pods, nodes } = groups.entry((owner_of(pod), held)).or_default();
         pods.push(name(pod));
         nodes.extend(node);
     }
@@ -115,7 +113,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 "{} pods are {} ({}){place}: {}",
                 pods.len(),
                 annotations.join(" and "),
-                list(&pods),
+                names(&pods),
                 effects.join("; ")
             )
         };
@@ -133,43 +131,16 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     }
 }
 
-/// `ReplicaSet ns/name` for a controlled pod, `Pod ns/name` for a bare one.
-fn owner(pod: &Value) -> String {
-    match (controller(pod), namespace(pod)) {
-        (Some((kind, n)), Some(ns)) => format!("{kind} {ns}/{n}"),
-        (Some((kind, n)), None) => format!("{kind} {n}"),
-        (None, _) => object_ref("Pod", pod),
-    }
-}
-
-/// Up to five names, then how many more.
-fn list(names: &[&str]) -> String {
-    let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
-    if names.len() > 5 {
-        format!("{shown} and {} more", names.len() - 5)
-    } else {
-        shown
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::checks::{ClusterState, Context};
     use api_catalog::KubeVersion;
+    use serde_json::Value;
     use serde_json::json;
 
-    const LIST: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/cluster/v1.20/list/"
-    );
-
-    fn fixture(path: &str) -> Vec<Value> {
-        let text = std::fs::read_to_string(format!("{LIST}{path}")).unwrap();
-        let list: Value = serde_json::from_str(&text).unwrap();
-        list["items"].as_array().unwrap().clone()
-    }
+    use crate::checks::util::recorded_items as fixture;
 
     fn findings(pods: Vec<Value>, nodes: Vec<Value>) -> Vec<CheckFinding> {
         let mut s = ClusterState::new();
@@ -247,12 +218,12 @@ mod tests {
             f,
             [
                 (
-                    "Pod legacy-apps/batch-runner".to_owned(),
-                    "pod batch-runner on node-a2 is safe-to-evict=false: Cluster Autoscaler will not remove its node".to_owned()
+                    "Deployment team-b/api".to_owned(),
+                    "3 pods are safe-to-evict=false (api-5f7c8d9b4c-b7tln, api-5f7c8d9b4c-hz6dc, api-5f7c8d9b4c-q5v8r) on node-a1, node-a2, node-b1: Cluster Autoscaler will not remove their nodes".to_owned()
                 ),
                 (
-                    "ReplicaSet team-b/api-5f7c8d9b4c".to_owned(),
-                    "3 pods are safe-to-evict=false (api-5f7c8d9b4c-b7tln, api-5f7c8d9b4c-hz6dc, api-5f7c8d9b4c-q5v8r) on node-a1, node-a2, node-b1: Cluster Autoscaler will not remove their nodes".to_owned()
+                    "Pod legacy-apps/batch-runner".to_owned(),
+                    "pod batch-runner on node-a2 is safe-to-evict=false: Cluster Autoscaler will not remove its node".to_owned()
                 ),
             ]
         );

@@ -169,6 +169,51 @@ pub fn service_down(state: &ClusterState, ns: &str, svc: &str) -> Option<String>
     (!ready).then(|| format!("service {ns}/{svc} has no ready endpoints"))
 }
 
+/// The object a pod is reported under: its Deployment (the `ReplicaSet` name less the
+/// `pod-template-hash` label), its other controller, or the pod itself when it has none.
+pub fn owner_of(pod: &Value) -> String {
+    let qualified = |kind: &str, n: &str| match namespace(pod) {
+        Some(ns) => format!("{kind} {ns}/{n}"),
+        None => format!("{kind} {n}"),
+    };
+    match controller(pod) {
+        Some(("ReplicaSet", rs)) => {
+            let deployment = text(pod, "/metadata/labels/pod-template-hash")
+                .and_then(|hash| rs.strip_suffix(hash))
+                .and_then(|d| d.strip_suffix('-'))
+                .filter(|d| !d.is_empty());
+            match deployment {
+                Some(d) => qualified("Deployment", d),
+                None => qualified("ReplicaSet", rs),
+            }
+        }
+        Some((kind, n)) => qualified(kind, n),
+        None => object_ref("Pod", pod),
+    }
+}
+
+/// Up to five names, then how many more.
+pub fn names(list: &[&str]) -> String {
+    let shown = list.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    if list.len() > 5 {
+        format!("{shown} and {} more", list.len() - 5)
+    } else {
+        shown
+    }
+}
+
+/// The items of a recorded v1.20 list (`core/v1/pods.json`), for tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail loudly on purpose
+pub fn recorded_items(file: &str) -> Vec<Value> {
+    let path = format!(
+        "{}/../fixtures/cluster/v1.20/list/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let list: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
