@@ -606,7 +606,10 @@ async fn read_state(
             };
             let mut objects = Vec::new();
             let complete = list_pages(conn, &request, opts, &mut part, |items, _| {
-                objects.extend(items);
+                objects.extend(items.into_iter().map(|mut o| {
+                    scanner_core::checks::state::slim(&mut o);
+                    o
+                }));
             })
             .await?;
             Ok((resource, complete.then_some(objects), part))

@@ -209,8 +209,9 @@ impl ClusterState {
 }
 
 /// Drops what no check reads and what may be large (managed fields) or sensitive (the
-/// last-applied annotation can hold applied Secret data).
-fn slim(object: &mut Value) {
+/// last-applied annotation can hold applied Secret data). Lists read page by page should slim
+/// each page as it arrives, so only the slim objects are ever held.
+pub fn slim(object: &mut Value) {
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
         if let Some(a) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
