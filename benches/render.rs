@@ -29,12 +29,16 @@ fn formats(c: &mut Criterion) {
         OutputFormat::Yaml,
         OutputFormat::Markdown,
         OutputFormat::Csv,
+        OutputFormat::Sarif,
+        OutputFormat::Junit,
+        OutputFormat::Github,
     ] {
         let opts = RenderOptions {
             format,
             columns: None,
             headers: true,
             color: false,
+            gate: scanner_cli::exit::Gate::default(),
         };
         group.bench_function(format!("{format:?}"), |b| {
             b.iter(|| {

@@ -42,6 +42,19 @@ pub struct Cli {
     /// Log what upcheck does to stderr (-v info, -vv debug)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+
+    /// Read settings from this file instead of the upcheck.toml found by walking up from the
+    /// working directory
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Read no upcheck.toml
+    #[arg(long, global = true)]
+    pub no_config: bool,
+
+    /// What the config file added (filled after parsing).
+    #[arg(skip)]
+    pub policy: crate::config::Policy,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +78,25 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the upcheck version and what the catalog covers
     Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) of upcheck and its commands
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command (upcheck.1, upcheck-files.1, ...) into this directory instead
+    /// of printing the main page
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +256,43 @@ pub enum OutputFormat {
     Markdown,
     /// Comma-separated values with a header row
     Csv,
+    /// SARIF 2.1.0, for code scanning (GitHub, GitLab, Azure DevOps)
+    Sarif,
+    /// JUnit XML, for CI test reports
+    Junit,
+    /// GitHub Actions workflow commands that annotate files and lines
+    Github,
+}
+
+impl OutputFormat {
+    /// The name used on the command line.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_owned())
+    }
+}
+
+/// One `-o` value: a format, written to stdout or to a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: OutputFormat,
+    pub file: Option<PathBuf>,
+}
+
+fn parse_output_spec(value: &str) -> Result<OutputSpec, String> {
+    let (name, file) = match value.split_once('=') {
+        Some((n, "")) => return Err(format!("no file after `{n}=`")),
+        Some((n, f)) => (n, Some(PathBuf::from(f))),
+        None => (value, None),
+    };
+    let format = OutputFormat::from_str(name, true).map_err(|_| {
+        let names: Vec<String> = OutputFormat::value_variants()
+            .iter()
+            .map(|f| f.name())
+            .collect();
+        format!("unknown format {name:?}; use one of {}", names.join(", "))
+    })?;
+    Ok(OutputSpec { format, file })
 }
 
 #[derive(Debug, Args)]
@@ -274,9 +343,19 @@ pub struct FilesArgs {
 #[derive(Debug, Args)]
 #[allow(clippy::struct_excessive_bools)] // one bool per command-line switch
 pub struct ReportArgs {
-    /// Output format
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// Output format: text, wide, json, yaml, markdown, csv, sarif, junit, github. Repeatable;
+    /// FORMAT=FILE writes that format to FILE (-o text -o sarif=upcheck.sarif). Default: text
+    #[arg(short, long, value_name = "FORMAT[=FILE]", value_parser = parse_output_spec)]
+    pub output: Vec<OutputSpec>,
+
+    /// Report only findings that are not in this baseline file (matched by identity: path,
+    /// object and code, not line); says how many it suppressed
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write the findings of this run (after ignores) to FILE as a baseline
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 
     /// Columns for text, wide, markdown and csv, comma-separated, in order (case-insensitive):
     /// NAME, NAMESPACE, KIND, VERSION, REPLACEMENT, STATUS, CODE, DEPRECATED, DEPRECATED IN,
@@ -308,6 +387,16 @@ pub struct ReportArgs {
     /// Inputs that could not be read or parsed are still listed, but do not make the exit code 1
     #[arg(long)]
     pub allow_incomplete: bool,
+}
+
+impl ReportArgs {
+    /// The format written to stdout (text when none is).
+    pub fn stdout_format(&self) -> OutputFormat {
+        self.output
+            .iter()
+            .find(|o| o.file.is_none())
+            .map_or(OutputFormat::Text, |o| o.format)
+    }
 }
 
 /// How to reach the cluster.

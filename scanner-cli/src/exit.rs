@@ -79,3 +79,16 @@ pub fn exit_code(report: &Report, gate: Gate) -> u8 {
         OK
     }
 }
+
+/// Whether one finding fails the gate on its own (JUnit failures, GitHub error annotations).
+pub fn fails(f: &scanner_core::Finding, gate: Gate) -> bool {
+    (f.replacement_unavailable() && !gate.ignore_unavailable_replacements)
+        || (matches!(f.status, ApiStatus::Removed | ApiStatus::Unknown) && !gate.ignore_removals)
+        || (f.status == ApiStatus::Deprecated && !gate.ignore_deprecations)
+}
+
+/// Whether a readiness finding fails the gate.
+pub fn check_fails(f: &scanner_core::checks::CheckFinding, gate: Gate) -> bool {
+    gate.readiness_fail_on
+        .is_some_and(|level| f.severity <= level)
+}

@@ -5,6 +5,7 @@
 pub mod args;
 mod cluster;
 mod commands;
+pub mod config;
 pub mod exit;
 pub mod render;
 mod setup;
@@ -13,7 +14,7 @@ mod targets;
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use args::{CatalogCommand, Cli, ColorChoice, Command};
 
@@ -51,7 +52,20 @@ impl Stderr {
 
 /// Parses arguments, runs the command, prints diagnostics, and returns the exit code.
 pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
-    let cli = match Cli::try_parse_from(raw_args) {
+    let raw_args: Vec<OsString> = raw_args.into_iter().collect();
+    // Installed as `kubectl-upcheck`, kubectl runs it as `kubectl upcheck`: say so in help.
+    let plugin = raw_args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .is_some_and(|n| n == "kubectl-upcheck");
+    let mut command = Cli::command();
+    if plugin {
+        command = command.bin_name("kubectl upcheck");
+    }
+    let parsed = command
+        .try_get_matches_from(raw_args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let mut cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // clap exits 2 on usage errors, which here means "deprecated APIs found".
@@ -68,6 +82,10 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
     let mut diag = Stderr {
         color: use_color(cli.color, io::stderr().is_terminal()),
     };
+    if let Err(e) = config::apply(&mut cli) {
+        diag.error(&e.to_string());
+        return exit::ERROR;
+    }
     let result = match &cli.command {
         Command::Files(args) => commands::files::run(&cli, args, &mut diag),
         Command::Cluster(_) | Command::Helm(_) => commands::cluster::run(&cli, &mut diag),
@@ -77,6 +95,8 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Version(args) => commands::version::run(args, &mut diag),
         Command::Checks(args) => commands::checks::list(args),
         Command::Explain(args) => commands::checks::explain(args),
+        Command::Completions(args) => commands::docs::completions(args),
+        Command::Man(args) => commands::docs::man(args),
     };
     match result {
         Ok(code) => code,

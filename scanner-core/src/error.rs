@@ -112,6 +112,8 @@ pub enum WarningKind {
     UnreadableHistory,
     /// A list had to be resumed after its continue token expired (HTTP 410).
     ListResumed,
+    /// An `upcheck.io/ignore` annotation could not be read; nothing was suppressed by it.
+    BadAnnotation,
 }
 
 /// Something worth knowing that did not prevent scanning.

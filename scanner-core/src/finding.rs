@@ -96,6 +96,19 @@ pub struct Location {
     /// Byte range of the `apiVersion` value in the file (without quotes), for rewriting it in
     /// place. `None` when it cannot be rewritten safely (alias, escapes, re-encoded file).
     pub api_version_span: Option<Span>,
+    /// Line and column of the `apiVersion` value, when its span is known: where an editor or
+    /// a code-scanning annotation should point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_version_position: Option<Position>,
+}
+
+/// A position in a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Position {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column, in characters.
+    pub column: u32,
 }
 
 /// The API to migrate to, as it applies at the target.
@@ -183,6 +196,8 @@ pub struct Finding {
     /// Where a finding from a live cluster came from (object evidence, Helm release).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// Stable identity across runs and edits (not the line): for baselines and SARIF.
+    pub fingerprint: String,
 }
 
 impl Finding {
@@ -223,6 +238,7 @@ impl Finding {
             link: verdict.entry.and_then(|e| e.link.clone()),
             message,
             origin: None,
+            fingerprint: String::new(),
         })
     }
 

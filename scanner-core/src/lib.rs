@@ -38,13 +38,14 @@ pub mod parse;
 mod report;
 mod scan;
 mod source;
+pub mod suppress;
 
 pub use api_catalog::{
     ApiEntry, ApiStatus, Catalog, CatalogBuilder, CatalogError, KubeVersion, MatchBasis, Target,
     Targets, VersionError, WILDCARD,
 };
 pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
-pub use finding::{Code, Finding, FindingReplacement, Location, Origin};
+pub use finding::{Code, Finding, FindingReplacement, Location, Origin, Position};
 pub use parse::Span;
 pub use report::{NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
 pub use scan::{ScanSettings, Scanner};

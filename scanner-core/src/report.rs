@@ -7,6 +7,7 @@ use crate::checks::Readiness;
 use crate::error::{ScanError, ScanWarning};
 use crate::finding::Finding;
 use crate::live::cluster::ClusterSection;
+use crate::suppress::Suppressed;
 
 /// Version of the JSON/YAML report schema. Bumped on every breaking change, which the
 /// CHANGELOG lists.
@@ -102,6 +103,9 @@ pub struct Report {
     /// Upgrade readiness checks, when they ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub readiness: Option<Readiness>,
+    /// Findings accepted by ignore rules, inline annotations or a baseline, and by what.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Suppressed>,
 }
 
 /// Objects of one catalog component that were not judged.
@@ -178,5 +182,6 @@ impl Report {
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.errors.sort();
         self.warnings.sort();
+        self.suppressed.sort();
     }
 }

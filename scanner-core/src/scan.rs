@@ -9,12 +9,13 @@ use serde_json::Value;
 
 use crate::checks::{ClusterState, Resource};
 use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
-use crate::finding::{Finding, Location};
+use crate::finding::{Finding, Location, Position};
 use crate::parse::{self, DocumentKind};
 use crate::report::{
     NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo,
 };
 use crate::source::{self, FileJob, Input, WalkOptions};
+use crate::suppress::{IGNORE_ANNOTATION, InlineIgnore, Suppressed, SuppressedBy};
 
 /// Everything a scan needs to know, already resolved (the core never reads config files).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +76,7 @@ struct FileOutcome {
     not_judged: BTreeMap<String, u64>,
     stats: ScanStats,
     kept: Vec<(Resource, Value)>,
+    suppressed: Vec<Suppressed>,
 }
 
 impl FileOutcome {
@@ -87,6 +89,7 @@ impl FileOutcome {
         self.errors.append(&mut other.errors);
         self.warnings.append(&mut other.warnings);
         self.kept.append(&mut other.kept);
+        self.suppressed.append(&mut other.suppressed);
         for (component, n) in other.not_judged {
             *self.not_judged.entry(component).or_default() += n;
         }
@@ -165,9 +168,9 @@ impl<'c> Scanner<'c> {
         // A walker thread feeds files to the rayon pool as it finds them; results are sorted
         // at the end, so the order of arrival does not matter.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<FileJob>>(64);
-        let walk = self.settings.walk;
+        let walk = self.settings.walk.clone();
         let (collected, outcome) = std::thread::scope(|scope| {
-            let walker = scope.spawn(move || source::collect(inputs, walk, &tx));
+            let walker = scope.spawn(move || source::collect(inputs, &walk, &tx));
             // Each worker folds its files into one outcome; outcomes are merged at the end.
             let outcome = rx
                 .into_iter()
@@ -202,6 +205,7 @@ impl<'c> Scanner<'c> {
             stats: outcome.stats,
             cluster: None,
             readiness: None,
+            suppressed: outcome.suppressed,
         };
         report.errors.extend(outcome.errors);
         report.warnings.extend(outcome.warnings);
@@ -225,6 +229,7 @@ impl<'c> Scanner<'c> {
             });
         }
         report.sort();
+        report.assign_fingerprints();
         (report, outcome.kept)
     }
 
@@ -248,6 +253,7 @@ impl<'c> Scanner<'c> {
         };
         out.errors.extend(decoded.error);
         let shift = |span: parse::Span| (span.start + decoded.base)..(span.end + decoded.base);
+        let mut lines = LineCursor::default();
         for doc in parse::parse_documents(&decoded.text) {
             match &doc.kind {
                 DocumentKind::Empty => continue,
@@ -284,6 +290,11 @@ impl<'c> Scanner<'c> {
             {
                 keep_objects(&decoded.text[doc.span.clone()], &mut out.kept);
             }
+            // Read lazily: only documents that mention the annotation and hold a finding.
+            let doc_text = &decoded.text[doc.span.clone()];
+            let annotated =
+                memchr::memmem::find(doc_text.as_bytes(), IGNORE_ANNOTATION.as_bytes()).is_some();
+            let mut full: Option<Option<Value>> = None;
             for obj in doc.objects {
                 out.stats.objects += 1;
                 let verdict =
@@ -306,6 +317,10 @@ impl<'c> Scanner<'c> {
                     item: obj.item,
                     line: obj.line,
                     document_span: decoded.exact.then(|| shift(doc.span.clone())),
+                    api_version_position: obj
+                        .api_version_span
+                        .as_ref()
+                        .map(|span| lines.position(&decoded.text, span.start)),
                     api_version_span: obj.api_version_span.filter(|_| decoded.exact).map(shift),
                 };
                 if let Some(f) = Finding::from_verdict(
@@ -317,11 +332,88 @@ impl<'c> Scanner<'c> {
                     location,
                     obj.parsed,
                 ) {
+                    if annotated {
+                        let value = full
+                            .get_or_insert_with(|| serde_saphyr::from_str::<Value>(doc_text).ok());
+                        let object = match (value.as_ref(), f.location.item) {
+                            (Some(v), Some(i)) => v.get("items").and_then(|items| items.get(i)),
+                            (v, None) => v,
+                            _ => None,
+                        };
+                        match inline_ignore(object) {
+                            Some(Ok(ignore)) if ignore.covers(f.code.as_str()) => {
+                                out.suppressed.push(Suppressed::finding(
+                                    &f,
+                                    SuppressedBy::Annotation {
+                                        reason: ignore.reason,
+                                    },
+                                ));
+                                continue;
+                            }
+                            Some(Err(message)) => out.warnings.push(ScanWarning {
+                                path: display.clone(),
+                                document: Some(doc.index),
+                                line: Some(f.location.line),
+                                kind: WarningKind::BadAnnotation,
+                                message: format!("{message}; the finding is reported"),
+                            }),
+                            _ => {}
+                        }
+                    }
                     out.findings.push(f);
                 }
             }
         }
     }
+}
+
+/// Turns byte offsets into line and column. Findings come in file order, so the cursor only
+/// moves forward: each byte of a file is looked at once, however many findings it holds (a
+/// minified JSON list is one long line).
+#[derive(Debug, Default)]
+struct LineCursor {
+    offset: usize,
+    /// 0-based line at `offset`.
+    line: usize,
+    /// Characters between the start of that line and `offset`.
+    column: usize,
+}
+
+impl LineCursor {
+    fn position(&mut self, text: &str, offset: usize) -> Position {
+        let offset = offset.min(text.len());
+        if offset < self.offset {
+            *self = Self::default();
+        }
+        let bytes = text.as_bytes();
+        let seg = &bytes[self.offset..offset];
+        // UTF-8 continuation bytes do not start a character.
+        let chars = |b: &[u8]| b.iter().filter(|&&c| c & 0xC0 != 0x80).count();
+        match memchr::memrchr(b'\n', seg) {
+            Some(i) => {
+                self.line += memchr::memchr_iter(b'\n', seg).count();
+                self.column = chars(&seg[i + 1..]);
+            }
+            None => self.column += chars(seg),
+        }
+        self.offset = offset;
+        Position {
+            line: u32::try_from(self.line + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(self.column + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// The object's [`IGNORE_ANNOTATION`], parsed, when it has one.
+pub(crate) fn inline_ignore(object: Option<&Value>) -> Option<Result<InlineIgnore, String>> {
+    let value = object?
+        .get("metadata")?
+        .get("annotations")?
+        .get(IGNORE_ANNOTATION)?;
+    Some(match value.as_str() {
+        Some(text) => InlineIgnore::parse(text),
+        None => Err(format!("{IGNORE_ANNOTATION} must be a string")),
+    })
 }
 
 /// Reads a document fully and keeps the objects (list items included) the checks read.
@@ -360,4 +452,28 @@ fn invalid_message(e: &parse::DocumentError, salvaged: bool) -> String {
         m.push_str(" (its apiVersion and kind were still read from plain lines; findings from it are marked unparsed)");
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+    use super::*;
+
+    #[test]
+    fn positions_move_forward_and_count_characters() {
+        let text = "a: b\nkind: x\n  apiVersion: v1\n- é: apps/v1\n";
+        let mut c = LineCursor::default();
+        let at = |c: &mut LineCursor, needle: &str| c.position(text, text.find(needle).unwrap());
+        assert_eq!(at(&mut c, "kind"), Position { line: 2, column: 1 });
+        assert_eq!(
+            at(&mut c, "v1\n"),
+            Position {
+                line: 3,
+                column: 15
+            }
+        );
+        assert_eq!(at(&mut c, "apps"), Position { line: 4, column: 6 });
+        // Going back starts over rather than miscounting.
+        assert_eq!(at(&mut c, "b\n"), Position { line: 1, column: 4 });
+    }
 }

@@ -33,8 +33,10 @@ impl Input {
 }
 
 /// How directories are walked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalkOptions {
+    /// Files and directories not to walk into (paths named explicitly are still read).
+    pub exclude: Option<std::sync::Arc<crate::suppress::Exclude>>,
     /// Honour `.gitignore`, `.ignore` and `.upcheckignore` files (default: yes).
     pub respect_ignore_files: bool,
     /// Walk hidden files and directories (default: yes: `.tekton/` or `.argo-ci/` hold
@@ -47,6 +49,7 @@ pub struct WalkOptions {
 impl Default for WalkOptions {
     fn default() -> Self {
         Self {
+            exclude: None,
             respect_ignore_files: true,
             hidden: true,
             follow_symlinks: true,
@@ -156,7 +159,7 @@ impl JobSink<'_> {
 /// exist.
 pub(crate) fn collect(
     inputs: Vec<Input>,
-    walk: WalkOptions,
+    walk: &WalkOptions,
     tx: &std::sync::mpsc::SyncSender<Vec<FileJob>>,
 ) -> Collected {
     let mut out = Collected::default();
@@ -178,7 +181,7 @@ pub(crate) fn collect(
     out
 }
 
-fn collect_path(path: &Path, walk: WalkOptions, sink: &mut JobSink<'_>, out: &mut Collected) {
+fn collect_path(path: &Path, walk: &WalkOptions, sink: &mut JobSink<'_>, out: &mut Collected) {
     let display = display_path(path);
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -203,7 +206,13 @@ fn collect_path(path: &Path, walk: WalkOptions, sink: &mut JobSink<'_>, out: &mu
         // .gitignore files are honoured in any directory, not only inside a git checkout.
         .require_git(false)
         .sort_by_file_name(std::cmp::Ord::cmp)
-        .filter_entry(|e| !matches!(e.file_name().to_str(), Some(".git" | ".hg" | ".svn")));
+        .filter_entry({
+            let exclude = walk.exclude.clone();
+            move |e| {
+                !matches!(e.file_name().to_str(), Some(".git" | ".hg" | ".svn"))
+                    && !exclude.as_ref().is_some_and(|x| x.excludes(e.path()))
+            }
+        });
     if walk.respect_ignore_files {
         builder.add_custom_ignore_filename(".upcheckignore");
     }

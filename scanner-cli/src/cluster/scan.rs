@@ -404,6 +404,10 @@ struct SlimAnnotations {
         skip_serializing_if = "Option::is_none"
     )]
     last_applied: Option<String>,
+    /// `upcheck.io/ignore` (the live inline-suppression test in tests/ci.rs fails if this drifts
+    /// from `scanner_core::suppress::IGNORE_ANNOTATION`).
+    #[serde(rename = "upcheck.io/ignore", skip_serializing_if = "Option::is_none")]
+    ignore: Option<String>,
 }
 
 /// The key a list is ordered by (etcd key order): `namespace/name`, or `name`.

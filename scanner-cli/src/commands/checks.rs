@@ -129,7 +129,15 @@ fn rbac(format: ChecksFormat) -> Result<u8> {
 
 /// `upcheck explain CODE`.
 pub fn explain(args: &ExplainArgs) -> Result<u8> {
-    if let Some(c) = checks::find(&args.code) {
+    if let Some(text) = explanation(&args.code) {
+        return write_stdout(&text);
+    }
+    unknown_code(&args.code)
+}
+
+/// The long explanation of a check or deprecation code (`upcheck explain`, SARIF rule help).
+pub fn explanation(code: &str) -> Option<String> {
+    if let Some(c) = checks::find(code) {
         let needs: Vec<String> = c
             .needs
             .iter()
@@ -155,11 +163,11 @@ pub fn explain(args: &ExplainArgs) -> Result<u8> {
             },
             c.remediation
         );
-        return write_stdout(&text);
+        return Some(text);
     }
     if let Some(code) = Code::ALL
         .iter()
-        .find(|c| c.as_str().eq_ignore_ascii_case(&args.code))
+        .find(|c| c.as_str().eq_ignore_ascii_case(code))
     {
         let text = format!(
             "{} · {}\n\n{}. Reported for every object (manifest, stored object written through the API version, or Helm release manifest) whose apiVersion is {} at the target version. Exit code {}.\n",
@@ -176,10 +184,13 @@ pub fn explain(args: &ExplainArgs) -> Result<u8> {
                 _ => crate::exit::REMOVED,
             }
         );
-        return write_stdout(&text);
+        return Some(text);
     }
-    let prefix: String = args
-        .code
+    None
+}
+
+fn unknown_code(code: &str) -> Result<u8> {
+    let prefix: String = code
         .chars()
         .take(3)
         .collect::<String>()
@@ -190,14 +201,10 @@ pub fn explain(args: &ExplainArgs) -> Result<u8> {
         .filter(|c| c.starts_with(&prefix))
         .collect();
     if near.is_empty() {
-        bail!(
-            "unknown check code {:?}; `upcheck checks` lists them",
-            args.code
-        );
+        bail!("unknown check code {code:?}; `upcheck checks` lists them");
     }
     bail!(
-        "unknown check code {:?}; codes starting with {prefix}: {}",
-        args.code,
+        "unknown check code {code:?}; codes starting with {prefix}: {}",
         near.join(", ")
     )
 }

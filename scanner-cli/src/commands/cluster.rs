@@ -23,7 +23,7 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
     if let Command::Cluster(args) = &cli.command
         && args.rbac
     {
-        return print_rbac(&args.catalog, args.report.output);
+        return print_rbac(&args.catalog, args.report.stdout_format());
     }
     let live = options_of(&cli.command).context("not a live-cluster command")?;
     // Checked before connecting: a typo in --columns should not cost a cluster scan.
@@ -33,7 +33,15 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
     let (report, notes) = report(&live, &progress)?;
     let notes: Vec<&String> = notes.iter().collect();
     let fail_on = live.checks.and_then(fail_on);
-    super::emit(cli, &report, live.report, columns, &notes, fail_on, err)
+    super::emit(
+        cli,
+        report,
+        live.report,
+        columns.as_deref(),
+        &notes,
+        fail_on,
+        err,
+    )
 }
 
 fn print_rbac(catalog_args: &CatalogArgs, format: OutputFormat) -> Result<u8> {

@@ -16,6 +16,7 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
         targets,
         only_removed: args.report.only_removed,
         walk: WalkOptions {
+            exclude: cli.policy.exclude.clone(),
             respect_ignore_files: !args.no_ignore,
             hidden: !args.skip_hidden,
             follow_symlinks: !args.no_follow,
@@ -67,5 +68,13 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
     }
 
     let notes: Vec<&String> = loaded.notes.iter().chain(&target_notes).collect();
-    super::emit(cli, &report, &args.report, columns, &notes, fail_on, err)
+    super::emit(
+        cli,
+        report,
+        &args.report,
+        columns.as_deref(),
+        &notes,
+        fail_on,
+        err,
+    )
 }

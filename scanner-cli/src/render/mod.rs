@@ -3,7 +3,10 @@
 
 pub mod columns;
 mod csv;
+mod github;
+mod junit;
 mod markdown;
+mod sarif;
 mod serialized;
 mod text;
 
@@ -25,6 +28,8 @@ pub struct RenderOptions {
     pub headers: bool,
     /// Colour the table (text formats on a terminal only).
     pub color: bool,
+    /// Which findings fail the gate (JUnit failures, GitHub error annotations).
+    pub gate: crate::exit::Gate,
 }
 
 /// Writes the report to `out` in the chosen format.
@@ -46,6 +51,9 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> Res
         OutputFormat::Csv => csv::render(report, opts, out),
         OutputFormat::Json => serialized::json(report, out),
         OutputFormat::Yaml => serialized::yaml(report, out),
+        OutputFormat::Sarif => sarif::render(report, opts, out),
+        OutputFormat::Junit => junit::render(report, opts, out),
+        OutputFormat::Github => github::render(report, opts, out),
     }
 }
 
@@ -274,6 +282,24 @@ pub fn summary(report: &Report) -> String {
             out,
             " {} hidden by --only-removed.",
             plural(n(s.suppressed), "deprecated finding", "deprecated findings")
+        );
+    }
+    if !report.suppressed.is_empty() {
+        let (rules, annotations, baseline) = report.suppressed_counts();
+        let parts: Vec<String> = [
+            (rules, "by ignore rules"),
+            (annotations, "by annotations"),
+            (baseline, "by the baseline"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, by)| format!("{n} {by}"))
+        .collect();
+        let _ = write!(
+            out,
+            " Suppressed {}: {}.",
+            plural(report.suppressed.len(), "finding", "findings"),
+            parts.join(", ")
         );
     }
     if let Some(r) = &report.readiness {

@@ -138,6 +138,8 @@ pub struct CheckFinding {
     pub hop: Option<KubeVersion>,
     /// One sentence for people, with the evidence.
     pub message: String,
+    /// Stable identity across runs: for baselines and SARIF.
+    pub fingerprint: String,
 }
 
 impl CheckFinding {
@@ -154,6 +156,7 @@ impl CheckFinding {
             object: object.into(),
             hop: None,
             message: message.into(),
+            fingerprint: String::new(),
         }
     }
 
@@ -318,6 +321,7 @@ pub fn run(
             .cmp(&(b.severity, b.code, b.hop, &b.object, &b.message))
     });
     findings.dedup();
+    crate::suppress::assign_check_fingerprints(&mut findings);
     Readiness {
         current,
         target,

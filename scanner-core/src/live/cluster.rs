@@ -21,7 +21,8 @@ use super::metrics::{DeprecatedApiRequest, requested_deprecated_apis};
 use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 use crate::finding::{Finding, Location, Origin};
 use crate::report::{Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
-use crate::scan::{ScanSettings, Scanner};
+use crate::scan::{ScanSettings, Scanner, inline_ignore};
+use crate::suppress::{Suppressed, SuppressedBy};
 
 /// How many object names a "no write history" warning quotes before it only counts.
 const NO_HISTORY_EXAMPLES: usize = 5;
@@ -174,6 +175,8 @@ pub struct ClusterOutcome {
     pub stats: ClusterStats,
     /// Counts of what Helm manifests held.
     pub manifest_stats: ScanStats,
+    /// Findings accepted by the objects' own `upcheck.io/ignore` annotations.
+    pub suppressed: Vec<Suppressed>,
     /// Objects without write history, per resource: count and a few names.
     no_history: BTreeMap<String, (u64, Vec<String>)>,
 }
@@ -184,6 +187,7 @@ impl ClusterOutcome {
         self.findings.append(&mut other.findings);
         self.errors.append(&mut other.errors);
         self.warnings.append(&mut other.warnings);
+        self.suppressed.append(&mut other.suppressed);
         self.served_at_risk.append(&mut other.served_at_risk);
         self.requested_apis.append(&mut other.requested_apis);
         self.crds.append(&mut other.crds);
@@ -336,6 +340,7 @@ impl<'c> ClusterJudge<'c> {
                     line: 0,
                     document_span: None,
                     api_version_span: None,
+                    api_version_position: None,
                 };
                 if let Some(mut f) = Finding::from_verdict(
                     &verdict,
@@ -350,6 +355,23 @@ impl<'c> ClusterJudge<'c> {
                         resource: rref.clone(),
                         evidence: using.evidence,
                     });
+                    match inline_ignore(Some(item)) {
+                        Some(Ok(ignore)) if ignore.covers(f.code.as_str()) => {
+                            out.suppressed.push(Suppressed::finding(
+                                &f,
+                                SuppressedBy::Annotation {
+                                    reason: ignore.reason,
+                                },
+                            ));
+                            continue;
+                        }
+                        Some(Err(message)) => out.warning(
+                            &object,
+                            WarningKind::BadAnnotation,
+                            format!("{message}; the finding is reported"),
+                        ),
+                        _ => {}
+                    }
                     out.findings.push(f);
                 }
             }
@@ -434,6 +456,7 @@ impl<'c> ClusterJudge<'c> {
             });
             out.findings.push(f);
         }
+        out.suppressed.extend(report.suppressed);
         for mut e in report.errors {
             e.message = format!(
                 "the release manifest has a {} error; its text is not shown because it may hold Secret data",
@@ -510,11 +533,14 @@ impl<'c> ClusterJudge<'c> {
                 stats: out.stats,
             }),
             readiness: None,
+            suppressed: out.suppressed,
         };
         report.sort();
         // A list resumed after an expired continue token may return an object twice.
         report.findings.dedup();
         report.warnings.dedup();
+        report.suppressed.dedup();
+        report.assign_fingerprints();
         report
     }
 }

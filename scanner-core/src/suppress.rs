@@ -1,0 +1,625 @@
+//! Accepting known findings without turning the gate off: ignore rules (from a config file),
+//! the inline annotation on an object, and baselines of earlier findings.
+//!
+//! A suppressed finding is never dropped silently: it moves to [`Report::suppressed`] with
+//! what suppressed it, and reports count it.
+//!
+//! Findings are matched by a stable identity (a fingerprint), never by line number, so a
+//! baseline survives edits that move objects around. The identity of a file finding is its
+//! path, apiVersion, kind, namespace, name and code, plus how many identical objects precede it
+//! in the same file; of a live object, its resource, namespace, name, apiVersion and code; of a
+//! Helm object, the release (not the revision) and the object; of a readiness finding, its
+//! code, object and hop.
+//!
+//! ```
+//! use scanner_core::suppress::{Baseline, InlineIgnore};
+//! use scanner_core::{Catalog, KubeVersion, ScanSettings, Scanner, Targets};
+//!
+//! let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 22), None));
+//! let scanner = Scanner::new(Catalog::embedded(), settings);
+//! let before = scanner.scan_text("a.yaml", "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: web\n");
+//! let baseline = Baseline::from_report(&before);
+//!
+//! // The same object two lines further down is not new.
+//! let mut after = scanner.scan_text("a.yaml", "# moved\n\napiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: web\n");
+//! after.apply_baseline(&baseline);
+//! assert!(after.findings.is_empty());
+//! assert_eq!(after.suppressed.len(), 1);
+//!
+//! let inline = InlineIgnore::parse("DEP001: migrated with the ingress controller in Q3").unwrap();
+//! assert!(inline.covers("DEP001") && !inline.covers("DEP002"));
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::checks::CheckFinding;
+use crate::finding::{Finding, Origin};
+use crate::report::Report;
+
+/// The annotation that suppresses findings on the object that carries it:
+/// `upcheck.io/ignore: "DEP002,DRN: reason"`.
+pub const IGNORE_ANNOTATION: &str = "upcheck.io/ignore";
+
+/// Version of the baseline file format.
+pub const BASELINE_SCHEMA_VERSION: u32 = 1;
+
+/// Whether a code pattern (a code, a prefix such as `DEP` or `DRN`, or `*`) matches `code`.
+/// Case-insensitive, as `--select` and `--ignore` are.
+pub fn code_matches(pattern: &str, code: &str) -> bool {
+    let p = pattern.trim();
+    p == "*"
+        || (!p.is_empty()
+            && code.len() >= p.len()
+            && code.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+}
+
+/// The value of an [`IGNORE_ANNOTATION`]: which codes, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlineIgnore {
+    /// Codes or prefixes (`DEP002`, `DEP`, `*`).
+    pub codes: Vec<String>,
+    /// Why these findings are accepted (required).
+    pub reason: String,
+}
+
+impl InlineIgnore {
+    /// Parses `CODES: reason`, where CODES is a comma-separated list of codes or prefixes.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let Some((codes, reason)) = value.split_once(':') else {
+            return Err(format!(
+                "{IGNORE_ANNOTATION} must be `CODES: reason` (for example `DEP002: migrating in PLAT-12`), got {value:?}"
+            ));
+        };
+        let codes: Vec<String> = codes
+            .split(',')
+            .map(|c| c.trim().to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if codes.is_empty() {
+            return Err(format!(
+                "{IGNORE_ANNOTATION} names no code before the colon: {value:?}"
+            ));
+        }
+        if let Some(bad) = codes
+            .iter()
+            .find(|c| *c != "*" && !c.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(format!(
+                "{IGNORE_ANNOTATION}: {bad:?} is not a check code or prefix"
+            ));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(format!(
+                "{IGNORE_ANNOTATION} needs a reason after the codes: {value:?}"
+            ));
+        }
+        Ok(Self {
+            codes,
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// Whether it suppresses findings of `code`.
+    pub fn covers(&self, code: &str) -> bool {
+        self.codes.iter().any(|p| code_matches(p, code))
+    }
+}
+
+/// What suppressed a finding.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum SuppressedBy {
+    /// An ignore rule of the configuration.
+    Rule {
+        /// Where the rule is (`upcheck.toml:12`).
+        rule: String,
+        /// The rule's reason.
+        reason: String,
+    },
+    /// The object's own [`IGNORE_ANNOTATION`].
+    Annotation {
+        /// The annotation's reason.
+        reason: String,
+    },
+    /// The finding is in the baseline.
+    Baseline,
+}
+
+impl fmt::Display for SuppressedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rule { rule, reason } => write!(f, "ignore rule at {rule} ({reason})"),
+            Self::Annotation { reason } => write!(f, "{IGNORE_ANNOTATION} annotation ({reason})"),
+            Self::Baseline => f.write_str("baseline"),
+        }
+    }
+}
+
+/// A finding that was found and then accepted.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Suppressed {
+    /// The finding's code.
+    pub code: String,
+    /// What it is about: `deploy/web.yaml:3 Ingress default/web`.
+    pub subject: String,
+    /// What suppressed it.
+    pub by: SuppressedBy,
+}
+
+impl Suppressed {
+    pub(crate) fn finding(f: &Finding, by: SuppressedBy) -> Self {
+        Self {
+            code: f.code.as_str().to_owned(),
+            subject: subject(f),
+            by,
+        }
+    }
+
+    fn check(f: &CheckFinding, by: SuppressedBy) -> Self {
+        Self {
+            code: f.code.to_owned(),
+            subject: f.object.clone(),
+            by,
+        }
+    }
+}
+
+fn subject(f: &Finding) -> String {
+    let object = match (&f.namespace, &f.name) {
+        (Some(ns), Some(n)) => format!("{} {ns}/{n}", f.kind),
+        (None, Some(n)) => format!("{} {n}", f.kind),
+        _ => f.kind.clone(),
+    };
+    match &f.origin {
+        None => format!("{}:{} {object}", f.location.path, f.location.line),
+        Some(Origin::Object { .. }) => format!("{} ({})", f.location.path, f.api_version),
+        Some(Origin::Helm {
+            release, namespace, ..
+        }) => format!("helm release {namespace}/{release}: {object}"),
+    }
+}
+
+/// An ignore rule: every field that is set must match; `codes` empty means every code.
+#[derive(Clone, Debug)]
+pub struct IgnoreRule {
+    /// Where the rule was written (`upcheck.toml:12`), for the report.
+    pub origin: String,
+    /// Why (required by the config format).
+    pub reason: String,
+    /// Glob over the file path, relative to the directory of the config file.
+    pub path: Option<GlobMatcher>,
+    /// Exact `apiVersion`.
+    pub api_version: Option<String>,
+    /// Kind, case-insensitive.
+    pub kind: Option<String>,
+    /// Glob over the namespace (`*` also matches cluster-scoped objects).
+    pub namespace: Option<GlobMatcher>,
+    /// Glob over the name.
+    pub name: Option<GlobMatcher>,
+    /// Codes or prefixes; empty: all.
+    pub codes: Vec<String>,
+}
+
+/// A glob for an ignore rule field.
+pub fn glob(pattern: &str) -> Result<GlobMatcher, String> {
+    Glob::new(pattern)
+        .map(|g| g.compile_matcher())
+        .map_err(|e| format!("invalid glob {pattern:?}: {e}"))
+}
+
+impl IgnoreRule {
+    fn covers_code(&self, code: &str) -> bool {
+        self.codes.is_empty() || self.codes.iter().any(|p| code_matches(p, code))
+    }
+
+    fn matches_finding(&self, f: &Finding, rel_path: Option<&str>) -> bool {
+        if !self.covers_code(f.code.as_str()) {
+            return false;
+        }
+        if let Some(g) = &self.path {
+            // Only manifest files have paths; live objects and Helm releases do not.
+            match (rel_path, &f.origin) {
+                (Some(p), None) if g.is_match(p) => {}
+                _ => return false,
+            }
+        }
+        if self
+            .api_version
+            .as_ref()
+            .is_some_and(|a| *a != f.api_version)
+            || self
+                .kind
+                .as_ref()
+                .is_some_and(|k| !k.eq_ignore_ascii_case(&f.kind))
+        {
+            return false;
+        }
+        glob_ok(self.namespace.as_ref(), f.namespace.as_deref())
+            && glob_ok(self.name.as_ref(), f.name.as_deref())
+    }
+
+    /// Readiness findings name their object as `Kind name` or `Kind namespace/name`.
+    fn matches_check(&self, f: &CheckFinding) -> bool {
+        if !self.covers_code(f.code) || self.path.is_some() || self.api_version.is_some() {
+            return false;
+        }
+        let (kind, rest) = f.object.split_once(' ').unwrap_or((f.object.as_str(), ""));
+        let (namespace, name) = match rest.split_once('/') {
+            Some((ns, n)) => (Some(ns), n),
+            None => (None, rest),
+        };
+        if self
+            .kind
+            .as_ref()
+            .is_some_and(|k| !k.eq_ignore_ascii_case(kind))
+        {
+            return false;
+        }
+        glob_ok(self.namespace.as_ref(), namespace) && glob_ok(self.name.as_ref(), Some(name))
+    }
+}
+
+fn glob_ok(g: Option<&GlobMatcher>, value: Option<&str>) -> bool {
+    match g {
+        None => true,
+        Some(g) => match value {
+            Some(v) => g.is_match(v),
+            None => g.glob().glob() == "*",
+        },
+    }
+}
+
+/// Paths to leave out of directory walks: globs relative to a root (the config file's
+/// directory).
+#[derive(Clone, Debug)]
+pub struct Exclude {
+    root: PathBuf,
+    cwd: PathBuf,
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl PartialEq for Exclude {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.root, &self.cwd, &self.patterns) == (&other.root, &other.cwd, &other.patterns)
+    }
+}
+
+impl Eq for Exclude {}
+
+impl Exclude {
+    /// Globs relative to `root`; relative paths met while walking are relative to `cwd`.
+    pub fn new(root: &Path, cwd: &Path, patterns: &[String]) -> Result<Self, String> {
+        let mut b = GlobSetBuilder::new();
+        for p in patterns {
+            b.add(Glob::new(p).map_err(|e| format!("invalid glob {p:?}: {e}"))?);
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            cwd: cwd.to_path_buf(),
+            patterns: patterns.to_vec(),
+            set: b.build().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Whether `path` (as walked) is excluded.
+    pub fn excludes(&self, path: &Path) -> bool {
+        relative_to(&self.root, &self.cwd, path).is_some_and(|rel| self.set.is_match(rel))
+    }
+}
+
+/// `path` (relative to `cwd`, or absolute) relative to `root`, with `/` separators;
+/// `None` when it lies outside `root`. Purely lexical: symbolic links are not resolved.
+pub fn relative_to(root: &Path, cwd: &Path, path: &Path) -> Option<String> {
+    let full = normalize(&cwd.join(path));
+    let rel = full.strip_prefix(normalize(root)).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Fingerprints of findings accepted earlier (`--write-baseline`, `--baseline`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// [`BASELINE_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// One entry per accepted finding, sorted.
+    pub findings: Vec<BaselineEntry>,
+}
+
+/// One accepted finding: its fingerprint, and what it was, for people reviewing the file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BaselineEntry {
+    /// The stable identity.
+    pub fingerprint: String,
+    /// The code.
+    pub code: String,
+    /// What it was about.
+    pub subject: String,
+}
+
+impl Baseline {
+    /// Every finding of `report` (readiness findings included).
+    pub fn from_report(report: &Report) -> Self {
+        let mut findings: Vec<BaselineEntry> = report
+            .findings
+            .iter()
+            .map(|f| BaselineEntry {
+                fingerprint: f.fingerprint.clone(),
+                code: f.code.as_str().to_owned(),
+                subject: subject(f),
+            })
+            .chain(report.readiness.iter().flat_map(|r| {
+                r.findings.iter().map(|f| BaselineEntry {
+                    fingerprint: f.fingerprint.clone(),
+                    code: f.code.to_owned(),
+                    subject: f.object.clone(),
+                })
+            }))
+            .collect();
+        findings.sort();
+        findings.dedup();
+        Self {
+            schema_version: BASELINE_SCHEMA_VERSION,
+            findings,
+        }
+    }
+
+    /// Reads a baseline file's JSON.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let b: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if b.schema_version != BASELINE_SCHEMA_VERSION {
+            return Err(format!(
+                "baseline schema_version {} is not supported (this upcheck reads {BASELINE_SCHEMA_VERSION})",
+                b.schema_version
+            ));
+        }
+        Ok(b)
+    }
+
+    fn fingerprints(&self) -> BTreeSet<&str> {
+        self.findings
+            .iter()
+            .map(|e| e.fingerprint.as_str())
+            .collect()
+    }
+}
+
+impl Report {
+    /// Moves the findings that an ignore rule matches to [`Report::suppressed`].
+    /// `rel_path` maps a finding's path to the form rule globs are written in (relative to
+    /// the config file), or `None` when the path lies outside it.
+    pub fn apply_ignores(
+        &mut self,
+        rules: &[IgnoreRule],
+        rel_path: &dyn Fn(&str) -> Option<String>,
+    ) {
+        if rules.is_empty() {
+            return;
+        }
+        let mut kept = Vec::with_capacity(self.findings.len());
+        for f in std::mem::take(&mut self.findings) {
+            let rel = if f.origin.is_none() {
+                rel_path(&f.location.path)
+            } else {
+                None
+            };
+            match rules.iter().find(|r| r.matches_finding(&f, rel.as_deref())) {
+                Some(r) => self.suppressed.push(Suppressed::finding(
+                    &f,
+                    SuppressedBy::Rule {
+                        rule: r.origin.clone(),
+                        reason: r.reason.clone(),
+                    },
+                )),
+                None => kept.push(f),
+            }
+        }
+        self.findings = kept;
+        if let Some(readiness) = &mut self.readiness {
+            let mut kept = Vec::with_capacity(readiness.findings.len());
+            for f in std::mem::take(&mut readiness.findings) {
+                match rules.iter().find(|r| r.matches_check(&f)) {
+                    Some(r) => self.suppressed.push(Suppressed::check(
+                        &f,
+                        SuppressedBy::Rule {
+                            rule: r.origin.clone(),
+                            reason: r.reason.clone(),
+                        },
+                    )),
+                    None => kept.push(f),
+                }
+            }
+            readiness.findings = kept;
+        }
+        self.suppressed.sort();
+    }
+
+    /// Moves the findings whose fingerprint is in `baseline` to [`Report::suppressed`].
+    pub fn apply_baseline(&mut self, baseline: &Baseline) {
+        let known = baseline.fingerprints();
+        let (old, new): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut self.findings)
+            .into_iter()
+            .partition(|f| known.contains(f.fingerprint.as_str()));
+        self.findings = new;
+        self.suppressed.extend(
+            old.iter()
+                .map(|f| Suppressed::finding(f, SuppressedBy::Baseline)),
+        );
+        if let Some(readiness) = &mut self.readiness {
+            let (old, new): (Vec<CheckFinding>, Vec<CheckFinding>) =
+                std::mem::take(&mut readiness.findings)
+                    .into_iter()
+                    .partition(|f| known.contains(f.fingerprint.as_str()));
+            readiness.findings = new;
+            self.suppressed.extend(
+                old.iter()
+                    .map(|f| Suppressed::check(f, SuppressedBy::Baseline)),
+            );
+        }
+        self.suppressed.sort();
+    }
+
+    /// How many findings each kind of suppression accepted: (rules, annotations, baseline).
+    pub fn suppressed_counts(&self) -> (usize, usize, usize) {
+        let mut n = (0, 0, 0);
+        for s in &self.suppressed {
+            match s.by {
+                SuppressedBy::Rule { .. } => n.0 += 1,
+                SuppressedBy::Annotation { .. } => n.1 += 1,
+                SuppressedBy::Baseline => n.2 += 1,
+            }
+        }
+        n
+    }
+
+    /// Gives every finding its fingerprint (after sorting, so duplicates are numbered in
+    /// report order).
+    pub(crate) fn assign_fingerprints(&mut self) {
+        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+        for f in &mut self.findings {
+            let id = identity(f);
+            let n = seen.entry(id.clone()).or_default();
+            f.fingerprint = fingerprint(&format!("{id}\u{1f}{n}"));
+            *n += 1;
+        }
+        if let Some(r) = &mut self.readiness {
+            assign_check_fingerprints(&mut r.findings);
+        }
+    }
+}
+
+/// Fingerprints for readiness findings (identical ones are numbered in order).
+pub(crate) fn assign_check_fingerprints(findings: &mut [CheckFinding]) {
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    for f in findings {
+        let id = format!(
+            "check\u{1f}{}\u{1f}{}\u{1f}{}",
+            f.code,
+            f.object,
+            f.hop.map(|h| h.to_string()).unwrap_or_default()
+        );
+        let n = seen.entry(id.clone()).or_default();
+        f.fingerprint = fingerprint(&format!("{id}\u{1f}{n}"));
+        *n += 1;
+    }
+}
+
+/// The identity of a finding, without its occurrence number.
+fn identity(f: &Finding) -> String {
+    let sep = '\u{1f}';
+    let object = format!(
+        "{}{sep}{}{sep}{}{sep}{}{sep}{}",
+        f.api_version,
+        f.kind,
+        f.namespace.as_deref().unwrap_or(""),
+        f.name.as_deref().unwrap_or(""),
+        f.code.as_str()
+    );
+    match &f.origin {
+        None => format!("file{sep}{}{sep}{object}", normal_path(&f.location.path)),
+        Some(Origin::Object { resource, .. }) => format!("object{sep}{resource}{sep}{object}"),
+        Some(Origin::Helm {
+            release, namespace, ..
+        }) => format!("helm{sep}{namespace}/{release}{sep}{object}"),
+    }
+}
+
+/// `./a//b.yaml` and `a/b.yaml` are the same file; Windows separators count as `/`.
+fn normal_path(p: &str) -> String {
+    let p = p.replace('\\', "/");
+    let parts: Vec<&str> = p
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    parts.join("/")
+}
+
+/// 64-bit FNV-1a, printed as 16 hex digits: stable across platforms, releases and runs
+/// (the standard library's hashers promise none of that).
+fn fingerprint(text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+    use super::*;
+
+    #[test]
+    fn inline_values() {
+        let i = InlineIgnore::parse(" dep002 , DRN : vendor chart, fixed upstream in 2.0").unwrap();
+        assert_eq!(i.codes, ["DEP002", "DRN"]);
+        assert_eq!(i.reason, "vendor chart, fixed upstream in 2.0");
+        assert!(i.covers("DRN004") && i.covers("DEP002") && !i.covers("DEP001"));
+        assert!(
+            InlineIgnore::parse("*: all of it")
+                .unwrap()
+                .covers("SKEW001")
+        );
+        for bad in ["DEP002", "DEP002:", ": reason", "DEP-2: x", "DEP002:   "] {
+            assert!(InlineIgnore::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn paths_relative_to_the_config() {
+        let root = Path::new("/repo");
+        assert_eq!(
+            relative_to(
+                root,
+                Path::new("/repo/sub"),
+                Path::new("../deploy/./a.yaml")
+            )
+            .as_deref(),
+            Some("deploy/a.yaml")
+        );
+        assert_eq!(
+            relative_to(root, Path::new("/elsewhere"), Path::new("a.yaml")),
+            None
+        );
+        let x = Exclude::new(root, Path::new("/repo"), &["vendor/**".into()]).unwrap();
+        assert!(x.excludes(Path::new("vendor/chart/a.yaml")));
+        assert!(!x.excludes(Path::new("deploy/a.yaml")));
+    }
+
+    #[test]
+    fn paths_are_compared_in_one_form() {
+        assert_eq!(normal_path("./deploy//a.yaml"), "deploy/a.yaml");
+        assert_eq!(normal_path("deploy\\a.yaml"), "deploy/a.yaml");
+    }
+
+    #[test]
+    fn fingerprints_are_stable() {
+        // Pinned: a change here invalidates every baseline users have written.
+        assert_eq!(fingerprint(""), "cbf29ce484222325");
+        assert_eq!(fingerprint("a"), "af63dc4c8601ec8c");
+    }
+}
