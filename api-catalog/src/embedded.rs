@@ -13,6 +13,10 @@ pub const KUBERNETES_YAML: &str = include_str!("../data/kubernetes.yaml");
 /// The embedded add-on catalog (cert-manager, Istio, Gateway API), as text.
 pub const COMPONENTS_YAML: &str = include_str!("../data/components.yaml");
 
+/// Kubernetes minors with their release and end-of-life dates
+/// (`minor,release_date,end_of_life,notes`; dates are ISO `YYYY-MM-DD`, empty when not set).
+pub const KUBERNETES_RELEASES_CSV: &str = include_str!("../data/source/kubernetes-releases.csv");
+
 /// Every embedded catalog file, in load order.
 pub(crate) const FILES: [(&str, &str); 2] = [
     ("kubernetes.yaml", KUBERNETES_YAML),

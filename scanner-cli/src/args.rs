@@ -78,10 +78,79 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Print the upcheck version and what the catalog covers
     Version(VersionArgs),
+    /// Plan the upgrade hop by hop: API migrations, node rolls, add-ons, blockers and the
+    /// provider's commands per hop, as a checklist (live, or offline with --current)
+    #[command(after_help = EXIT_CODES_HELP)]
+    Plan(PlanArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print the man page (roff) of upcheck and its commands
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Manifest files and directories to check for APIs the hops remove (offline plans; `-`
+    /// reads stdin)
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// The Kubernetes minor to upgrade to
+    #[arg(short = 't', long = "target-version", value_name = "VERSION")]
+    pub target_version: String,
+
+    /// Plan offline from this control-plane version instead of reading a cluster; several
+    /// comma-separated versions are the apiservers of a control plane mid-upgrade
+    #[arg(long, value_name = "VERSION", value_delimiter = ',')]
+    pub current: Vec<String>,
+
+    /// Offline: kubelet versions of the node pools, comma-separated (1.27,1.28 or
+    /// NAME=VERSION)
+    #[arg(
+        long,
+        value_name = "VERSIONS",
+        value_delimiter = ',',
+        requires = "current"
+    )]
+    pub nodes: Vec<String>,
+
+    /// Where the cluster runs (names the provider's commands and rules). Default: told from
+    /// the cluster (server version, node labels); generic offline
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderArg>,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
+    pub output: PlanFormat,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    #[command(flatten)]
+    pub checks: CheckSelectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Eks,
+    Aks,
+    Gke,
+    Kubeadm,
+    K3s,
+    Generic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// For the terminal
+    Text,
+    /// A playbook with a checklist per phase, to paste into the upgrade story
+    Markdown,
+    /// The plan and the report it was made from, for tools
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -95,6 +95,7 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Version(args) => commands::version::run(args, &mut diag),
         Command::Checks(args) => commands::checks::list(args),
         Command::Explain(args) => commands::checks::explain(args),
+        Command::Plan(args) => commands::plan::run(&cli, args, &mut diag),
         Command::Completions(args) => commands::docs::completions(args),
         Command::Man(args) => commands::docs::man(args),
     };

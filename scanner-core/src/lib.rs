@@ -35,6 +35,7 @@ mod error;
 mod finding;
 pub mod live;
 pub mod parse;
+pub mod plan;
 mod report;
 mod scan;
 mod source;

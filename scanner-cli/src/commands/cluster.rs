@@ -30,7 +30,7 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
     let columns = super::columns(live.report)?;
     let progress =
         Progress::new(!live.connection.no_progress && !cli.quiet && io::stderr().is_terminal());
-    let (report, notes) = report(&live, &progress)?;
+    let (report, notes, _) = report(&live, &progress)?;
     let notes: Vec<&String> = notes.iter().collect();
     let fail_on = live.checks.and_then(fail_on);
     super::emit(
@@ -117,7 +117,7 @@ pub struct LiveArgs<'a> {
 impl LiveArgs<'_> {
     /// Runs the scan without a progress line.
     pub fn report(&self) -> Result<scanner_core::Report> {
-        report(self, &Progress::new(false)).map(|(r, _)| r)
+        report(self, &Progress::new(false)).map(|(r, _, _)| r)
     }
 }
 
@@ -168,8 +168,12 @@ fn readiness(
     checks::run(state, current, k8s.target, selection, false, kubectl)
 }
 
-/// Runs the scan; returns the report and the notes about the catalog and targets.
-fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Report, Vec<String>)> {
+/// Runs the scan; returns the report, the notes about the catalog and targets, and the state
+/// the readiness checks read (nodes among it, for `upcheck plan`).
+pub fn report(
+    live: &LiveArgs<'_>,
+    progress: &Progress,
+) -> Result<(scanner_core::Report, Vec<String>, ClusterState)> {
     let LiveArgs {
         connection,
         targets: target_args,
@@ -249,9 +253,9 @@ fn report(live: &LiveArgs<'_>, progress: &Progress) -> Result<(scanner_core::Rep
         if let (Some(sel), Some(t)) = (&selection, k8s) {
             report.readiness = Some(readiness(&state, t, sel, kubectl));
         }
-        anyhow::Ok(report)
+        anyhow::Ok((report, state))
     })?;
 
     let notes = loaded.notes.iter().chain(&target_notes).cloned().collect();
-    Ok((report, notes))
+    Ok((report.0, notes, report.1))
 }

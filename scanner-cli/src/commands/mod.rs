@@ -6,6 +6,7 @@ pub mod checks;
 pub mod cluster;
 pub mod docs;
 pub mod files;
+pub mod plan;
 pub mod version;
 
 use std::io::{self, IsTerminal, Write};

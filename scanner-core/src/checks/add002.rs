@@ -27,7 +27,7 @@ pub static CHECK: Check = Check {
 };
 
 /// The `CoreDNS` version kubeadm ships per Kubernetes minor (`kubernetes_minor,coredns_version`).
-const KUBEADM_COREDNS: &str = include_str!("data/kubeadm-coredns.csv");
+pub(crate) const KUBEADM_COREDNS: &str = include_str!("data/kubeadm-coredns.csv");
 
 /// The first `CoreDNS` line that reads `EndpointSlices` (and needs RBAC for them).
 const ENDPOINTSLICES_FROM: DnsVersion = DnsVersion::new(1, 8, 0);

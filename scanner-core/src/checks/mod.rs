@@ -8,7 +8,7 @@
 //!
 //! Codes never change meaning once released; a retired check keeps its code documented.
 
-mod add002;
+pub(crate) mod add002;
 mod api002;
 mod api003;
 mod drn001;
@@ -31,7 +31,7 @@ mod skew003;
 mod skew005;
 mod skew006;
 pub mod state;
-mod util;
+pub(crate) mod util;
 mod wl001;
 
 use std::collections::BTreeSet;

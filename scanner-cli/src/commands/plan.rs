@@ -1,0 +1,648 @@
+//! `upcheck plan`: the upgrade as hops, with a checklist per phase.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal, Write};
+
+use anyhow::{Context, Result};
+use scanner_core::checks::{self, ClusterState, Resource, Severity};
+use scanner_core::plan::{NodePool, NodeRoll, Plan, PlanInput, Provider, RemovedApi, pool_command};
+use scanner_core::{Input, KubeVersion, Report, ScanSettings, Scanner, WalkOptions};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::{Cli, PlanArgs, PlanFormat, ProviderArg, ReportArgs, TargetArgs};
+use crate::cluster::progress::Progress;
+use crate::cluster::scan;
+use crate::{Stderr, exit, setup, targets};
+
+/// Version of the plan's JSON.
+const PLAN_SCHEMA_VERSION: u32 = 1;
+
+pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
+    let target = parse_version("--target-version", &args.target_version)?;
+    let loaded = setup::load(&args.catalog)?;
+    let catalog_newest = loaded
+        .catalog
+        .component("k8s")
+        .and_then(|c| c.newest_release);
+    let kubectl = super::cluster::kubectl_version(&args.checks)?;
+
+    let (input, report) = if args.current.is_empty() {
+        live(cli, args, target)?
+    } else {
+        offline(args, target, &loaded)?
+    };
+    let input = PlanInput {
+        kubectl,
+        today: Some(today()),
+        catalog_newest,
+        ..input
+    };
+    let plan = match Plan::build(input, report.as_ref()) {
+        Ok(p) => p,
+        Err(e) => {
+            err.error(&e.to_string());
+            return Ok(exit::ERROR);
+        }
+    };
+
+    let text = match args.output {
+        PlanFormat::Text => text(&plan, report.as_ref()),
+        PlanFormat::Markdown => markdown(&plan, report.as_ref()),
+        PlanFormat::Json => {
+            #[derive(Serialize)]
+            struct Doc<'a> {
+                schema_version: u32,
+                plan: &'a Plan,
+                report: Option<&'a Report>,
+            }
+            serde_json::to_string_pretty(&Doc {
+                schema_version: PLAN_SCHEMA_VERSION,
+                plan: &plan,
+                report: report.as_ref(),
+            })? + "\n"
+        }
+    };
+    let mut out = io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(e).context("cannot write the plan to stdout");
+    }
+    if let Some(r) = &report {
+        for e in &r.errors {
+            err.error(&e.to_string());
+        }
+        if !cli.quiet {
+            for w in &r.warnings {
+                err.warning(&w.to_string());
+            }
+        }
+    }
+
+    // The scan's code (1, 4, 3, 5, 2), with the plan's own blockers counted as readiness.
+    let fail_on = super::cluster::fail_on(&args.checks);
+    let gate = exit::Gate {
+        readiness_fail_on: fail_on,
+        ..exit::Gate::default()
+    };
+    let code = report
+        .as_ref()
+        .map_or(exit::OK, |r| exit::exit_code(r, gate));
+    Ok(
+        if fail_on.is_some() && plan.has_blockers() && matches!(code, exit::OK | exit::DEPRECATED) {
+            exit::READINESS
+        } else {
+            code
+        },
+    )
+}
+
+fn parse_version(flag: &str, text: &str) -> Result<KubeVersion> {
+    text.trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{flag} {text:?}: {e}"))
+}
+
+fn provider_of(arg: Option<ProviderArg>) -> Option<Provider> {
+    arg.map(|p| match p {
+        ProviderArg::Eks => Provider::Eks,
+        ProviderArg::Aks => Provider::Aks,
+        ProviderArg::Gke => Provider::Gke,
+        ProviderArg::Kubeadm => Provider::Kubeadm,
+        ProviderArg::K3s => Provider::K3s,
+        ProviderArg::Generic => Provider::Generic,
+    })
+}
+
+/// Offline: versions from the flags, APIs and readiness from the manifests given.
+fn offline(
+    args: &PlanArgs,
+    target: KubeVersion,
+    loaded: &setup::Loaded,
+) -> Result<(PlanInput, Option<Report>)> {
+    let apiservers = args
+        .current
+        .iter()
+        .map(|c| parse_version("--current", c))
+        .collect::<Result<Vec<_>>>()?;
+    let mut pools = Vec::new();
+    for n in &args.nodes {
+        let (name, v) = match n.split_once('=') {
+            Some((name, v)) => (name.trim().to_owned(), v),
+            None => (format!("nodes-{}", n.trim()), n.as_str()),
+        };
+        pools.push(NodePool::new(name, parse_version("--nodes", v)?, 0));
+    }
+    let running = apiservers.iter().max().copied().unwrap_or(target);
+    let report = if args.paths.is_empty() {
+        None
+    } else {
+        let (targets, _) = targets::resolve(
+            &TargetArgs {
+                target_version: vec![target.to_string()],
+                current: vec![running.to_string()],
+                components: Vec::new(),
+            },
+            &loaded.catalog,
+            &loaded.file_targets,
+        )?;
+        let settings = ScanSettings {
+            targets,
+            only_removed: false,
+            walk: WalkOptions::default(),
+            keep_for_checks: true,
+        };
+        let mut inputs = Vec::new();
+        for p in &args.paths {
+            inputs.push(if p.as_os_str() == "-" {
+                Input::stdin().context("cannot read stdin")?
+            } else {
+                Input::Path(p.clone())
+            });
+        }
+        let (mut report, state) = Scanner::new(&loaded.catalog, settings).scan_for_checks(inputs);
+        if target > running {
+            let selection = super::cluster::selection(&args.checks)?;
+            report.readiness = Some(checks::run(
+                &state,
+                running,
+                target,
+                &selection,
+                true,
+                super::cluster::kubectl_version(&args.checks)?,
+            ));
+        }
+        Some(report)
+    };
+    let input = PlanInput {
+        apiservers,
+        target,
+        pools,
+        kubectl: None,
+        provider: provider_of(args.provider).unwrap_or_default(),
+        today: None,
+        catalog_newest: None,
+    };
+    Ok((input, report))
+}
+
+/// Live: the cluster scan with readiness checks, plus nodes and apiservers from its state.
+fn live(cli: &Cli, args: &PlanArgs, target: KubeVersion) -> Result<(PlanInput, Option<Report>)> {
+    let targets = TargetArgs {
+        target_version: vec![target.to_string()],
+        current: Vec::new(),
+        components: Vec::new(),
+    };
+    let report_args = ReportArgs {
+        output: Vec::new(),
+        baseline: None,
+        write_baseline: None,
+        columns: Vec::new(),
+        no_headers: false,
+        only_removed: false,
+        ignore_deprecations: false,
+        ignore_removals: false,
+        ignore_unavailable_replacements: false,
+        allow_incomplete: false,
+    };
+    let live = super::cluster::LiveArgs {
+        connection: &args.connection,
+        targets: &targets,
+        catalog: &args.catalog,
+        report: &report_args,
+        checks: Some(&args.checks),
+        what: scan::Options {
+            namespace: args.connection.namespace.clone(),
+            concurrency: args.connection.concurrency,
+            page_size: args.connection.page_size,
+            objects: true,
+            helm: true,
+            all_revisions: false,
+        },
+    };
+    let progress =
+        Progress::new(!args.connection.no_progress && !cli.quiet && io::stderr().is_terminal());
+    let (mut report, _, state) = super::cluster::report(&live, &progress)?;
+    let policy = &cli.policy;
+    report.apply_ignores(&policy.ignores, &|p| policy.rel_path(p));
+
+    let server = report
+        .cluster
+        .as_ref()
+        .and_then(|c| c.info.server_version.clone());
+    let mut apiservers = apiserver_versions(&state);
+    if apiservers.is_empty()
+        && let Some(v) = server.as_deref().and_then(|v| v.parse().ok())
+    {
+        apiservers.push(v);
+    }
+    let nodes = state.list(Resource::Nodes);
+    let labels: Vec<&str> = nodes
+        .iter()
+        .filter_map(|n| n.pointer("/metadata/labels").and_then(Value::as_object))
+        .flat_map(|m| m.keys().map(String::as_str))
+        .collect();
+    let provider = provider_of(args.provider)
+        .unwrap_or_else(|| Provider::detect(server.as_deref(), labels.iter().copied()));
+    let input = PlanInput {
+        apiservers,
+        target,
+        pools: pools(nodes),
+        kubectl: None,
+        provider,
+        today: None,
+        catalog_newest: None,
+    };
+    Ok((input, Some(report)))
+}
+
+/// The kube-apiserver static pods' image versions (an HA control plane mid-upgrade shows two).
+fn apiserver_versions(state: &ClusterState) -> Vec<KubeVersion> {
+    let mut out: Vec<KubeVersion> = state
+        .list(Resource::Pods)
+        .iter()
+        .filter(|p| {
+            p.pointer("/metadata/namespace").and_then(Value::as_str) == Some("kube-system")
+                && p.pointer("/metadata/labels/component")
+                    .and_then(Value::as_str)
+                    == Some("kube-apiserver")
+        })
+        .filter_map(|p| {
+            let image = p
+                .pointer("/spec/containers/0/image")
+                .and_then(Value::as_str)?;
+            image.rsplit(':').next()?.parse().ok()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Nodes grouped by the pool label the provider sets, else by kubelet minor.
+fn pools(nodes: &[Value]) -> Vec<NodePool> {
+    const POOL_LABELS: [&str; 5] = [
+        "eks.amazonaws.com/nodegroup",
+        "kubernetes.azure.com/agentpool",
+        "agentpool",
+        "cloud.google.com/gke-nodepool",
+        "karpenter.sh/nodepool",
+    ];
+    let mut by: BTreeMap<String, (KubeVersion, usize)> = BTreeMap::new();
+    for n in nodes {
+        let Some(kubelet) = n
+            .pointer("/status/nodeInfo/kubeletVersion")
+            .and_then(Value::as_str)
+            .and_then(|v| v.parse::<KubeVersion>().ok())
+        else {
+            continue;
+        };
+        let labels = n.pointer("/metadata/labels");
+        let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+        let name = POOL_LABELS
+            .iter()
+            .find_map(|k| label(k))
+            .map(str::to_owned)
+            .or_else(|| {
+                labels
+                    .and_then(|l| l.get("node-role.kubernetes.io/control-plane"))
+                    .map(|_| "control-plane".to_owned())
+            })
+            .unwrap_or_else(|| format!("kubelet {kubelet}"));
+        let e = by.entry(name).or_insert((kubelet, 0));
+        e.0 = e.0.min(kubelet);
+        e.1 += 1;
+    }
+    by.into_iter()
+        .map(|(name, (kubelet, n))| NodePool::new(name, kubelet, n))
+        .collect()
+}
+
+/// Today's date (UTC), `YYYY-MM-DD`; `UPCHECK_TODAY` sets it (reproducible plans and tests).
+fn today() -> String {
+    if let Ok(t) = std::env::var("UPCHECK_TODAY")
+        && !t.is_empty()
+    {
+        return t;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn pool_line(pool: &NodePool) -> String {
+    if pool.nodes == 0 {
+        format!("{} (kubelet {})", pool.name, pool.kubelet)
+    } else {
+        format!(
+            "{} (kubelet {}, {} node{})",
+            pool.name,
+            pool.kubelet,
+            pool.nodes,
+            if pool.nodes == 1 { "" } else { "s" }
+        )
+    }
+}
+
+fn roll_line(plan: &Plan, r: &NodeRoll) -> String {
+    format!(
+        "{} pool {}: {} → {}: {}; {}",
+        if r.required { "Roll" } else { "Align" },
+        r.pool,
+        r.from,
+        r.to,
+        r.reason,
+        pool_command(plan.provider, &r.pool, r.to)
+    )
+}
+
+fn api_line(a: &RemovedApi) -> String {
+    match &a.replacement {
+        Some(r) => format!("Migrate {} to {r}: {}", a.api, a.objects.join(", ")),
+        None => format!(
+            "Remove or redesign {} (no replacement): {}",
+            a.api,
+            a.objects.join(", ")
+        ),
+    }
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    s.as_str()
+}
+
+fn headline(plan: &Plan) -> String {
+    let apis = if plan.apiservers.len() > 1 {
+        let v: Vec<String> = plan.apiservers.iter().map(ToString::to_string).collect();
+        format!(" (apiservers {})", v.join(", "))
+    } else {
+        String::new()
+    };
+    format!(
+        "Upgrade plan {} → {}{apis} on {}: {} control-plane hop{}, {} node-pool roll{}",
+        plan.current,
+        plan.target,
+        plan.provider.title(),
+        plan.hops.len(),
+        if plan.hops.len() == 1 { "" } else { "s" },
+        plan.node_rolls(),
+        if plan.node_rolls() == 1 { "" } else { "s" },
+    )
+}
+
+/// The node-roll table of §2.3: per hop, the control plane after it and each pool's minor.
+fn roll_table(plan: &Plan) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut at: Vec<KubeVersion> = plan.pools.iter().map(|p| p.kubelet).collect();
+    for h in &plan.hops {
+        let mut rolled = Vec::new();
+        for r in &h.node_rolls {
+            if let Some(i) = plan.pools.iter().position(|p| p.name == r.pool) {
+                at[i] = r.to;
+                rolled.push(r.pool.clone());
+            }
+        }
+        let mut row = vec![h.to.to_string(), h.to.to_string()];
+        row.extend(at.iter().map(ToString::to_string));
+        row.push(if rolled.is_empty() {
+            "no".into()
+        } else {
+            format!("yes, before the hop: {}", rolled.join(", "))
+        });
+        rows.push(row);
+    }
+    if !plan.after_rolls.is_empty() {
+        for r in &plan.after_rolls {
+            if let Some(i) = plan.pools.iter().position(|p| p.name == r.pool) {
+                at[i] = r.to;
+            }
+        }
+        let mut row = vec!["after".to_owned(), plan.target.to_string()];
+        row.extend(at.iter().map(ToString::to_string));
+        let names: Vec<&str> = plan.after_rolls.iter().map(|r| r.pool.as_str()).collect();
+        row.push(format!("yes, align: {}", names.join(", ")));
+        rows.push(row);
+    }
+    rows
+}
+
+fn report_summary(report: Option<&Report>) -> Option<String> {
+    report.map(crate::render::summary)
+}
+
+fn text(plan: &Plan, report: Option<&Report>) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{}", headline(plan));
+    for s in &plan.support {
+        let _ = writeln!(o, "! {}", s.message);
+    }
+    if !plan.pools.is_empty() {
+        let pools: Vec<String> = plan.pools.iter().map(pool_line).collect();
+        let _ = writeln!(o, "Node pools: {}", pools.join("; "));
+    }
+    let _ = writeln!(o, "\nBefore the first hop:");
+    for b in &plan.backups {
+        let _ = writeln!(o, "  - {b}");
+    }
+    for a in &plan.fix_now {
+        let _ = writeln!(
+            o,
+            "  - {} (already removed at the running version)",
+            api_line(a)
+        );
+    }
+    for b in &plan.before {
+        let _ = writeln!(
+            o,
+            "  - [{}] {} {}: {}",
+            severity_label(b.severity),
+            b.code,
+            b.object,
+            b.message
+        );
+    }
+    for (i, h) in plan.hops.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "\nHop {}: {} → {}{}",
+            i + 1,
+            h.from,
+            h.to,
+            if h.finishing { " (finishing)" } else { "" }
+        );
+        for r in &h.node_rolls {
+            let _ = writeln!(o, "  - {}", roll_line(plan, r));
+        }
+        for a in &h.removed_apis {
+            let _ = writeln!(o, "  - {}", api_line(a));
+        }
+        for c in &h.removed_api_clients {
+            let _ = writeln!(o, "  - Find and fix the client: {c}");
+        }
+        for b in &h.blockers {
+            let _ = writeln!(
+                o,
+                "  - [{}] {} {}: {}",
+                severity_label(b.severity),
+                b.code,
+                b.object,
+                b.message
+            );
+        }
+        for s in &h.steps {
+            let _ = writeln!(o, "  - {s}");
+        }
+        let _ = writeln!(
+            o,
+            "  - kubectl within {}–{}",
+            h.kubectl_range.0, h.kubectl_range.1
+        );
+    }
+    let _ = writeln!(o, "\nAfter the last hop:");
+    for r in &plan.after_rolls {
+        let _ = writeln!(o, "  - {}", roll_line(plan, r));
+    }
+    for c in &plan.after_checks {
+        let _ = writeln!(o, "  - {c}");
+    }
+    for a in &plan.later {
+        let _ = writeln!(
+            o,
+            "  - Deprecated, still served at {}: {}",
+            plan.target,
+            api_line(a)
+        );
+    }
+    if let Some(s) = report_summary(report) {
+        let _ = writeln!(o, "\n{s}");
+    }
+    o
+}
+
+fn markdown(plan: &Plan, report: Option<&Report>) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "## {}\n", headline(plan));
+    for s in &plan.support {
+        let _ = writeln!(o, "> **Warning:** {}\n", s.message);
+    }
+    if !plan.pools.is_empty() {
+        let _ = writeln!(o, "### Node-pool rolls\n");
+        let mut header = vec!["Hop".to_owned(), "Control plane after".to_owned()];
+        header.extend(
+            plan.pools
+                .iter()
+                .map(|p| format!("{} (now {})", p.name, p.kubelet)),
+        );
+        header.push("Roll".to_owned());
+        let _ = writeln!(o, "| {} |", header.join(" | "));
+        let _ = writeln!(o, "|{}", "---|".repeat(header.len()));
+        for row in roll_table(plan) {
+            let _ = writeln!(o, "| {} |", row.join(" | "));
+        }
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "### Before: backups, capture, fixes\n");
+    for b in &plan.backups {
+        let _ = writeln!(o, "- [ ] {b}");
+    }
+    for a in &plan.fix_now {
+        let _ = writeln!(
+            o,
+            "- [ ] {} (already removed at the running version)",
+            api_line(a)
+        );
+    }
+    for b in &plan.before {
+        let _ = writeln!(
+            o,
+            "- [ ] **{}** `{}` {}: {}",
+            severity_label(b.severity),
+            b.code,
+            b.object,
+            b.message
+        );
+    }
+    for (i, h) in plan.hops.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "\n### Hop {}: {} → {}{}\n",
+            i + 1,
+            h.from,
+            h.to,
+            if h.finishing {
+                " (finishing the upgrade under way)"
+            } else {
+                ""
+            }
+        );
+        if !h.node_rolls.is_empty()
+            || !h.removed_apis.is_empty()
+            || !h.blockers.is_empty()
+            || !h.removed_api_clients.is_empty()
+        {
+            let _ = writeln!(o, "Before the hop:\n");
+            for r in &h.node_rolls {
+                let _ = writeln!(o, "- [ ] {}", roll_line(plan, r));
+            }
+            for a in &h.removed_apis {
+                let _ = writeln!(o, "- [ ] {}", api_line(a));
+            }
+            for c in &h.removed_api_clients {
+                let _ = writeln!(o, "- [ ] Find and fix the client: {c}");
+            }
+            for b in &h.blockers {
+                let _ = writeln!(
+                    o,
+                    "- [ ] **{}** `{}` {}: {}",
+                    severity_label(b.severity),
+                    b.code,
+                    b.object,
+                    b.message
+                );
+            }
+            let _ = writeln!(o, "\nThe hop:\n");
+        }
+        for s in &h.steps {
+            let _ = writeln!(o, "- [ ] {s}");
+        }
+        let _ = writeln!(
+            o,
+            "- [ ] kubectl in pipelines and runbooks within {}–{}",
+            h.kubectl_range.0, h.kubectl_range.1
+        );
+    }
+    let _ = writeln!(o, "\n### After: nodes, health, comparison\n");
+    for r in &plan.after_rolls {
+        let _ = writeln!(o, "- [ ] {}", roll_line(plan, r));
+    }
+    for c in &plan.after_checks {
+        let _ = writeln!(o, "- [ ] {c}");
+    }
+    if !plan.later.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n### Deprecated, still served at {} (before the next upgrade)\n",
+            plan.target
+        );
+        for a in &plan.later {
+            let _ = writeln!(o, "- [ ] {}", api_line(a));
+        }
+    }
+    if let Some(s) = report_summary(report) {
+        let _ = writeln!(o, "\n{}", s.replace('\n', "  \n"));
+    }
+    o
+}
