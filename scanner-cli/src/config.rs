@@ -86,7 +86,7 @@ fn locate(cli: &Cli, cwd: &Path) -> Option<PathBuf> {
 pub fn apply(cli: &mut Cli) -> Result<()> {
     if !matches!(
         cli.command,
-        Command::Files(_) | Command::Cluster(_) | Command::Helm(_)
+        Command::Files(_) | Command::Cluster(_) | Command::Helm(_) | Command::Plan(_)
     ) {
         return Ok(());
     }
@@ -139,6 +139,25 @@ pub fn apply(cli: &mut Cli) -> Result<()> {
         }
         Command::Cluster(a) => (&mut a.targets, &mut a.catalog),
         Command::Helm(a) => (&mut a.targets, &mut a.catalog),
+        Command::Plan(a) => {
+            // The plan takes one Kubernetes target and its own --current; only catalogs and
+            // the manifests to read come from the file.
+            if a.paths.is_empty()
+                && !a.current.is_empty()
+                && let Some(include) = &file.include
+            {
+                a.paths = include.iter().map(|p| resolve(p)).collect();
+            }
+            merge_catalogs(&mut a.catalog, &file, &resolve);
+            cli.policy = Policy {
+                source: Some(path),
+                root,
+                cwd,
+                ignores,
+                exclude,
+            };
+            return Ok(());
+        }
         _ => return Ok(()),
     };
     merge_targets(targets, &file);

@@ -273,3 +273,34 @@ fn kubeconfig_port(path: &Path) -> String {
         .take_while(char::is_ascii_digit)
         .collect()
 }
+
+#[test]
+fn config_ignores_and_include_apply_to_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("deploy")).unwrap();
+    std::fs::write(
+        dir.path().join("deploy/web.yaml"),
+        "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: web, namespace: shop}\n---\napiVersion: rbac.authorization.k8s.io/v1beta1\nkind: Role\nmetadata: {name: reader, namespace: shop}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("upcheck.toml"),
+        "include = [\"deploy\"]\n\n[[ignore]]\nkind = \"Ingress\"\nreason = \"replaced by the gateway in PLAT-9\"\n",
+    )
+    .unwrap();
+    let run = upcheck_with(
+        dir.path(),
+        &["plan", "-t", "1.22", "--current", "1.21", "-o", "json"],
+        None,
+        &[("UPCHECK_TODAY", Path::new("2026-12-01"))],
+    );
+    let v = json(&run);
+    let apis: Vec<&str> = v["plan"]["hops"][0]["removed_apis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["api"].as_str().unwrap())
+        .collect();
+    assert_eq!(apis, ["rbac.authorization.k8s.io/v1beta1 Role"]);
+    assert_eq!(v["report"]["suppressed"].as_array().unwrap().len(), 1);
+}

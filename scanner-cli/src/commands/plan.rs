@@ -31,7 +31,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
     let (input, report) = if args.current.is_empty() {
         live(cli, args, target)?
     } else {
-        offline(args, target, &loaded)?
+        offline(cli, args, target, &loaded)?
     };
     let input = PlanInput {
         kubectl,
@@ -118,6 +118,7 @@ fn provider_of(arg: Option<ProviderArg>) -> Option<Provider> {
 
 /// Offline: versions from the flags, APIs and readiness from the manifests given.
 fn offline(
+    cli: &Cli,
     args: &PlanArgs,
     target: KubeVersion,
     loaded: &setup::Loaded,
@@ -151,7 +152,10 @@ fn offline(
         let settings = ScanSettings {
             targets,
             only_removed: false,
-            walk: WalkOptions::default(),
+            walk: WalkOptions {
+                exclude: cli.policy.exclude.clone(),
+                ..WalkOptions::default()
+            },
             keep_for_checks: true,
         };
         let mut inputs = Vec::new();
@@ -174,6 +178,8 @@ fn offline(
                 super::cluster::kubectl_version(&args.checks)?,
             ));
         }
+        let policy = &cli.policy;
+        report.apply_ignores(&policy.ignores, &|p| policy.rel_path(p));
         Some(report)
     };
     let input = PlanInput {
