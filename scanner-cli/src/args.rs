@@ -16,7 +16,8 @@ Exit codes:
   3  removed API versions in use at the target, or versions that never existed
   4  a replacement exists but is not served yet at the current version
   5  readiness blockers found (warnings too with --fail-on warning)
-The first of 1, 4, 3, 5, 2 that applies wins; --ignore-* flags drop a class first.";
+  6  snapshot diff found regressions
+The first of 1, 4, 3, 5, 6, 2 that applies wins; --ignore-* flags drop a class first.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -82,6 +83,9 @@ pub enum Command {
     /// provider's commands per hop, as a checklist (live, or offline with --current)
     #[command(after_help = EXIT_CODES_HELP)]
     Plan(PlanArgs),
+    /// Capture the cluster before an upgrade and compare after: what regressed
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
     /// Print the man page (roff) of upcheck and its commands
@@ -147,10 +151,52 @@ pub enum ProviderArg {
 pub enum PlanFormat {
     /// For the terminal
     Text,
-    /// A playbook with a checklist per phase, to paste into the upgrade story
+    /// Markdown to paste into the upgrade story (plan: a checklist per phase)
     Markdown,
-    /// The plan and the report it was made from, for tools
+    /// For tools
     Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Write a JSON snapshot of nodes, pods, workloads, PDBs, served APIs, Helm releases and
+    /// CRDs (no Secret or ConfigMap values)
+    Save(SnapshotSaveArgs),
+    /// Compare a snapshot with a later one (or with the live cluster) and name what regressed
+    #[command(after_help = EXIT_CODES_HELP)]
+    Diff(SnapshotDiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotSaveArgs {
+    /// Write the snapshot to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotDiffArgs {
+    /// The snapshot taken before
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+
+    /// The snapshot taken after; default: the live cluster now
+    #[arg(value_name = "AFTER")]
+    pub after: Option<PathBuf>,
+
+    /// Output format
+    #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
+    pub output: PlanFormat,
+
+    /// Restarts of one pod since the first snapshot that count as a regression
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub restart_threshold: u32,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 }
 
 #[derive(Debug, Args)]

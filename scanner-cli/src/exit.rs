@@ -19,6 +19,8 @@ pub const REMOVED: u8 = 3;
 pub const REPLACEMENT_UNAVAILABLE: u8 = 4;
 /// Readiness blockers (or warnings, with `--fail-on warning`).
 pub const READINESS: u8 = 5;
+/// `upcheck snapshot diff` found regressions.
+pub const REGRESSIONS: u8 = 6;
 
 /// Which classes of findings are left out of the exit code.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,7 +34,8 @@ pub struct Gate {
     pub readiness_fail_on: Option<Severity>,
 }
 
-/// The exit code for a report: the first of 1, 4, 3, 5, 2 that applies.
+/// The exit code for a report: the first of 1, 4, 3, 5, 2 that applies (6 is only
+/// `upcheck snapshot diff`'s).
 pub fn exit_code(report: &Report, gate: Gate) -> u8 {
     if report.is_incomplete() && !gate.allow_incomplete {
         return ERROR;

@@ -96,6 +96,12 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Checks(args) => commands::checks::list(args),
         Command::Explain(args) => commands::checks::explain(args),
         Command::Plan(args) => commands::plan::run(&cli, args, &mut diag),
+        Command::Snapshot(args::SnapshotCommand::Save(args)) => {
+            commands::snapshot::save(&cli, args, &mut diag)
+        }
+        Command::Snapshot(args::SnapshotCommand::Diff(args)) => {
+            commands::snapshot::diff(&cli, args, &mut diag)
+        }
         Command::Completions(args) => commands::docs::completions(args),
         Command::Man(args) => commands::docs::man(args),
     };

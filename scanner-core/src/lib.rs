@@ -38,6 +38,7 @@ pub mod parse;
 pub mod plan;
 mod report;
 mod scan;
+pub mod snapshot;
 mod source;
 pub mod suppress;
 

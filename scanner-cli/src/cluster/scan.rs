@@ -84,7 +84,7 @@ pub async fn scan(
     if opts.objects {
         let resources = discover(conn, opts, &mut out).await?;
         judge.served(&resources, &mut out);
-        state = read_state(conn, &resources, needs, opts, &mut out).await?;
+        state = read_state(conn, &resources, needs, opts, false, &mut out).await?;
         let mut plans = plan_object_lists(&resources, catalog);
         if let Some(ns) = &opts.namespace {
             let skipped = plans.iter().filter(|p| !p.list.namespaced).count();
@@ -575,6 +575,7 @@ async fn read_state(
     served: &[ServedResource],
     needs: &BTreeSet<Resource>,
     opts: &Options,
+    keep_history: bool,
     out: &mut ClusterOutcome,
 ) -> Result<ClusterState> {
     let mut state = ClusterState::new();
@@ -611,7 +612,21 @@ async fn read_state(
             let mut objects = Vec::new();
             let complete = list_pages(conn, &request, opts, &mut part, |items, _| {
                 objects.extend(items.into_iter().map(|mut o| {
-                    scanner_core::checks::state::slim(&mut o);
+                    // Snapshots keep the managed fields' apiVersions: what objects use.
+                    if keep_history {
+                        if let Some(fields) = o
+                            .pointer_mut("/metadata/managedFields")
+                            .and_then(Value::as_array_mut)
+                        {
+                            for f in fields {
+                                if let Some(m) = f.as_object_mut() {
+                                    m.retain(|k, _| k == "apiVersion");
+                                }
+                            }
+                        }
+                    } else {
+                        scanner_core::checks::state::slim(&mut o);
+                    }
                     o
                 }));
             })
@@ -668,6 +683,20 @@ async fn list_objects(
     .map(|_| ())
 }
 
+/// What `upcheck snapshot save` reads: served APIs, the state lists, and every Helm release
+/// record.
+pub async fn snapshot_read(
+    conn: &Connection,
+    opts: &Options,
+    out: &mut ClusterOutcome,
+) -> Result<(Vec<ServedResource>, ClusterState, Vec<HelmRelease>)> {
+    let resources = discover(conn, opts, out).await?;
+    let needs: BTreeSet<Resource> = Resource::ALL.into_iter().collect();
+    let state = read_state(conn, &resources, &needs, opts, true, out).await?;
+    let releases = helm_records(conn, opts, out).await?;
+    Ok((resources, state, releases))
+}
+
 /// Helm 3 release records: Secrets of type `helm.sh/release.v1` and `ConfigMaps` labelled
 /// `owner=helm`. Secrets are only ever listed with both selectors.
 async fn helm_releases(
@@ -676,6 +705,19 @@ async fn helm_releases(
     opts: &Options,
     out: &mut ClusterOutcome,
 ) -> Result<()> {
+    let releases = helm_records(conn, opts, out).await?;
+    for release in helm::select_revisions(releases, opts.all_revisions) {
+        judge.helm_release(&release, out);
+    }
+    Ok(())
+}
+
+/// Every Helm release record the cluster stores, decoded.
+async fn helm_records(
+    conn: &Connection,
+    opts: &Options,
+    out: &mut ClusterOutcome,
+) -> Result<Vec<HelmRelease>> {
     let base = match &opts.namespace {
         Some(ns) => format!("/api/v1/namespaces/{ns}"),
         None => "/api/v1".to_owned(),
@@ -718,10 +760,7 @@ async fn helm_releases(
         })
         .await?;
     }
-    for release in helm::select_revisions(releases, opts.all_revisions) {
-        judge.helm_release(&release, out);
-    }
-    Ok(())
+    Ok(releases)
 }
 
 /// Percent-encodes a continue token for a query string (tokens are base64url, but a server

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod docs;
 pub mod files;
 pub mod plan;
+pub mod snapshot;
 pub mod version;
 
 use std::io::{self, IsTerminal, Write};

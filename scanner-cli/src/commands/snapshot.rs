@@ -1,0 +1,175 @@
+//! `upcheck snapshot save` and `upcheck snapshot diff`.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use anyhow::{Context, Result};
+use scanner_core::live::cluster::ClusterOutcome;
+use scanner_core::snapshot::{self, Change, ClusterFacts, Diff, DiffOptions, Snapshot};
+
+use crate::args::{Cli, ConnectionArgs, PlanFormat, SnapshotDiffArgs, SnapshotSaveArgs};
+use crate::cluster::client::Connection;
+use crate::cluster::scan;
+use crate::{Stderr, exit};
+
+/// Reads the live cluster into a snapshot; errors and warnings go to stderr.
+fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(Snapshot, bool)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (snap, out) = runtime.block_on(async {
+        let conn = Connection::open(connection).await?;
+        let mut out = ClusterOutcome::default();
+        let server_version = scan::server_version(&conn, &mut out).await?;
+        let opts = scan::Options {
+            namespace: connection.namespace.clone(),
+            concurrency: connection.concurrency,
+            page_size: connection.page_size,
+            objects: true,
+            helm: true,
+            all_revisions: true,
+        };
+        let (served, state, releases) = scan::snapshot_read(&conn, &opts, &mut out).await?;
+        // Per release, the newest revision whatever its status: a failed upgrade shows.
+        let mut newest: Vec<scanner_core::live::helm::HelmRelease> = Vec::new();
+        for r in releases {
+            match newest
+                .iter_mut()
+                .find(|n| n.namespace == r.namespace && n.name == r.name)
+            {
+                Some(n) if n.revision < r.revision => *n = r,
+                Some(_) => {}
+                None => newest.push(r),
+            }
+        }
+        let facts = ClusterFacts {
+            context: conn.context.clone(),
+            server: conn.server.clone(),
+            server_version,
+        };
+        anyhow::Ok((Snapshot::capture(facts, &state, &served, &newest), out))
+    })?;
+    for e in &out.errors {
+        err.error(&e.to_string());
+    }
+    if !cli.quiet {
+        for w in &out.warnings {
+            err.warning(&w.to_string());
+        }
+    }
+    Ok((snap, out.errors.is_empty()))
+}
+
+pub fn save(cli: &Cli, args: &SnapshotSaveArgs, err: &mut Stderr) -> Result<u8> {
+    let (snap, complete) = capture(cli, &args.connection, err)?;
+    // Compact: a snapshot of a large cluster is read by tools, not people.
+    let text = serde_json::to_string(&snap)? + "\n";
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write the snapshot to {}", path.display()))?,
+        None => write_stdout(&text)?,
+    }
+    if !cli.quiet {
+        err.note(&format!(
+            "snapshot of {} node(s), {} pod(s), {} workload(s), {} Helm release(s)",
+            snap.nodes.len(),
+            snap.pods.len(),
+            snap.workloads.len(),
+            snap.helm.len()
+        ));
+    }
+    Ok(if complete { exit::OK } else { exit::ERROR })
+}
+
+fn read(path: &std::path::Path) -> Result<Snapshot> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the snapshot {}", path.display()))?;
+    Snapshot::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+pub fn diff(cli: &Cli, args: &SnapshotDiffArgs, err: &mut Stderr) -> Result<u8> {
+    let before = read(&args.before)?;
+    let (after, complete) = match &args.after {
+        Some(p) => (read(p)?, true),
+        None => capture(cli, &args.connection, err)?,
+    };
+    let d = snapshot::diff(
+        &before,
+        &after,
+        &DiffOptions {
+            restart_threshold: args.restart_threshold,
+        },
+    );
+    let text = match args.output {
+        PlanFormat::Json => serde_json::to_string_pretty(&d)? + "\n",
+        PlanFormat::Text => render(&d, false),
+        PlanFormat::Markdown => render(&d, true),
+    };
+    write_stdout(&text)?;
+    Ok(if !complete {
+        exit::ERROR
+    } else if d.regressions.is_empty() {
+        exit::OK
+    } else {
+        exit::REGRESSIONS
+    })
+}
+
+fn render(d: &Diff, markdown: bool) -> String {
+    let mut o = String::new();
+    let section = |o: &mut String, title: &str, list: &[Change]| {
+        if list.is_empty() {
+            return;
+        }
+        if markdown {
+            let _ = writeln!(o, "### {title}\n");
+            let _ = writeln!(
+                o,
+                "| severity | change | subject | detail |\n|---|---|---|---|"
+            );
+            for c in list {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} |",
+                    c.severity.as_str(),
+                    c.code,
+                    c.subject.replace('|', "\\|"),
+                    c.message.replace('|', "\\|")
+                );
+            }
+        } else {
+            let _ = writeln!(o, "{title}:");
+            for c in list {
+                let _ = writeln!(
+                    o,
+                    "  {:<8} {:<22} {}: {}",
+                    c.severity.as_str(),
+                    c.code,
+                    c.subject,
+                    c.message
+                );
+            }
+        }
+        let _ = writeln!(o);
+    };
+    section(&mut o, "Regressions", &d.regressions);
+    section(&mut o, "Improvements", &d.improvements);
+    section(&mut o, "Expected changes", &d.expected);
+    let _ = writeln!(
+        o,
+        "{} regression(s), {} improvement(s), {} expected change(s).",
+        d.regressions.len(),
+        d.improvements.len(),
+        d.expected.len()
+    );
+    o
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
+    }
+}

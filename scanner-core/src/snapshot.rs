@@ -1,0 +1,977 @@
+//! Cluster snapshots before and after an upgrade, and what regressed between them.
+//!
+//! A [`Snapshot`] is a versioned JSON document of what an upgrade can break: node versions,
+//! pools and conditions; pods with phase, ready containers and restarts, under their owner
+//! workload; workload replicas; PDBs; served API versions; Helm release status; CRD versions.
+//! It never holds Secret or `ConfigMap` values.
+//!
+//! [`diff`] matches what upgrades rename by something stable: pods by their owner workload
+//! (a rolling restart renames every pod), nodes by pool (node groups are replaced). It sorts
+//! the differences into regressions (which fail), improvements and expected changes.
+//!
+//! ```
+//! use scanner_core::snapshot::{diff, DiffOptions, Snapshot, Workload};
+//!
+//! let mut before = Snapshot::empty();
+//! before.workloads.push(Workload { kind: "Deployment".into(), namespace: Some("shop".into()), name: "web".into(), desired: 3, ready: 3, images: vec![] });
+//! let mut after = before.clone();
+//! after.workloads[0].ready = 2;
+//! let d = diff(&before, &after, &DiffOptions::default());
+//! assert_eq!(d.regressions.len(), 1);
+//! assert_eq!(d.regressions[0].code, "workload-ready");
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::checks::util::{name, namespace, owner_of, text};
+use crate::checks::{ClusterState, Resource, Severity};
+use crate::live::discovery::ServedResource;
+use crate::live::helm::HelmRelease;
+
+/// Version of the snapshot format. A reader accepts this version and every older one it
+/// knows how to read; a newer one is refused with a message naming both.
+pub const SNAPSHOT_SCHEMA_VERSION: u32 = 1;
+
+/// The cluster, as an upgrade can break it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// [`SNAPSHOT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The upcheck version that wrote it.
+    pub tool_version: String,
+    /// Context, server and version.
+    pub cluster: ClusterFacts,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Pods.
+    pub pods: Vec<Pod>,
+    /// Deployments, `StatefulSets` and `DaemonSets`.
+    pub workloads: Vec<Workload>,
+    /// Pod disruption budgets.
+    pub pdbs: Vec<Pdb>,
+    /// `group/version` of every served API version.
+    pub served: Vec<String>,
+    /// API versions objects were written through (managed fields) or Helm manifests use.
+    pub used_api_versions: Vec<String>,
+    /// Helm releases (newest revision each).
+    pub helm: Vec<HelmStatus>,
+    /// CRDs.
+    pub crds: Vec<Crd>,
+    /// What could not be read, so a diff does not mistake a gap for a loss.
+    pub unavailable: Vec<String>,
+}
+
+/// Where the snapshot was taken.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterFacts {
+    /// Kubeconfig context.
+    pub context: String,
+    /// API server URL.
+    pub server: String,
+    /// `gitVersion`.
+    pub server_version: Option<String>,
+}
+
+/// A node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    /// Name.
+    pub name: String,
+    /// Pool (node group label, else `kubelet <minor>`).
+    pub pool: String,
+    /// Kubelet version.
+    pub kubelet: String,
+    /// Container runtime (`containerd://1.7.2`).
+    pub runtime: String,
+    /// OS image.
+    pub os_image: String,
+    /// Ready condition is True.
+    pub ready: bool,
+    /// Cordoned.
+    pub unschedulable: bool,
+}
+
+/// A pod.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pod {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Owner workload (`Deployment shop/web`), or the pod itself.
+    pub owner: String,
+    /// Node.
+    pub node: Option<String>,
+    /// Phase.
+    pub phase: String,
+    /// Container names.
+    pub containers: Vec<String>,
+    /// Ready containers.
+    pub ready: u32,
+    /// Restarts, summed over containers.
+    pub restarts: u32,
+}
+
+impl Pod {
+    fn healthy(&self) -> bool {
+        self.phase == "Running" && self.ready as usize == self.containers.len()
+    }
+}
+
+/// A workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workload {
+    /// `Deployment`, `StatefulSet`, `DaemonSet`.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Desired replicas (scheduled pods for a `DaemonSet`).
+    pub desired: u32,
+    /// Ready replicas.
+    pub ready: u32,
+    /// Container images.
+    pub images: Vec<String>,
+}
+
+impl Workload {
+    fn id(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// A PDB.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pdb {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `status.disruptionsAllowed`.
+    pub allowed_disruptions: i64,
+}
+
+/// A Helm release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelmStatus {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Revision.
+    pub revision: u64,
+    /// Status.
+    pub status: String,
+    /// `chart-version`.
+    pub chart: Option<String>,
+}
+
+/// A CRD's versions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Crd {
+    /// Name.
+    pub name: String,
+    /// Served versions.
+    pub served: Vec<String>,
+    /// `status.storedVersions`.
+    pub stored: Vec<String>,
+}
+
+/// Why a snapshot file cannot be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// Not JSON, or not a snapshot.
+    #[error("not an upcheck snapshot: {0}")]
+    Invalid(String),
+    /// Written by a newer upcheck.
+    #[error(
+        "snapshot schema_version {found} is newer than this upcheck reads ({SNAPSHOT_SCHEMA_VERSION}); use the upcheck that wrote it, or a newer one"
+    )]
+    TooNew {
+        /// The version in the file.
+        found: u32,
+    },
+}
+
+const POOL_LABELS: [&str; 5] = [
+    "eks.amazonaws.com/nodegroup",
+    "kubernetes.azure.com/agentpool",
+    "agentpool",
+    "cloud.google.com/gke-nodepool",
+    "karpenter.sh/nodepool",
+];
+
+fn num(v: &Value, ptr: &str) -> u32 {
+    v.pointer(ptr)
+        .and_then(Value::as_u64)
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+impl Snapshot {
+    /// A snapshot with nothing in it (current schema).
+    pub fn empty() -> Self {
+        Self {
+            schema_version: SNAPSHOT_SCHEMA_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            ..Self::default()
+        }
+    }
+
+    /// Reads a snapshot file's JSON, checking its schema version.
+    pub fn parse(text: &str) -> Result<Self, SnapshotError> {
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| SnapshotError::Invalid(e.to_string()))?;
+        let found = v
+            .get("schema_version")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| SnapshotError::Invalid("no schema_version".into()))?;
+        let found = u32::try_from(found).unwrap_or(u32::MAX);
+        if found > SNAPSHOT_SCHEMA_VERSION {
+            return Err(SnapshotError::TooNew { found });
+        }
+        serde_json::from_value(v).map_err(|e| SnapshotError::Invalid(e.to_string()))
+    }
+
+    /// Builds a snapshot from what a live read returned.
+    pub fn capture(
+        cluster: ClusterFacts,
+        state: &ClusterState,
+        served: &[ServedResource],
+        helm: &[HelmRelease],
+    ) -> Self {
+        let mut s = Self::empty();
+        s.cluster = cluster;
+        for n in state.list(Resource::Nodes) {
+            let labels = n.pointer("/metadata/labels");
+            let kubelet = text(n, "/status/nodeInfo/kubeletVersion").unwrap_or_default();
+            let pool = POOL_LABELS
+                .iter()
+                .find_map(|k| labels.and_then(|l| l.get(*k)).and_then(Value::as_str))
+                .map_or_else(
+                    || {
+                        let minor: String = kubelet
+                            .trim_start_matches('v')
+                            .split('.')
+                            .take(2)
+                            .collect::<Vec<_>>()
+                            .join(".");
+                        format!("kubelet {minor}")
+                    },
+                    str::to_owned,
+                );
+            let ready = n
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            s.nodes.push(Node {
+                name: name(n).to_owned(),
+                pool,
+                kubelet: kubelet.to_owned(),
+                runtime: text(n, "/status/nodeInfo/containerRuntimeVersion")
+                    .unwrap_or_default()
+                    .to_owned(),
+                os_image: text(n, "/status/nodeInfo/osImage")
+                    .unwrap_or_default()
+                    .to_owned(),
+                ready,
+                unschedulable: n
+                    .pointer("/spec/unschedulable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            });
+        }
+        for p in state.list(Resource::Pods) {
+            let statuses = p
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array);
+            let containers: Vec<String> = p
+                .pointer("/spec/containers")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect();
+            let ready = statuses
+                .into_iter()
+                .flatten()
+                .filter(|c| c["ready"] == true)
+                .count();
+            let restarts = statuses
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["restartCount"].as_u64())
+                .sum::<u64>();
+            s.pods.push(Pod {
+                namespace: namespace(p).unwrap_or_default().to_owned(),
+                name: name(p).to_owned(),
+                owner: owner_of(p),
+                node: text(p, "/spec/nodeName").map(str::to_owned),
+                phase: text(p, "/status/phase").unwrap_or("Unknown").to_owned(),
+                containers,
+                ready: u32::try_from(ready).unwrap_or(u32::MAX),
+                restarts: u32::try_from(restarts).unwrap_or(u32::MAX),
+            });
+        }
+        for (resource, kind) in [
+            (Resource::Deployments, "Deployment"),
+            (Resource::StatefulSets, "StatefulSet"),
+            (Resource::DaemonSets, "DaemonSet"),
+        ] {
+            for w in state.list(resource) {
+                let (desired, ready) = if kind == "DaemonSet" {
+                    (
+                        num(w, "/status/desiredNumberScheduled"),
+                        num(w, "/status/numberReady"),
+                    )
+                } else {
+                    (
+                        w.pointer("/spec/replicas")
+                            .and_then(Value::as_u64)
+                            .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+                        num(w, "/status/readyReplicas"),
+                    )
+                };
+                let images = w
+                    .pointer("/spec/template/spec/containers")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["image"].as_str().map(str::to_owned))
+                    .collect();
+                s.workloads.push(Workload {
+                    kind: kind.into(),
+                    namespace: namespace(w).map(str::to_owned),
+                    name: name(w).to_owned(),
+                    desired,
+                    ready,
+                    images,
+                });
+            }
+        }
+        for p in state.list(Resource::PodDisruptionBudgets) {
+            s.pdbs.push(Pdb {
+                namespace: namespace(p).unwrap_or_default().to_owned(),
+                name: name(p).to_owned(),
+                allowed_disruptions: p
+                    .pointer("/status/disruptionsAllowed")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0),
+            });
+        }
+        for c in state.list(Resource::CustomResourceDefinitions) {
+            let served = c
+                .pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|v| v["served"] != false)
+                .filter_map(|v| v["name"].as_str().map(str::to_owned))
+                .collect();
+            let stored = c
+                .pointer("/status/storedVersions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect();
+            s.crds.push(Crd {
+                name: name(c).to_owned(),
+                served,
+                stored,
+            });
+        }
+        let mut served_gv: BTreeSet<String> =
+            served.iter().map(|r| r.api_version.clone()).collect();
+        s.served = std::mem::take(&mut served_gv).into_iter().collect();
+        // What objects were written through: managed fields of everything read, and the
+        // apiVersions in Helm manifests.
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        for r in Resource::ALL {
+            for o in state.list(r) {
+                for m in o
+                    .pointer("/metadata/managedFields")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(v) = m["apiVersion"].as_str() {
+                        used.insert(v.to_owned());
+                    }
+                }
+            }
+        }
+        for h in helm {
+            for doc in crate::parse::parse_documents(&h.manifest) {
+                for o in doc.objects {
+                    used.insert(o.api_version);
+                }
+            }
+            s.helm.push(HelmStatus {
+                namespace: h.namespace.clone(),
+                name: h.name.clone(),
+                revision: h.revision,
+                status: h.status.clone(),
+                chart: h.chart.clone(),
+            });
+        }
+        s.used_api_versions = used.into_iter().collect();
+        for r in Resource::ALL {
+            if let Some(reason) = state.unavailable(r) {
+                s.unavailable.push(reason);
+            }
+        }
+        s.sort();
+        s
+    }
+
+    fn sort(&mut self) {
+        self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.pods
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.workloads.sort_by_key(Workload::id);
+        self.pdbs
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.helm
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.crds.sort_by(|a, b| a.name.cmp(&b.name));
+        self.unavailable.sort();
+    }
+}
+
+/// How the diff judges.
+#[derive(Clone, Debug)]
+pub struct DiffOptions {
+    /// Restarts since the first snapshot (or since a renamed pod started) that count as
+    /// climbing.
+    pub restart_threshold: u32,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        Self {
+            restart_threshold: 3,
+        }
+    }
+}
+
+/// One difference.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Change {
+    /// How bad (regressions: blocker or warning; others: info).
+    pub severity: Severity,
+    /// What kind of change (`workload-ready`, `pod-not-ready`, `containers-missing`,
+    /// `restarts`, `node-gone`, `node-not-ready`, `daemonset-unscheduled`, `helm-failed`,
+    /// `api-not-served`, `version`, `image`, ...).
+    pub code: &'static str,
+    /// What it is about.
+    pub subject: String,
+    /// For people.
+    pub message: String,
+}
+
+/// The differences between two snapshots.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    /// What got worse: fails the gate.
+    pub regressions: Vec<Change>,
+    /// What got better.
+    pub improvements: Vec<Change>,
+    /// What an upgrade is expected to change (versions, add-on images, renamed pods).
+    pub expected: Vec<Change>,
+}
+
+fn change(severity: Severity, code: &'static str, subject: String, message: String) -> Change {
+    Change {
+        severity,
+        code,
+        subject,
+        message,
+    }
+}
+
+/// Compares two snapshots.
+pub fn diff(before: &Snapshot, after: &Snapshot, opts: &DiffOptions) -> Diff {
+    let mut d = Diff::default();
+    compare_cluster(before, after, &mut d);
+    compare_nodes(before, after, &mut d);
+    compare_workloads(before, after, &mut d);
+    compare_pods(before, after, opts, &mut d);
+    compare_helm(before, after, &mut d);
+    compare_apis(before, after, &mut d);
+    d.regressions.sort();
+    d.improvements.sort();
+    d.expected.sort();
+    d
+}
+
+fn compare_cluster(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    if before.cluster.server_version != after.cluster.server_version {
+        d.expected.push(change(
+            Severity::Info,
+            "version",
+            "control plane".into(),
+            format!(
+                "{} → {}",
+                before.cluster.server_version.as_deref().unwrap_or("?"),
+                after.cluster.server_version.as_deref().unwrap_or("?")
+            ),
+        ));
+    }
+}
+
+fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    // Pools are matched by name; node groups replaced by the upgrade keep their pool label.
+    fn pools(s: &Snapshot) -> BTreeMap<String, Vec<&Node>> {
+        let mut m: BTreeMap<String, Vec<&Node>> = BTreeMap::new();
+        for n in &s.nodes {
+            m.entry(n.pool.clone()).or_default().push(n);
+        }
+        m
+    }
+    let (b, a) = (pools(before), pools(after));
+    // Kubelet minors change pool names when nodes are grouped by version: compare totals then.
+    let by_version = |p: &str| p.starts_with("kubelet ");
+    let mut b_loose = 0;
+    let mut a_loose = 0;
+    for (pool, nodes) in &b {
+        let ready_before = nodes.iter().filter(|n| n.ready).count();
+        if by_version(pool) {
+            b_loose += ready_before;
+            continue;
+        }
+        let after_nodes = a.get(pool).map(Vec::as_slice).unwrap_or_default();
+        let ready_after = after_nodes.iter().filter(|n| n.ready).count();
+        if after_nodes.is_empty() {
+            d.regressions.push(change(
+                Severity::Blocker,
+                "node-gone",
+                format!("pool {pool}"),
+                format!("had {} node(s), none now", nodes.len()),
+            ));
+        } else if ready_after < ready_before {
+            d.regressions.push(change(
+                Severity::Blocker,
+                "node-not-ready",
+                format!("pool {pool}"),
+                format!("{ready_before} Ready node(s) before, {ready_after} now"),
+            ));
+        } else if ready_after > ready_before {
+            d.improvements.push(change(
+                Severity::Info,
+                "node-ready",
+                format!("pool {pool}"),
+                format!("{ready_before} Ready node(s) before, {ready_after} now"),
+            ));
+        }
+        let versions = |ns: &[&Node]| {
+            ns.iter()
+                .map(|n| n.kubelet.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !after_nodes.is_empty() && versions(nodes) != versions(after_nodes) {
+            d.expected.push(change(
+                Severity::Info,
+                "version",
+                format!("pool {pool}"),
+                format!("kubelet {} → {}", versions(nodes), versions(after_nodes)),
+            ));
+        }
+    }
+    for (pool, nodes) in &a {
+        if by_version(pool) {
+            a_loose += nodes.iter().filter(|n| n.ready).count();
+        }
+    }
+    if a_loose < b_loose {
+        d.regressions.push(change(
+            Severity::Blocker,
+            "node-not-ready",
+            "nodes without a pool label".into(),
+            format!("{b_loose} Ready before, {a_loose} now"),
+        ));
+    }
+    // A node still there but no longer Ready is named, whatever its pool.
+    let after_by_name: BTreeMap<&str, &Node> =
+        after.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+    for n in &before.nodes {
+        if let Some(now) = after_by_name.get(n.name.as_str())
+            && n.ready
+            && !now.ready
+        {
+            d.regressions.push(change(
+                Severity::Blocker,
+                "node-not-ready",
+                format!("Node {}", n.name),
+                "was Ready, is not now".into(),
+            ));
+        }
+    }
+}
+
+fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    let a: BTreeMap<String, &Workload> = after.workloads.iter().map(|w| (w.id(), w)).collect();
+    for w in &before.workloads {
+        let id = w.id();
+        let Some(now) = a.get(&id) else {
+            d.regressions.push(change(
+                Severity::Warning,
+                "workload-gone",
+                id,
+                "no longer exists".into(),
+            ));
+            continue;
+        };
+        if now.ready < w.ready && now.ready < now.desired {
+            let code = if w.kind == "DaemonSet" {
+                "daemonset-unscheduled"
+            } else {
+                "workload-ready"
+            };
+            d.regressions.push(change(
+                Severity::Blocker,
+                code,
+                id.clone(),
+                format!(
+                    "{} of {} ready before, {} of {} now",
+                    w.ready, w.desired, now.ready, now.desired
+                ),
+            ));
+        } else if now.ready > w.ready {
+            d.improvements.push(change(
+                Severity::Info,
+                "workload-ready",
+                id.clone(),
+                format!(
+                    "{} of {} ready before, {} of {} now",
+                    w.ready, w.desired, now.ready, now.desired
+                ),
+            ));
+        }
+        if now.images != w.images {
+            d.expected.push(change(
+                Severity::Info,
+                "image",
+                id,
+                format!("{} → {}", w.images.join(", "), now.images.join(", ")),
+            ));
+        }
+    }
+}
+
+fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut Diff) {
+    fn group(s: &Snapshot) -> BTreeMap<String, Vec<&Pod>> {
+        let mut m: BTreeMap<String, Vec<&Pod>> = BTreeMap::new();
+        for p in &s.pods {
+            m.entry(p.owner.clone()).or_default().push(p);
+        }
+        m
+    }
+    let (b, a) = (group(before), group(after));
+    let before_by_name: BTreeMap<(&str, &str), &Pod> = before
+        .pods
+        .iter()
+        .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
+        .collect();
+    for (owner, pods) in &b {
+        let now = a.get(owner).map(Vec::as_slice).unwrap_or_default();
+        let healthy_before = pods.iter().filter(|p| p.healthy()).count();
+        let healthy_now = now.iter().filter(|p| p.healthy()).count();
+        if healthy_now < healthy_before {
+            let broken: Vec<String> = now
+                .iter()
+                .filter(|p| !p.healthy())
+                .map(|p| {
+                    format!(
+                        "{} ({}, {}/{} ready)",
+                        p.name,
+                        p.phase,
+                        p.ready,
+                        p.containers.len()
+                    )
+                })
+                .collect();
+            d.regressions.push(change(
+                Severity::Blocker,
+                "pod-not-ready",
+                owner.clone(),
+                format!(
+                    "{healthy_before} pod(s) Running and Ready before, {healthy_now} now{}",
+                    if broken.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", broken.join(", "))
+                    }
+                ),
+            ));
+        } else if healthy_now > healthy_before {
+            d.improvements.push(change(
+                Severity::Info,
+                "pod-ready",
+                owner.clone(),
+                format!("{healthy_before} pod(s) Running and Ready before, {healthy_now} now"),
+            ));
+        }
+        // Sidecars: a pod still there is compared with itself; a renamed one with the
+        // containers every pod of the owner had before.
+        let common: BTreeSet<&str> = pods
+            .iter()
+            .map(|p| {
+                p.containers
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>()
+            })
+            .reduce(|a, b| a.intersection(&b).copied().collect())
+            .unwrap_or_default();
+        for p in now {
+            let had: BTreeSet<&str> = before_by_name
+                .get(&(p.namespace.as_str(), p.name.as_str()))
+                .map_or_else(
+                    || common.clone(),
+                    |b| b.containers.iter().map(String::as_str).collect(),
+                );
+            let has: BTreeSet<&str> = p.containers.iter().map(String::as_str).collect();
+            let missing: Vec<&str> = had.difference(&has).copied().collect();
+            if !missing.is_empty() {
+                d.regressions.push(change(
+                    Severity::Warning,
+                    "containers-missing",
+                    format!("Pod {}/{}", p.namespace, p.name),
+                    format!(
+                        "{owner}: container(s) {} missing ({} container(s) now, {} before)",
+                        missing.join(", "),
+                        has.len(),
+                        had.len()
+                    ),
+                ));
+            }
+        }
+        if now
+            .iter()
+            .any(|p| !before_by_name.contains_key(&(p.namespace.as_str(), p.name.as_str())))
+        {
+            d.expected.push(change(
+                Severity::Info,
+                "pods-replaced",
+                owner.clone(),
+                format!(
+                    "{} pod(s) before, {} now, with new names",
+                    pods.len(),
+                    now.len()
+                ),
+            ));
+        }
+    }
+    // Restarts: counted from the first snapshot for pods in both, from zero for new ones.
+    for p in &after.pods {
+        let since = before_by_name
+            .get(&(p.namespace.as_str(), p.name.as_str()))
+            .map_or(0, |b| b.restarts);
+        let up = p.restarts.saturating_sub(since);
+        if up >= opts.restart_threshold {
+            d.regressions.push(change(
+                Severity::Warning,
+                "restarts",
+                format!("Pod {}/{}", p.namespace, p.name),
+                format!(
+                    "{}: {up} restart(s) since the first snapshot ({since} → {})",
+                    p.owner, p.restarts
+                ),
+            ));
+        }
+    }
+}
+
+fn compare_helm(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    let a: BTreeMap<(&str, &str), &HelmStatus> = after
+        .helm
+        .iter()
+        .map(|h| ((h.namespace.as_str(), h.name.as_str()), h))
+        .collect();
+    for h in &before.helm {
+        let subject = format!("Helm release {}/{}", h.namespace, h.name);
+        match a.get(&(h.namespace.as_str(), h.name.as_str())) {
+            Some(now) if now.status != "deployed" && h.status == "deployed" => {
+                d.regressions.push(change(
+                    Severity::Blocker,
+                    "helm-failed",
+                    subject,
+                    format!(
+                        "was deployed (revision {}), is {} (revision {})",
+                        h.revision, now.status, now.revision
+                    ),
+                ));
+            }
+            Some(now) if now.revision != h.revision => d.expected.push(change(
+                Severity::Info,
+                "helm-revision",
+                subject,
+                format!(
+                    "revision {} → {} ({})",
+                    h.revision, now.revision, now.status
+                ),
+            )),
+            Some(_) => {}
+            None => d.regressions.push(change(
+                Severity::Warning,
+                "helm-gone",
+                subject,
+                "no longer has a release record".into(),
+            )),
+        }
+    }
+}
+
+fn compare_apis(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    let served: BTreeSet<&str> = after.served.iter().map(String::as_str).collect();
+    if served.is_empty() {
+        return;
+    }
+    for v in &before.used_api_versions {
+        if !served.contains(v.as_str()) {
+            d.regressions.push(change(
+                Severity::Blocker,
+                "api-not-served",
+                v.clone(),
+                "objects in the first snapshot were written through it (managed fields or Helm manifests), and it is no longer served: their owners (CI, Helm charts, operators) fail on their next write".into(),
+            ));
+        }
+    }
+    let before_served: BTreeSet<&str> = before.served.iter().map(String::as_str).collect();
+    for v in before_served.difference(&served) {
+        if !before.used_api_versions.iter().any(|u| u == v) {
+            d.expected.push(change(
+                Severity::Info,
+                "api-removed",
+                (*v).to_owned(),
+                "no longer served (nothing in the first snapshot used it)".into(),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+    use super::*;
+
+    fn pod(name: &str, owner: &str, containers: &[&str], ready: u32, restarts: u32) -> Pod {
+        Pod {
+            namespace: "shop".into(),
+            name: name.into(),
+            owner: owner.into(),
+            node: None,
+            phase: "Running".into(),
+            containers: containers.iter().map(|c| (*c).to_owned()).collect(),
+            ready,
+            restarts,
+        }
+    }
+
+    fn base() -> Snapshot {
+        let mut s = Snapshot::empty();
+        s.pods = vec![
+            pod(
+                "web-1",
+                "Deployment shop/web",
+                &["app", "proxy", "log"],
+                3,
+                0,
+            ),
+            pod(
+                "web-2",
+                "Deployment shop/web",
+                &["app", "proxy", "log"],
+                3,
+                1,
+            ),
+        ];
+        s.helm.push(HelmStatus {
+            namespace: "shop".into(),
+            name: "web".into(),
+            revision: 4,
+            status: "deployed".into(),
+            chart: None,
+        });
+        s.served = vec!["v1".into(), "apps/v1".into(), "extensions/v1beta1".into()];
+        s.used_api_versions = vec!["apps/v1".into(), "extensions/v1beta1".into()];
+        s
+    }
+
+    fn codes(d: &Diff) -> Vec<&str> {
+        d.regressions.iter().map(|c| c.code).collect()
+    }
+
+    #[test]
+    fn a_rolling_restart_is_no_regression() {
+        let before = base();
+        let mut after = before.clone();
+        after.pods = vec![
+            pod(
+                "web-7",
+                "Deployment shop/web",
+                &["app", "proxy", "log"],
+                3,
+                0,
+            ),
+            pod(
+                "web-8",
+                "Deployment shop/web",
+                &["app", "proxy", "log"],
+                3,
+                0,
+            ),
+        ];
+        let d = diff(&before, &after, &DiffOptions::default());
+        assert!(d.regressions.is_empty(), "{:?}", d.regressions);
+        assert_eq!(d.expected[0].code, "pods-replaced");
+    }
+
+    #[test]
+    fn sidecars_restarts_helm_and_apis() {
+        let before = base();
+        let mut after = before.clone();
+        after.pods[0] = pod("web-1", "Deployment shop/web", &["app", "proxy"], 2, 0);
+        after.pods[1].restarts = 9;
+        after.helm[0].status = "failed".into();
+        after.helm[0].revision = 5;
+        after.served.retain(|v| v != "extensions/v1beta1");
+        let d = diff(&before, &after, &DiffOptions::default());
+        assert_eq!(
+            codes(&d),
+            [
+                "api-not-served",
+                "helm-failed",
+                "containers-missing",
+                "restarts"
+            ]
+        );
+    }
+
+    #[test]
+    fn schema_versions() {
+        let text = serde_json::to_string(&Snapshot::empty()).unwrap();
+        assert_eq!(Snapshot::parse(&text).unwrap(), Snapshot::empty());
+        let newer = text.replace("\"schema_version\":1", "\"schema_version\":2");
+        assert_eq!(
+            Snapshot::parse(&newer),
+            Err(SnapshotError::TooNew { found: 2 })
+        );
+        assert!(matches!(
+            Snapshot::parse("{\"nodes\": []}"),
+            Err(SnapshotError::Invalid(_))
+        ));
+    }
+}
