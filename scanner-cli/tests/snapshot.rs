@@ -245,6 +245,15 @@ fn every_regression_kind_is_named() {
     });
     // A Helm upgrade that failed.
     after.insert("/api/v1/secrets".to_owned(), helm_revision("failed", 3));
+    // A Job run after the upgrade that failed.
+    after.insert(
+        "/apis/batch/v1/jobs".to_owned(),
+        serde_json::json!({"kind": "JobList", "apiVersion": "batch/v1", "metadata": {"resourceVersion": "9"}, "items": [
+            {"metadata": {"name": "report-29001", "namespace": "team-a"},
+             "spec": {"completions": 1},
+             "status": {"failed": 6, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}}
+        ]}),
+    );
     // An API version objects were written through is no longer served.
     after.insert("/apis/policy/v1beta1".to_owned(), Value::Null);
 
@@ -278,6 +287,7 @@ fn every_regression_kind_is_named() {
         "restarts",
         "helm-failed",
         "api-not-served",
+        "job-failed",
     ] {
         assert!(codes.contains(&code), "{code} missing from {found:?}");
     }
@@ -401,4 +411,31 @@ fn diff_against_the_live_cluster_and_bad_snapshots() {
     assert_eq!((a.code, b.code), (1, 1));
     let dirname = dir.path().to_str().unwrap();
     insta::assert_snapshot!(format!("{}{}", a.stderr, b.stderr).replace(dirname, "[TMP]"));
+}
+
+#[test]
+fn schema_1_snapshots_stay_readable() {
+    // A snapshot as schema 1 wrote it, kept as a file: later schemas must still read it.
+    let path = common::workspace().join("fixtures/snapshots/schema-v1.json");
+    let run = upcheck(&[
+        "snapshot",
+        "diff",
+        path.to_str().unwrap(),
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let dir = tempfile::tempdir().unwrap();
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    v["pods"][0]["containers"] = serde_json::json!(["app"]);
+    v["pods"][0]["ready"] = Value::from(1);
+    let after = dir.path().join("after.json");
+    std::fs::write(&after, v.to_string()).unwrap();
+    let (run, d) = diff(&path, &after);
+    assert_eq!(run.code, 6);
+    assert_eq!(
+        regressions(&d),
+        ["containers-missing Pod shop/web-7d4b9-x2x9q"]
+    );
 }

@@ -13,7 +13,7 @@
 //! use scanner_core::snapshot::{diff, DiffOptions, Snapshot, Workload};
 //!
 //! let mut before = Snapshot::empty();
-//! before.workloads.push(Workload { kind: "Deployment".into(), namespace: Some("shop".into()), name: "web".into(), desired: 3, ready: 3, images: vec![] });
+//! before.workloads.push(Workload { kind: "Deployment".into(), namespace: Some("shop".into()), name: "web".into(), desired: 3, ready: 3, images: vec![], failed: false });
 //! let mut after = before.clone();
 //! after.workloads[0].ready = 2;
 //! let d = diff(&before, &after, &DiffOptions::default());
@@ -48,7 +48,7 @@ pub struct Snapshot {
     pub nodes: Vec<Node>,
     /// Pods.
     pub pods: Vec<Pod>,
-    /// Deployments, `StatefulSets` and `DaemonSets`.
+    /// Deployments, `StatefulSets`, `DaemonSets` and Jobs.
     pub workloads: Vec<Workload>,
     /// Pod disruption budgets.
     pub pdbs: Vec<Pdb>,
@@ -136,6 +136,9 @@ pub struct Workload {
     pub ready: u32,
     /// Container images.
     pub images: Vec<String>,
+    /// A Job whose `Failed` condition is true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 impl Workload {
@@ -239,11 +242,13 @@ impl Snapshot {
         serde_json::from_value(v).map_err(|e| SnapshotError::Invalid(e.to_string()))
     }
 
-    /// Builds a snapshot from what a live read returned.
+    /// Builds a snapshot from what a live read returned; `written_through` holds the API
+    /// versions in the managed fields of the objects read.
     pub fn capture(
         cluster: ClusterFacts,
         state: &ClusterState,
         served: &[ServedResource],
+        written_through: &BTreeSet<String>,
         helm: &[HelmRelease],
     ) -> Self {
         let mut s = Self::empty();
@@ -354,8 +359,29 @@ impl Snapshot {
                     desired,
                     ready,
                     images,
+                    failed: false,
                 });
             }
+        }
+        for j in state.list(Resource::Jobs) {
+            let failed = j
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Failed" && c["status"] == "True");
+            s.workloads.push(Workload {
+                kind: "Job".into(),
+                namespace: namespace(j).map(str::to_owned),
+                name: name(j).to_owned(),
+                desired: j
+                    .pointer("/spec/completions")
+                    .and_then(Value::as_u64)
+                    .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+                ready: num(j, "/status/succeeded"),
+                images: Vec::new(),
+                failed,
+            });
         }
         for p in state.list(Resource::PodDisruptionBudgets) {
             s.pdbs.push(Pdb {
@@ -392,23 +418,9 @@ impl Snapshot {
         let mut served_gv: BTreeSet<String> =
             served.iter().map(|r| r.api_version.clone()).collect();
         s.served = std::mem::take(&mut served_gv).into_iter().collect();
-        // What objects were written through: managed fields of everything read, and the
-        // apiVersions in Helm manifests.
-        let mut used: BTreeSet<String> = BTreeSet::new();
-        for r in Resource::ALL {
-            for o in state.list(r) {
-                for m in o
-                    .pointer("/metadata/managedFields")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(v) = m["apiVersion"].as_str() {
-                        used.insert(v.to_owned());
-                    }
-                }
-            }
-        }
+        // What objects were written through (managed fields, read by the caller before the
+        // state dropped them) and what Helm manifests use.
+        let mut used: BTreeSet<String> = written_through.clone();
         for h in helm {
             for doc in crate::parse::parse_documents(&h.manifest) {
                 for o in doc.objects {
@@ -622,7 +634,26 @@ fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
 
 fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
     let a: BTreeMap<String, &Workload> = after.workloads.iter().map(|w| (w.id(), w)).collect();
-    for w in &before.workloads {
+    let b: BTreeMap<String, &Workload> = before.workloads.iter().map(|w| (w.id(), w)).collect();
+    // Jobs finish and are cleaned up; what matters is one that failed since the first snapshot.
+    for j in after
+        .workloads
+        .iter()
+        .filter(|w| w.kind == "Job" && w.failed)
+    {
+        if !b.get(&j.id()).is_some_and(|was| was.failed) {
+            d.regressions.push(change(
+                Severity::Warning,
+                "job-failed",
+                j.id(),
+                format!(
+                    "failed ({} of {} completions succeeded)",
+                    j.ready, j.desired
+                ),
+            ));
+        }
+    }
+    for w in before.workloads.iter().filter(|w| w.kind != "Job") {
         let id = w.id();
         let Some(now) = a.get(&id) else {
             d.regressions.push(change(
@@ -958,6 +989,27 @@ mod tests {
                 "restarts"
             ]
         );
+    }
+
+    #[test]
+    fn failed_jobs_since_the_first_snapshot() {
+        let job = |name: &str, failed: bool| Workload {
+            kind: "Job".into(),
+            namespace: Some("batch".into()),
+            name: name.into(),
+            desired: 1,
+            ready: u32::from(!failed),
+            images: vec![],
+            failed,
+        };
+        let mut before = Snapshot::empty();
+        before.workloads = vec![job("old-failure", true), job("nightly-1", false)];
+        let mut after = Snapshot::empty();
+        // nightly-1 was cleaned up (no regression); nightly-2 ran after the upgrade and failed.
+        after.workloads = vec![job("old-failure", true), job("nightly-2", true)];
+        let d = diff(&before, &after, &DiffOptions::default());
+        assert_eq!(codes(&d), ["job-failed"]);
+        assert_eq!(d.regressions[0].subject, "Job batch/nightly-2");
     }
 
     #[test]

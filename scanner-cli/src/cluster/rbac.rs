@@ -49,9 +49,10 @@ pub fn cluster_role(catalog: &Catalog) -> Value {
     }
     // CRDs are always read, for their deprecated and stored versions.
     groups.insert("apiextensions.k8s.io".to_owned());
-    // The readiness checks read these lists (nodes, pods, PDBs, workloads, webhooks, ...).
-    for check in scanner_core::checks::REGISTRY {
-        for r in check.needs {
+    // The readiness checks and snapshots read these lists (nodes, pods, PDBs, workloads,
+    // webhooks, ...).
+    {
+        for r in &scanner_core::checks::Resource::ALL {
             match r.api_versions()[0].split_once('/') {
                 Some((group, _)) => {
                     groups.insert(group.to_owned());

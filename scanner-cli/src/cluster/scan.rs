@@ -84,7 +84,9 @@ pub async fn scan(
     if opts.objects {
         let resources = discover(conn, opts, &mut out).await?;
         judge.served(&resources, &mut out);
-        state = read_state(conn, &resources, needs, opts, false, &mut out).await?;
+        state = read_state(conn, &resources, needs, opts, false, &mut out)
+            .await?
+            .0;
         let mut plans = plan_object_lists(&resources, catalog);
         if let Some(ns) = &opts.namespace {
             let skipped = plans.iter().filter(|p| !p.list.namespaced).count();
@@ -565,8 +567,14 @@ async fn list_pages(
     }
 }
 
-/// One list read for the checks: the objects when it was read completely.
-type StateList = (Resource, Option<Vec<Value>>, ClusterOutcome);
+/// One list read for the state: its objects (when complete), what it recorded, and the API
+/// versions its objects were written through.
+type StateList = (
+    Resource,
+    Option<Vec<Value>>,
+    ClusterOutcome,
+    BTreeSet<String>,
+);
 
 /// Reads the lists the readiness checks need, each through the most preferred version the
 /// server serves, concurrently.
@@ -577,7 +585,7 @@ async fn read_state(
     opts: &Options,
     keep_history: bool,
     out: &mut ClusterOutcome,
-) -> Result<ClusterState> {
+) -> Result<(ClusterState, BTreeSet<String>)> {
     let mut state = ClusterState::new();
     let mut reads = Vec::new();
     for &resource in needs {
@@ -610,34 +618,39 @@ async fn read_state(
                 full_objects: true,
             };
             let mut objects = Vec::new();
+            let mut used: BTreeSet<String> = BTreeSet::new();
             let complete = list_pages(conn, &request, opts, &mut part, |items, _| {
                 objects.extend(items.into_iter().map(|mut o| {
-                    // Snapshots keep the managed fields' apiVersions: what objects use.
+                    // Snapshots record what objects were written through before the managed
+                    // fields are dropped.
                     if keep_history {
-                        if let Some(fields) = o
-                            .pointer_mut("/metadata/managedFields")
-                            .and_then(Value::as_array_mut)
+                        for f in o
+                            .pointer("/metadata/managedFields")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
                         {
-                            for f in fields {
-                                if let Some(m) = f.as_object_mut() {
-                                    m.retain(|k, _| k == "apiVersion");
-                                }
+                            if let Some(v) = f.get("apiVersion").and_then(Value::as_str)
+                                && !used.contains(v)
+                            {
+                                used.insert(v.to_owned());
                             }
                         }
-                    } else {
-                        scanner_core::checks::state::slim(&mut o);
                     }
+                    scanner_core::checks::state::slim(&mut o);
                     o
                 }));
             })
             .await?;
-            Ok((resource, complete.then_some(objects), part))
+            Ok((resource, complete.then_some(objects), part, used))
         })
         .buffer_unordered(opts.concurrency)
         .collect()
         .await;
+    let mut used_versions = BTreeSet::new();
     for list in lists {
-        let (resource, objects, part) = list?;
+        let (resource, objects, part, used) = list?;
+        used_versions.extend(used);
         out.merge(part);
         match objects {
             Some(objects) => state.set(resource, objects),
@@ -647,7 +660,7 @@ async fn read_state(
             }
         }
     }
-    Ok(state)
+    Ok((state, used_versions))
 }
 
 /// Lists one resource and judges every object's write history.
@@ -689,12 +702,17 @@ pub async fn snapshot_read(
     conn: &Connection,
     opts: &Options,
     out: &mut ClusterOutcome,
-) -> Result<(Vec<ServedResource>, ClusterState, Vec<HelmRelease>)> {
+) -> Result<(
+    Vec<ServedResource>,
+    ClusterState,
+    BTreeSet<String>,
+    Vec<HelmRelease>,
+)> {
     let resources = discover(conn, opts, out).await?;
     let needs: BTreeSet<Resource> = Resource::ALL.into_iter().collect();
-    let state = read_state(conn, &resources, &needs, opts, true, out).await?;
+    let (state, used) = read_state(conn, &resources, &needs, opts, true, out).await?;
     let releases = helm_records(conn, opts, out).await?;
-    Ok((resources, state, releases))
+    Ok((resources, state, used, releases))
 }
 
 /// Helm 3 release records: Secrets of type `helm.sh/release.v1` and `ConfigMaps` labelled

@@ -30,7 +30,7 @@ fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(
             helm: true,
             all_revisions: true,
         };
-        let (served, state, releases) = scan::snapshot_read(&conn, &opts, &mut out).await?;
+        let (served, state, used, releases) = scan::snapshot_read(&conn, &opts, &mut out).await?;
         // Per release, the newest revision whatever its status: a failed upgrade shows.
         let mut newest: Vec<scanner_core::live::helm::HelmRelease> = Vec::new();
         for r in releases {
@@ -48,7 +48,10 @@ fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(
             server: conn.server.clone(),
             server_version,
         };
-        anyhow::Ok((Snapshot::capture(facts, &state, &served, &newest), out))
+        anyhow::Ok((
+            Snapshot::capture(facts, &state, &served, &used, &newest),
+            out,
+        ))
     })?;
     for e in &out.errors {
         err.error(&e.to_string());

@@ -43,11 +43,13 @@ pub enum Resource {
     CsiDrivers,
     /// `CustomResourceDefinitions`.
     CustomResourceDefinitions,
+    /// Jobs.
+    Jobs,
 }
 
 impl Resource {
     /// Every resource, in a fixed order.
-    pub const ALL: [Resource; 16] = [
+    pub const ALL: [Resource; 17] = [
         Self::Nodes,
         Self::Pods,
         Self::Services,
@@ -64,6 +66,7 @@ impl Resource {
         Self::ApiServices,
         Self::CsiDrivers,
         Self::CustomResourceDefinitions,
+        Self::Jobs,
     ];
 
     /// The resource name (`poddisruptionbudgets`).
@@ -85,6 +88,7 @@ impl Resource {
             Self::ApiServices => "apiservices",
             Self::CsiDrivers => "csidrivers",
             Self::CustomResourceDefinitions => "customresourcedefinitions",
+            Self::Jobs => "jobs",
         }
     }
 
@@ -107,6 +111,7 @@ impl Resource {
             Self::ApiServices => "APIService",
             Self::CsiDrivers => "CSIDriver",
             Self::CustomResourceDefinitions => "CustomResourceDefinition",
+            Self::Jobs => "Job",
         }
     }
 
@@ -136,6 +141,7 @@ impl Resource {
             Self::CustomResourceDefinitions => {
                 &["apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"]
             }
+            Self::Jobs => &["batch/v1"],
         }
     }
 
