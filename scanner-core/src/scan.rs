@@ -15,7 +15,7 @@ use crate::report::{
     NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo,
 };
 use crate::source::{self, FileJob, Input, WalkOptions};
-use crate::suppress::{IGNORE_ANNOTATION, InlineIgnore, Suppressed, SuppressedBy};
+use crate::suppress::{IGNORE_ANNOTATION, Inline, Suppressed, inline};
 
 /// Everything a scan needs to know, already resolved (the core never reads config files).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -340,24 +340,19 @@ impl<'c> Scanner<'c> {
                             (v, None) => v,
                             _ => None,
                         };
-                        match inline_ignore(object) {
-                            Some(Ok(ignore)) if ignore.covers(f.code.as_str()) => {
-                                out.suppressed.push(Suppressed::finding(
-                                    &f,
-                                    SuppressedBy::Annotation {
-                                        reason: ignore.reason,
-                                    },
-                                ));
+                        match inline(object, &f) {
+                            Inline::Suppress(s) => {
+                                out.suppressed.push(s);
                                 continue;
                             }
-                            Some(Err(message)) => out.warnings.push(ScanWarning {
+                            Inline::Bad(message) => out.warnings.push(ScanWarning {
                                 path: display.clone(),
                                 document: Some(doc.index),
                                 line: Some(f.location.line),
                                 kind: WarningKind::BadAnnotation,
-                                message: format!("{message}; the finding is reported"),
+                                message,
                             }),
-                            _ => {}
+                            Inline::Keep => {}
                         }
                     }
                     out.findings.push(f);
@@ -402,18 +397,6 @@ impl LineCursor {
             column: u32::try_from(self.column + 1).unwrap_or(u32::MAX),
         }
     }
-}
-
-/// The object's [`IGNORE_ANNOTATION`], parsed, when it has one.
-pub(crate) fn inline_ignore(object: Option<&Value>) -> Option<Result<InlineIgnore, String>> {
-    let value = object?
-        .get("metadata")?
-        .get("annotations")?
-        .get(IGNORE_ANNOTATION)?;
-    Some(match value.as_str() {
-        Some(text) => InlineIgnore::parse(text),
-        None => Err(format!("{IGNORE_ANNOTATION} must be a string")),
-    })
 }
 
 /// Reads a document fully and keeps the objects (list items included) the checks read.

@@ -203,6 +203,7 @@ pub enum SnapshotError {
     },
 }
 
+/// Node labels that name the pool a node belongs to, per provider.
 const POOL_LABELS: [&str; 5] = [
     "eks.amazonaws.com/nodegroup",
     "kubernetes.azure.com/agentpool",
@@ -210,6 +211,24 @@ const POOL_LABELS: [&str; 5] = [
     "cloud.google.com/gke-nodepool",
     "karpenter.sh/nodepool",
 ];
+
+/// The pool a node belongs to: its provider's node-group label, `control-plane` for
+/// control-plane nodes, else `kubelet <minor>` (nodes upgraded together share a version).
+pub fn node_pool(node: &Value) -> String {
+    let labels = node.pointer("/metadata/labels");
+    if let Some(pool) = POOL_LABELS
+        .iter()
+        .find_map(|k| labels.and_then(|l| l.get(*k)).and_then(Value::as_str))
+    {
+        return pool.to_owned();
+    }
+    if labels.is_some_and(|l| l.get("node-role.kubernetes.io/control-plane").is_some()) {
+        return "control-plane".to_owned();
+    }
+    let kubelet = text(node, "/status/nodeInfo/kubeletVersion").unwrap_or_default();
+    let minor: Vec<&str> = kubelet.trim_start_matches('v').split('.').take(2).collect();
+    format!("kubelet {}", minor.join("."))
+}
 
 fn num(v: &Value, ptr: &str) -> u32 {
     v.pointer(ptr)
@@ -254,23 +273,8 @@ impl Snapshot {
         let mut s = Self::empty();
         s.cluster = cluster;
         for n in state.list(Resource::Nodes) {
-            let labels = n.pointer("/metadata/labels");
             let kubelet = text(n, "/status/nodeInfo/kubeletVersion").unwrap_or_default();
-            let pool = POOL_LABELS
-                .iter()
-                .find_map(|k| labels.and_then(|l| l.get(*k)).and_then(Value::as_str))
-                .map_or_else(
-                    || {
-                        let minor: String = kubelet
-                            .trim_start_matches('v')
-                            .split('.')
-                            .take(2)
-                            .collect::<Vec<_>>()
-                            .join(".");
-                        format!("kubelet {minor}")
-                    },
-                    str::to_owned,
-                );
+            let pool = node_pool(n);
             let ready = n
                 .pointer("/status/conditions")
                 .and_then(Value::as_array)

@@ -111,6 +111,45 @@ impl InlineIgnore {
     }
 }
 
+/// The object's [`IGNORE_ANNOTATION`], parsed, when it has one.
+fn annotation(object: Option<&serde_json::Value>) -> Option<Result<InlineIgnore, String>> {
+    let value = object?
+        .get("metadata")?
+        .get("annotations")?
+        .get(IGNORE_ANNOTATION)?;
+    Some(match value.as_str() {
+        Some(text) => InlineIgnore::parse(text),
+        None => Err(format!("{IGNORE_ANNOTATION} must be a string")),
+    })
+}
+
+/// What an object's own annotation says about one of its findings.
+#[derive(Debug)]
+pub(crate) enum Inline {
+    /// Report it.
+    Keep,
+    /// Accepted by the annotation.
+    Suppress(Suppressed),
+    /// The annotation cannot be read: report the finding and warn with this message.
+    Bad(String),
+}
+
+/// Judges finding `f` of `object` by the object's annotation.
+pub(crate) fn inline(object: Option<&serde_json::Value>, f: &Finding) -> Inline {
+    match annotation(object) {
+        Some(Ok(ignore)) if ignore.covers(f.code.as_str()) => {
+            Inline::Suppress(Suppressed::finding(
+                f,
+                SuppressedBy::Annotation {
+                    reason: ignore.reason,
+                },
+            ))
+        }
+        Some(Err(message)) => Inline::Bad(format!("{message}; the finding is reported")),
+        _ => Inline::Keep,
+    }
+}
+
 /// What suppressed a finding.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]

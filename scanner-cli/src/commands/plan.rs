@@ -5,8 +5,11 @@ use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Write};
 
 use anyhow::{Context, Result};
-use scanner_core::checks::{self, ClusterState, Resource, Severity};
-use scanner_core::plan::{NodePool, NodeRoll, Plan, PlanInput, Provider, RemovedApi, pool_command};
+use scanner_core::checks::{self, ClusterState, Resource};
+use scanner_core::plan::{
+    Blocker, NodePool, NodeRoll, Plan, PlanInput, Provider, RemovedApi, pool_command,
+};
+use scanner_core::snapshot::node_pool;
 use scanner_core::{Input, KubeVersion, Report, ScanSettings, Scanner, WalkOptions};
 use serde::Serialize;
 use serde_json::Value;
@@ -286,15 +289,8 @@ fn apiserver_versions(state: &ClusterState) -> Vec<KubeVersion> {
     out
 }
 
-/// Nodes grouped by the pool label the provider sets, else by kubelet minor.
+/// Nodes grouped by pool (the provider's label, else kubelet minor), at their oldest kubelet.
 fn pools(nodes: &[Value]) -> Vec<NodePool> {
-    const POOL_LABELS: [&str; 5] = [
-        "eks.amazonaws.com/nodegroup",
-        "kubernetes.azure.com/agentpool",
-        "agentpool",
-        "cloud.google.com/gke-nodepool",
-        "karpenter.sh/nodepool",
-    ];
     let mut by: BTreeMap<String, (KubeVersion, usize)> = BTreeMap::new();
     for n in nodes {
         let Some(kubelet) = n
@@ -304,19 +300,7 @@ fn pools(nodes: &[Value]) -> Vec<NodePool> {
         else {
             continue;
         };
-        let labels = n.pointer("/metadata/labels");
-        let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-        let name = POOL_LABELS
-            .iter()
-            .find_map(|k| label(k))
-            .map(str::to_owned)
-            .or_else(|| {
-                labels
-                    .and_then(|l| l.get("node-role.kubernetes.io/control-plane"))
-                    .map(|_| "control-plane".to_owned())
-            })
-            .unwrap_or_else(|| format!("kubelet {kubelet}"));
-        let e = by.entry(name).or_insert((kubelet, 0));
+        let e = by.entry(node_pool(n)).or_insert((kubelet, 0));
         e.0 = e.0.min(kubelet);
         e.1 += 1;
     }
@@ -386,8 +370,90 @@ fn api_line(a: &RemovedApi) -> String {
     }
 }
 
-fn severity_label(s: Severity) -> &'static str {
-    s.as_str()
+fn blocker_line(b: &Blocker) -> String {
+    format!(
+        "[{}] {} {}: {}",
+        b.severity.as_str(),
+        b.code,
+        b.object,
+        b.message
+    )
+}
+
+/// One phase of the plan: a title, what must be done before it (hops only), and its steps.
+struct Phase {
+    title: String,
+    prepare: Vec<String>,
+    steps: Vec<String>,
+}
+
+/// The plan as phases, the same for every format: before, each hop, after, and later.
+fn phases(plan: &Plan) -> Vec<Phase> {
+    let mut out = Vec::new();
+    let mut before: Vec<String> = plan.backups.clone();
+    before.extend(
+        plan.fix_now
+            .iter()
+            .map(|a| format!("{} (already removed at the running version)", api_line(a))),
+    );
+    before.extend(plan.before.iter().map(blocker_line));
+    out.push(Phase {
+        title: "Before: backups, capture, fixes".into(),
+        prepare: Vec::new(),
+        steps: before,
+    });
+    for (i, h) in plan.hops.iter().enumerate() {
+        let mut prepare: Vec<String> = h.node_rolls.iter().map(|r| roll_line(plan, r)).collect();
+        prepare.extend(h.removed_apis.iter().map(api_line));
+        prepare.extend(
+            h.removed_api_clients
+                .iter()
+                .map(|c| format!("Find and fix the client: {c}")),
+        );
+        prepare.extend(h.blockers.iter().map(blocker_line));
+        let mut steps = h.steps.clone();
+        steps.push(format!(
+            "kubectl in pipelines and runbooks within {}–{}",
+            h.kubectl_range.0, h.kubectl_range.1
+        ));
+        out.push(Phase {
+            title: format!(
+                "Hop {}: {} → {}{}",
+                i + 1,
+                h.from,
+                h.to,
+                if h.finishing {
+                    " (finishing the upgrade under way)"
+                } else {
+                    ""
+                }
+            ),
+            prepare,
+            steps,
+        });
+    }
+    let mut after: Vec<String> = plan
+        .after_rolls
+        .iter()
+        .map(|r| roll_line(plan, r))
+        .collect();
+    after.extend(plan.after_checks.iter().cloned());
+    out.push(Phase {
+        title: "After: nodes, health, comparison".into(),
+        prepare: Vec::new(),
+        steps: after,
+    });
+    if !plan.later.is_empty() {
+        out.push(Phase {
+            title: format!(
+                "Deprecated, still served at {} (before the next upgrade)",
+                plan.target
+            ),
+            prepare: Vec::new(),
+            steps: plan.later.iter().map(api_line).collect(),
+        });
+    }
+    out
 }
 
 fn headline(plan: &Plan) -> String {
@@ -459,78 +525,11 @@ fn text(plan: &Plan, report: Option<&Report>) -> String {
         let pools: Vec<String> = plan.pools.iter().map(pool_line).collect();
         let _ = writeln!(o, "Node pools: {}", pools.join("; "));
     }
-    let _ = writeln!(o, "\nBefore the first hop:");
-    for b in &plan.backups {
-        let _ = writeln!(o, "  - {b}");
-    }
-    for a in &plan.fix_now {
-        let _ = writeln!(
-            o,
-            "  - {} (already removed at the running version)",
-            api_line(a)
-        );
-    }
-    for b in &plan.before {
-        let _ = writeln!(
-            o,
-            "  - [{}] {} {}: {}",
-            severity_label(b.severity),
-            b.code,
-            b.object,
-            b.message
-        );
-    }
-    for (i, h) in plan.hops.iter().enumerate() {
-        let _ = writeln!(
-            o,
-            "\nHop {}: {} → {}{}",
-            i + 1,
-            h.from,
-            h.to,
-            if h.finishing { " (finishing)" } else { "" }
-        );
-        for r in &h.node_rolls {
-            let _ = writeln!(o, "  - {}", roll_line(plan, r));
+    for phase in phases(plan) {
+        let _ = writeln!(o, "\n{}", phase.title);
+        for item in phase.prepare.iter().chain(&phase.steps) {
+            let _ = writeln!(o, "  - {item}");
         }
-        for a in &h.removed_apis {
-            let _ = writeln!(o, "  - {}", api_line(a));
-        }
-        for c in &h.removed_api_clients {
-            let _ = writeln!(o, "  - Find and fix the client: {c}");
-        }
-        for b in &h.blockers {
-            let _ = writeln!(
-                o,
-                "  - [{}] {} {}: {}",
-                severity_label(b.severity),
-                b.code,
-                b.object,
-                b.message
-            );
-        }
-        for s in &h.steps {
-            let _ = writeln!(o, "  - {s}");
-        }
-        let _ = writeln!(
-            o,
-            "  - kubectl within {}–{}",
-            h.kubectl_range.0, h.kubectl_range.1
-        );
-    }
-    let _ = writeln!(o, "\nAfter the last hop:");
-    for r in &plan.after_rolls {
-        let _ = writeln!(o, "  - {}", roll_line(plan, r));
-    }
-    for c in &plan.after_checks {
-        let _ = writeln!(o, "  - {c}");
-    }
-    for a in &plan.later {
-        let _ = writeln!(
-            o,
-            "  - Deprecated, still served at {}: {}",
-            plan.target,
-            api_line(a)
-        );
     }
     if let Some(s) = report_summary(report) {
         let _ = writeln!(o, "\n{s}");
@@ -558,93 +557,18 @@ fn markdown(plan: &Plan, report: Option<&Report>) -> String {
         for row in roll_table(plan) {
             let _ = writeln!(o, "| {} |", row.join(" | "));
         }
-        let _ = writeln!(o);
     }
-    let _ = writeln!(o, "### Before: backups, capture, fixes\n");
-    for b in &plan.backups {
-        let _ = writeln!(o, "- [ ] {b}");
-    }
-    for a in &plan.fix_now {
-        let _ = writeln!(
-            o,
-            "- [ ] {} (already removed at the running version)",
-            api_line(a)
-        );
-    }
-    for b in &plan.before {
-        let _ = writeln!(
-            o,
-            "- [ ] **{}** `{}` {}: {}",
-            severity_label(b.severity),
-            b.code,
-            b.object,
-            b.message
-        );
-    }
-    for (i, h) in plan.hops.iter().enumerate() {
-        let _ = writeln!(
-            o,
-            "\n### Hop {}: {} → {}{}\n",
-            i + 1,
-            h.from,
-            h.to,
-            if h.finishing {
-                " (finishing the upgrade under way)"
-            } else {
-                ""
-            }
-        );
-        if !h.node_rolls.is_empty()
-            || !h.removed_apis.is_empty()
-            || !h.blockers.is_empty()
-            || !h.removed_api_clients.is_empty()
-        {
+    for phase in phases(plan) {
+        let _ = writeln!(o, "\n### {}\n", phase.title);
+        if !phase.prepare.is_empty() {
             let _ = writeln!(o, "Before the hop:\n");
-            for r in &h.node_rolls {
-                let _ = writeln!(o, "- [ ] {}", roll_line(plan, r));
-            }
-            for a in &h.removed_apis {
-                let _ = writeln!(o, "- [ ] {}", api_line(a));
-            }
-            for c in &h.removed_api_clients {
-                let _ = writeln!(o, "- [ ] Find and fix the client: {c}");
-            }
-            for b in &h.blockers {
-                let _ = writeln!(
-                    o,
-                    "- [ ] **{}** `{}` {}: {}",
-                    severity_label(b.severity),
-                    b.code,
-                    b.object,
-                    b.message
-                );
+            for item in &phase.prepare {
+                let _ = writeln!(o, "- [ ] {item}");
             }
             let _ = writeln!(o, "\nThe hop:\n");
         }
-        for s in &h.steps {
-            let _ = writeln!(o, "- [ ] {s}");
-        }
-        let _ = writeln!(
-            o,
-            "- [ ] kubectl in pipelines and runbooks within {}–{}",
-            h.kubectl_range.0, h.kubectl_range.1
-        );
-    }
-    let _ = writeln!(o, "\n### After: nodes, health, comparison\n");
-    for r in &plan.after_rolls {
-        let _ = writeln!(o, "- [ ] {}", roll_line(plan, r));
-    }
-    for c in &plan.after_checks {
-        let _ = writeln!(o, "- [ ] {c}");
-    }
-    if !plan.later.is_empty() {
-        let _ = writeln!(
-            o,
-            "\n### Deprecated, still served at {} (before the next upgrade)\n",
-            plan.target
-        );
-        for a in &plan.later {
-            let _ = writeln!(o, "- [ ] {}", api_line(a));
+        for item in &phase.steps {
+            let _ = writeln!(o, "- [ ] {item}");
         }
     }
     if let Some(s) = report_summary(report) {

@@ -21,8 +21,8 @@ use super::metrics::{DeprecatedApiRequest, requested_deprecated_apis};
 use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 use crate::finding::{Finding, Location, Origin};
 use crate::report::{Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
-use crate::scan::{ScanSettings, Scanner, inline_ignore};
-use crate::suppress::{Suppressed, SuppressedBy};
+use crate::scan::{ScanSettings, Scanner};
+use crate::suppress::{Inline, Suppressed, inline};
 
 /// How many object names a "no write history" warning quotes before it only counts.
 const NO_HISTORY_EXAMPLES: usize = 5;
@@ -355,22 +355,15 @@ impl<'c> ClusterJudge<'c> {
                         resource: rref.clone(),
                         evidence: using.evidence,
                     });
-                    match inline_ignore(Some(item)) {
-                        Some(Ok(ignore)) if ignore.covers(f.code.as_str()) => {
-                            out.suppressed.push(Suppressed::finding(
-                                &f,
-                                SuppressedBy::Annotation {
-                                    reason: ignore.reason,
-                                },
-                            ));
+                    match inline(Some(item), &f) {
+                        Inline::Suppress(s) => {
+                            out.suppressed.push(s);
                             continue;
                         }
-                        Some(Err(message)) => out.warning(
-                            &object,
-                            WarningKind::BadAnnotation,
-                            format!("{message}; the finding is reported"),
-                        ),
-                        _ => {}
+                        Inline::Bad(message) => {
+                            out.warning(&object, WarningKind::BadAnnotation, message);
+                        }
+                        Inline::Keep => {}
                     }
                     out.findings.push(f);
                 }
