@@ -248,17 +248,21 @@ impl Snapshot {
 
     /// Reads a snapshot file's JSON, checking its schema version.
     pub fn parse(text: &str) -> Result<Self, SnapshotError> {
-        let v: Value =
-            serde_json::from_str(text).map_err(|e| SnapshotError::Invalid(e.to_string()))?;
-        let found = v
-            .get("schema_version")
-            .and_then(Value::as_u64)
+        // The version first, with a struct that skips everything else: a newer snapshot is
+        // refused by version, not by whichever field it changed.
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: Option<u64>,
+        }
+        let found = serde_json::from_str::<Version>(text)
+            .map_err(|e| SnapshotError::Invalid(e.to_string()))?
+            .schema_version
             .ok_or_else(|| SnapshotError::Invalid("no schema_version".into()))?;
         let found = u32::try_from(found).unwrap_or(u32::MAX);
         if found > SNAPSHOT_SCHEMA_VERSION {
             return Err(SnapshotError::TooNew { found });
         }
-        serde_json::from_value(v).map_err(|e| SnapshotError::Invalid(e.to_string()))
+        serde_json::from_str(text).map_err(|e| SnapshotError::Invalid(e.to_string()))
     }
 
     /// Builds a snapshot from what a live read returned; `written_through` holds the API
