@@ -98,5 +98,47 @@ python3 "$HERE/check_report.py" "$WD/report.json" "$EXPECTED" || report_rc=$?
 [[ $rc == "$want_rc" ]] || die "upcheck exited $rc, expected $want_rc"
 [[ $report_rc == 0 ]] || die "report does not match $EXPECTED"
 
+log "upcheck plan --context e2e-scanner -t 1.22 -o json"
+rc=0
+"$UPCHECK" plan --kubeconfig "$WD/kubeconfig" --context e2e-scanner -t 1.22 -o json \
+  >"$WD/plan.json" 2>"$WD/plan.stderr" || rc=$?
+sed 's/^/  | /' "$WD/plan.stderr"
+[[ $rc == "$want_rc" ]] || die "upcheck plan exited $rc, expected $want_rc (as the scan)"
+python3 - "$WD/plan.json" "$WD/report.json" <<'PY' || die "the plan does not match the scan"
+import json, sys
+plan = json.load(open(sys.argv[1]))["plan"]
+report = json.load(open(sys.argv[2]))
+hops = [h["to"] for h in plan["hops"]]
+assert hops == ["1.21", "1.22"], "hops %s" % hops
+assert plan["current"] == "1.20", plan["current"]
+for hop in hops:
+    planned = sum(len(a["objects"]) for h in plan["hops"] if h["to"] == hop for a in h["removed_apis"])
+    scanned = sum(1 for f in report["findings"] if f["component"] == "k8s" and f.get("removed_in") == hop)
+    assert planned == scanned, "hop %s: %d objects planned, %d found by the scan" % (hop, planned, scanned)
+    print("hop %s: %d objects to migrate, as the scan found" % (hop, planned))
+PY
+
+log "upcheck snapshot save, then diff against the same cluster"
+rc=0
+"$UPCHECK" snapshot save --kubeconfig "$WD/kubeconfig" --context e2e-scanner -o "$WD/snapshot.json" \
+  2>"$WD/snapshot.stderr" || rc=$?
+sed 's/^/  | /' "$WD/snapshot.stderr"
+[[ $rc == 0 ]] || die "snapshot save exited $rc as the scanner user (the --rbac role must cover it)"
+python3 - "$WD/snapshot.json" <<'PY' || die "the snapshot is not what was seeded"
+import json, sys
+snap = json.load(open(sys.argv[1]))
+assert snap["schema_version"] == 1
+assert not snap["unavailable"], snap["unavailable"]
+assert snap["helm"], "no Helm release in the snapshot"
+assert snap["pdbs"], "no PDB in the snapshot"
+assert "policy/v1beta1" in snap["used_api_versions"], snap["used_api_versions"]
+print("snapshot: %d Helm releases, %d PDBs, %d API versions in use" % (len(snap["helm"]), len(snap["pdbs"]), len(snap["used_api_versions"])))
+PY
+rc=0
+"$UPCHECK" snapshot diff "$WD/snapshot.json" --kubeconfig "$WD/kubeconfig" --context e2e-scanner \
+  >"$WD/diff.txt" 2>&1 || rc=$?
+sed 's/^/  | /' "$WD/diff.txt"
+[[ $rc == 0 ]] || die "snapshot diff against the unchanged cluster exited $rc"
+
 OK=1
 log "e2e passed"
