@@ -444,6 +444,11 @@ pub struct FilesArgs {
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// Files larger than this many MiB are not read (an error names them); bounds memory on
+    /// hostile or runaway inputs
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_file_size: u64,
+
     /// Also run the readiness checks that work on manifests alone (PDB specs, bare pods,
     /// single replicas, ...); the others are listed as not run. Judged from --current to the
     /// target

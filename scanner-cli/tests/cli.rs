@@ -413,3 +413,39 @@ fn readme_documents_every_flag_and_exit_code() {
         }
     }
 }
+
+#[test]
+fn files_over_the_size_limit_are_errors_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sparse 1 GiB file: refused from its size, before a byte is read.
+    let huge = std::fs::File::create(dir.path().join("huge.yaml")).unwrap();
+    huge.set_len(1 << 30).unwrap();
+    std::fs::write(
+        dir.path().join("small.yaml"),
+        "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: web}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("two-mib.yaml"), "# x\n".repeat(600_000)).unwrap();
+    let run = upcheck_in(dir.path(), &["files", ".", "-t", "1.25"], None);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("Ingress"), "{}", run.transcript());
+    let tight = upcheck_in(
+        dir.path(),
+        &["files", ".", "-t", "1.25", "--max-file-size", "1"],
+        None,
+    );
+    assert_eq!(tight.code, 1);
+    insta::assert_snapshot!(format!("{}\n{}", run.stderr, tight.stderr));
+    // Through stdin the same limit holds for what is read.
+    let piped = upcheck_in(
+        dir.path(),
+        &["files", "-", "--max-file-size", "1"],
+        Some(&"# x\n".repeat(600_000)),
+    );
+    assert_eq!(piped.code, 1, "{}", piped.transcript());
+    assert!(
+        piped.stderr.contains("more than the 1.0 MiB limit"),
+        "{}",
+        piped.stderr
+    );
+}

@@ -34,6 +34,8 @@ pub enum ErrorKind {
     Response,
     /// A Helm release record could not be decoded.
     HelmRecord,
+    /// The file is larger than the limit on what one file may hold.
+    TooLarge,
 }
 
 impl ErrorKind {
@@ -52,6 +54,7 @@ impl ErrorKind {
             Self::Connection => "connection",
             Self::Response => "response",
             Self::HelmRecord => "helm-record",
+            Self::TooLarge => "too-large",
         }
     }
 }

@@ -51,4 +51,4 @@ pub use finding::{Code, Finding, FindingReplacement, Location, Origin, Position}
 pub use parse::Span;
 pub use report::{NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
 pub use scan::{ScanSettings, Scanner};
-pub use source::{Input, WalkOptions};
+pub use source::{DEFAULT_MAX_FILE_BYTES, Input, WalkOptions};

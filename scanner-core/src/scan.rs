@@ -235,7 +235,7 @@ impl<'c> Scanner<'c> {
 
     /// Reads one file and adds what it holds to `out`.
     fn scan_file(&self, job: FileJob, out: &mut FileOutcome) {
-        let (display, bytes) = match source::read(job) {
+        let (display, bytes) = match source::read(job, self.settings.walk.max_file_bytes) {
             Ok(r) => r,
             Err(e) => {
                 out.errors.push(e);

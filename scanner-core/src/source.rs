@@ -23,8 +23,17 @@ pub enum Input {
 impl Input {
     /// Reads all of stdin into an input named `<stdin>`.
     pub fn stdin() -> io::Result<Self> {
+        Self::stdin_up_to(u64::MAX)
+    }
+
+    /// Reads stdin into an input named `<stdin>`, stopping one byte past `max_bytes`: the
+    /// scan then reports it as too large instead of holding an endless stream in memory.
+    pub fn stdin_up_to(max_bytes: u64) -> io::Result<Self> {
         let mut bytes = Vec::new();
-        io::stdin().lock().read_to_end(&mut bytes)?;
+        io::stdin()
+            .lock()
+            .take(max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)?;
         Ok(Self::Bytes {
             name: "<stdin>".into(),
             bytes,
@@ -44,7 +53,14 @@ pub struct WalkOptions {
     pub hidden: bool,
     /// Follow symbolic links (default: yes; loops are detected and not followed twice).
     pub follow_symlinks: bool,
+    /// The most bytes one file may hold; a larger one is an error and is not read, so a
+    /// hostile or runaway file cannot exhaust memory (default [`DEFAULT_MAX_FILE_BYTES`]).
+    pub max_file_bytes: u64,
 }
+
+/// The default limit on one file: 64 MiB. The largest real manifests (CRD bundles) are a few
+/// MB; rendered charts of whole platforms stay well under this.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 << 20;
 
 impl Default for WalkOptions {
     fn default() -> Self {
@@ -53,6 +69,7 @@ impl Default for WalkOptions {
             respect_ignore_files: true,
             hidden: true,
             follow_symlinks: true,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
         }
     }
 }
@@ -397,12 +414,64 @@ pub(crate) fn decode(display: &str, bytes: Vec<u8>) -> Result<Decoded, ScanError
 }
 
 /// Reads a job's bytes.
-pub(crate) fn read(job: FileJob) -> Result<(String, Vec<u8>), ScanError> {
+pub(crate) fn read(job: FileJob, max_bytes: u64) -> Result<(String, Vec<u8>), ScanError> {
+    let too_large = |display: String, size: Option<u64>| {
+        // Tenths of a MiB, in integers: `1024.0`, `2.3`, `64.0`.
+        let mib = |n: u64| {
+            let tenths = (u128::from(n) * 10 + (1 << 19)) >> 20;
+            format!("{}.{}", tenths / 10, tenths % 10)
+        };
+        ScanError {
+            path: display,
+            document: None,
+            line: None,
+            column: None,
+            kind: ErrorKind::TooLarge,
+            message: match size {
+                Some(n) => format!(
+                    "{} MiB, over the {} MiB limit on one file; not read (raise it with --max-file-size)",
+                    mib(n),
+                    mib(max_bytes)
+                ),
+                None => format!(
+                    "more than the {} MiB limit on one file; not read (raise it with --max-file-size)",
+                    mib(max_bytes)
+                ),
+            },
+        }
+    };
     match job {
-        FileJob::Bytes { display, bytes } => Ok((display, bytes)),
-        FileJob::Path { display, path } => match std::fs::read(&path) {
-            Ok(bytes) => Ok((display, bytes)),
-            Err(e) => Err(io_error(display, &e)),
-        },
+        FileJob::Bytes { display, bytes } => {
+            let len = bytes.len() as u64;
+            if len > max_bytes {
+                // One byte over is where a bounded stdin read stopped: its size is unknown.
+                let size = (len != max_bytes.saturating_add(1)).then_some(len);
+                return Err(too_large(display, size));
+            }
+            Ok((display, bytes))
+        }
+        FileJob::Path { display, path } => {
+            let file = std::fs::File::open(&path).map_err(|e| io_error(display.clone(), &e))?;
+            // A regular file says its size up front: refuse it before reading a byte.
+            let size = file
+                .metadata()
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len());
+            if let Some(len) = size
+                && len > max_bytes
+            {
+                return Err(too_large(display, Some(len)));
+            }
+            // Pipes and files that grow while read: never hold more than the limit.
+            let mut bytes = Vec::with_capacity(usize::try_from(size.unwrap_or(0)).unwrap_or(0) + 1);
+            file.take(max_bytes.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map_err(|e| io_error(display.clone(), &e))?;
+            if bytes.len() as u64 > max_bytes {
+                return Err(too_large(display, None));
+            }
+            Ok((display, bytes))
+        }
     }
 }

@@ -20,6 +20,7 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
             respect_ignore_files: !args.no_ignore,
             hidden: !args.skip_hidden,
             follow_symlinks: !args.no_follow,
+            max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
         },
         keep_for_checks: args.checks,
     };
@@ -39,7 +40,10 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
                 anyhow::bail!("`-` (stdin) given more than once");
             }
             stdin_read = true;
-            inputs.push(Input::stdin().context("cannot read stdin")?);
+            inputs.push(
+                Input::stdin_up_to(args.max_file_size.saturating_mul(1 << 20))
+                    .context("cannot read stdin")?,
+            );
         } else {
             inputs.push(Input::Path(p));
         }

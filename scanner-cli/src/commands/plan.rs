@@ -164,7 +164,8 @@ fn offline(
         let mut inputs = Vec::new();
         for p in &args.paths {
             inputs.push(if p.as_os_str() == "-" {
-                Input::stdin().context("cannot read stdin")?
+                Input::stdin_up_to(scanner_core::DEFAULT_MAX_FILE_BYTES)
+                    .context("cannot read stdin")?
             } else {
                 Input::Path(p.clone())
             });
