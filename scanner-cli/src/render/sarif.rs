@@ -79,14 +79,6 @@ fn uri(path: &str) -> String {
     out
 }
 
-fn object_name(f: &Finding) -> String {
-    match (&f.namespace, &f.name) {
-        (Some(ns), Some(n)) => format!("{} {ns}/{n}", f.kind),
-        (None, Some(n)) => format!("{} {n}", f.kind),
-        _ => format!("{} (unnamed)", f.kind),
-    }
-}
-
 fn finding_result(f: &Finding, rule_index: usize) -> Value {
     let location = match &f.origin {
         None => {
@@ -108,7 +100,7 @@ fn finding_result(f: &Finding, rule_index: usize) -> Value {
         // The object reference as the scan printed it (`ingresses.networking.k8s.io/ns/name`).
         Some(Origin::Object { .. }) => json!({
             "logicalLocations": [{
-                "name": object_name(f),
+                "name": f.object_ref(),
                 "fullyQualifiedName": f.location.path,
                 "kind": "object",
             }]
@@ -117,8 +109,8 @@ fn finding_result(f: &Finding, rule_index: usize) -> Value {
             release, namespace, ..
         }) => json!({
             "logicalLocations": [{
-                "name": object_name(f),
-                "fullyQualifiedName": format!("helm/{namespace}/{release}/{}", object_name(f)),
+                "name": f.object_ref(),
+                "fullyQualifiedName": format!("helm/{namespace}/{release}/{}", f.object_ref()),
                 "kind": "object",
             }]
         }),
@@ -149,7 +141,7 @@ fn finding_result(f: &Finding, rule_index: usize) -> Value {
         "ruleId": f.code.as_str(),
         "ruleIndex": rule_index,
         "level": level,
-        "message": { "text": format!("{}: {}", object_name(f), f.message) },
+        "message": { "text": format!("{}: {}", f.object_ref(), f.message) },
         "locations": [location],
         "partialFingerprints": { FINGERPRINT_KEY: f.fingerprint },
         "properties": properties,
@@ -181,12 +173,17 @@ pub fn render(report: &Report, _opts: &RenderOptions, out: &mut dyn Write) -> Re
         .iter()
         .map(|r| {
             let help = crate::commands::checks::explanation(&r.id).unwrap_or_default();
+            // The explanation starts with its own heading line (`DRN001 · title`): bold it.
+            let markdown = match help.trim_end().split_once("\n\n") {
+                Some((head, rest)) => format!("**{head}**\n\n{rest}"),
+                None => help.trim_end().to_owned(),
+            };
             json!({
                 "id": r.id,
                 "name": r.name,
                 "shortDescription": { "text": r.short },
                 "fullDescription": { "text": r.short },
-                "help": { "text": help, "markdown": format!("**{}** · {}\n\n{}", r.id, r.short, help.trim_end()) },
+                "help": { "text": help, "markdown": markdown },
                 "helpUri": "https://github.com/upcheck/upcheck#check-codes",
                 "defaultConfiguration": { "level": r.level },
                 "properties": {
