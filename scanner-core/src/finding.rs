@@ -242,6 +242,15 @@ impl Finding {
         })
     }
 
+    /// The object as people name it: `Ingress shop/web`, `ClusterRole reader`, or the kind alone.
+    pub fn object_ref(&self) -> String {
+        match (&self.namespace, &self.name) {
+            (Some(ns), Some(n)) => format!("{} {ns}/{n}", self.kind),
+            (None, Some(n)) => format!("{} {n}", self.kind),
+            _ => self.kind.clone(),
+        }
+    }
+
     /// Whether the replacement is known not to be available yet (exit code 4).
     pub fn replacement_unavailable(&self) -> bool {
         self.replacement

@@ -210,11 +210,7 @@ impl Suppressed {
 }
 
 fn subject(f: &Finding) -> String {
-    let object = match (&f.namespace, &f.name) {
-        (Some(ns), Some(n)) => format!("{} {ns}/{n}", f.kind),
-        (None, Some(n)) => format!("{} {n}", f.kind),
-        _ => f.kind.clone(),
-    };
+    let object = f.object_ref();
     match &f.origin {
         None => format!("{}:{} {object}", f.location.path, f.location.line),
         Some(Origin::Object { .. }) => format!("{} ({})", f.location.path, f.api_version),

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
 use anyhow::{Context, Result, bail};
 use scanner_core::Code;
@@ -13,10 +12,7 @@ use serde_json::{Value, json};
 use crate::args::{ChecksArgs, ChecksFormat, ExplainArgs};
 
 fn write_stdout(text: &str) -> Result<u8> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .context("cannot write to stdout")?;
+    super::write_stdout(text.as_bytes())?;
     Ok(crate::exit::OK)
 }
 

@@ -1,7 +1,7 @@
 //! `upcheck cluster` and `upcheck helm`: scan a live cluster.
 
 use std::collections::BTreeSet;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -58,10 +58,7 @@ fn print_rbac(catalog_args: &CatalogArgs, format: OutputFormat) -> Result<u8> {
         }
         _ => anyhow::bail!("--rbac prints yaml (default) or json"),
     };
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .context("cannot write to stdout")?;
+    super::write_stdout(text.as_bytes())?;
     Ok(crate::exit::OK)
 }
 

@@ -1,8 +1,6 @@
 //! `upcheck completions` and `upcheck man`: generated from the clap definitions, so they never
 //! drift from the real flags.
 
-use std::io::{self, Write};
-
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
@@ -30,10 +28,6 @@ pub fn man(args: &ManArgs) -> Result<u8> {
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<u8> {
-    let mut stdout = io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(crate::exit::OK),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(crate::exit::OK),
-        Err(e) => Err(e).context("cannot write to stdout"),
-    }
+    super::write_stdout(bytes)?;
+    Ok(crate::exit::OK)
 }

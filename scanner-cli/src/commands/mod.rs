@@ -21,6 +21,16 @@ use crate::args::{Cli, OutputFormat, OutputSpec, ReportArgs};
 use crate::render::{self, RenderOptions, columns::Column};
 use crate::{Stderr, exit};
 
+/// Writes a whole output to stdout. A reader that went away (`| head`) is not an error: the
+/// exit code still tells the result.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
+    }
+}
+
 /// The `-o` values: at most one to stdout; when every one goes to a file, stdout still gets
 /// the text table, so CI logs stay readable.
 fn outputs(args: &ReportArgs) -> Result<Vec<OutputSpec>> {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use anyhow::{Context, Result};
 use scanner_core::checks::{self, ClusterState, Resource};
@@ -67,12 +67,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
             })? + "\n"
         }
     };
-    let mut out = io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
-        return Err(e).context("cannot write the plan to stdout");
-    }
+    super::write_stdout(text.as_bytes())?;
     if let Some(r) = &report {
         for e in &r.errors {
             err.error(&e.to_string());

@@ -1,7 +1,6 @@
 //! `upcheck snapshot save` and `upcheck snapshot diff`.
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
 use anyhow::{Context, Result};
 use scanner_core::live::cluster::ClusterOutcome;
@@ -71,7 +70,7 @@ pub fn save(cli: &Cli, args: &SnapshotSaveArgs, err: &mut Stderr) -> Result<u8> 
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write the snapshot to {}", path.display()))?,
-        None => write_stdout(&text)?,
+        None => super::write_stdout(text.as_bytes())?,
     }
     if !cli.quiet {
         err.note(&format!(
@@ -109,7 +108,7 @@ pub fn diff(cli: &Cli, args: &SnapshotDiffArgs, err: &mut Stderr) -> Result<u8> 
         PlanFormat::Text => render(&d, false),
         PlanFormat::Markdown => render(&d, true),
     };
-    write_stdout(&text)?;
+    super::write_stdout(text.as_bytes())?;
     Ok(if !complete {
         exit::ERROR
     } else if d.regressions.is_empty() {
@@ -167,12 +166,4 @@ fn render(d: &Diff, markdown: bool) -> String {
         d.expected.len()
     );
     o
-}
-
-fn write_stdout(text: &str) -> Result<()> {
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
-        _ => Ok(()),
-    }
 }

@@ -69,11 +69,7 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> Res
                 Some(p) => (f.location.path.as_str(), p.line, Some(p.column)),
                 None => (f.location.path.as_str(), f.location.line, None),
             });
-        let object = match (&f.namespace, &f.name) {
-            (Some(ns), Some(n)) => format!("{} {ns}/{n}", f.kind),
-            (None, Some(n)) => format!("{} {n}", f.kind),
-            _ => f.kind.clone(),
-        };
+        let object = f.object_ref();
         let message = match &f.origin {
             None => format!("{object}: {}", f.message),
             Some(Origin::Object { .. }) => format!("{}: {}", f.location.path, f.message),

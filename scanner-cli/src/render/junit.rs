@@ -90,11 +90,7 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> Res
         apis.case(&e.path, "readable", &body);
     }
     for f in &report.findings {
-        let object = match (&f.namespace, &f.name) {
-            (Some(ns), Some(n)) => format!("{} {ns}/{n}", f.kind),
-            (None, Some(n)) => format!("{} {n}", f.kind),
-            _ => f.kind.clone(),
-        };
+        let object = f.object_ref();
         let name = if f.origin.is_none() {
             format!("{object} ({} line {})", f.api_version, f.location.line)
         } else {
