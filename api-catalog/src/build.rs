@@ -22,7 +22,7 @@ pub(crate) struct Origin {
     pub line: u64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Component {
     meta: ComponentMeta,
     origin: Origin,
@@ -40,7 +40,7 @@ struct Component {
 /// targets.set("widgets", Target { target: KubeVersion::new(2, 0), current: None });
 /// assert_eq!(catalog.assess("example.com/v1beta1", "Widget", &targets).status, ApiStatus::Removed);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct CatalogBuilder {
     data_version: Option<String>,
     sources: Vec<String>,

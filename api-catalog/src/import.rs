@@ -161,8 +161,9 @@ fn row<'a>(
 }
 
 /// Orders API versions the way Kubernetes prefers them: GA over beta over alpha, then by
-/// number (`v2` > `v1` > `v1beta2` > `v1beta1` > `v1alpha1`). `None` for other spellings.
-pub fn version_priority(version: &str) -> Option<(u32, u8, u32)> {
+/// number (`v2` > `v1` > `v2beta1` > `v1beta2` > `v1beta1` > `v2alpha1` > `v1alpha1`), as
+/// the priority of CRD versions is defined. `None` for other spellings.
+pub fn version_priority(version: &str) -> Option<(u8, u32, u32)> {
     let rest = version.strip_prefix('v')?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let major: u32 = rest[..digits].parse().ok()?;
@@ -176,7 +177,9 @@ pub fn version_priority(version: &str) -> Option<(u32, u8, u32)> {
     } else {
         return None;
     };
-    Some((major, stage, minor))
+    // Stage first: a GA version outranks a beta of a later major (found by a property test;
+    // this used to rank `v2alpha1` above `v1`).
+    Some((stage, major, minor))
 }
 
 /// Fills the replacements the upstream data leaves out: a deprecated or removed row without one
@@ -507,14 +510,29 @@ mod tests {
 
     #[test]
     fn versions_rank_like_kubernetes() {
+        // The example of the Kubernetes documentation on CRD version priority, reversed.
         let mut v = vec![
-            "v1beta1", "v2", "v1", "v1alpha1", "v1beta2", "v2beta1", "v1alpha3",
+            "v11alpha2",
+            "v10",
+            "v3beta1",
+            "v1",
+            "v12alpha1",
+            "v2",
+            "v11beta2",
+            "v10beta3",
         ];
         v.sort_by_key(|x| version_priority(x));
         assert_eq!(
             v,
             [
-                "v1alpha1", "v1alpha3", "v1beta1", "v1beta2", "v1", "v2beta1", "v2"
+                "v11alpha2",
+                "v12alpha1",
+                "v3beta1",
+                "v10beta3",
+                "v11beta2",
+                "v1",
+                "v2",
+                "v10"
             ]
         );
         assert_eq!(version_priority("latest"), None);

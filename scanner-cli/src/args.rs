@@ -17,6 +17,7 @@ Exit codes:
   4  a replacement exists but is not served yet at the current version
   5  readiness blockers found (warnings too with --fail-on warning)
   6  snapshot diff found regressions
+  130  interrupted (Ctrl-C or SIGTERM); no report was printed
 The first of 1, 4, 3, 5, 6, 2 that applies wins; --ignore-* flags drop a class first.";
 
 #[derive(Debug, Parser)]
@@ -449,6 +450,20 @@ pub struct FilesArgs {
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub max_file_size: u64,
 
+    /// Documents nested deeper than this are not read (an error names them)
+    #[arg(long, value_name = "LEVELS", default_value_t = scanner_core::parse::DEFAULT_MAX_DEPTH)]
+    pub max_yaml_depth: usize,
+
+    /// Documents whose YAML aliases expand to more than this many events are not read (an
+    /// error names them): stops "billion laughs" alias bombs
+    #[arg(long, value_name = "EVENTS", default_value_t = scanner_core::parse::DEFAULT_MAX_ALIAS_EXPANSION)]
+    pub max_yaml_expansion: usize,
+
+    /// A pipe or device named on the command line (`<(helm template ...)`) that has not
+    /// delivered all its data after this many seconds is an error, not a hang
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub pipe_timeout: u64,
+
     /// Also run the readiness checks that work on manifests alone (PDB specs, bare pods,
     /// single replicas, ...); the others are listed as not run. Judged from --current to the
     /// target
@@ -539,6 +554,16 @@ pub struct ConnectionArgs {
     /// Give up on a request after this many seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
+
+    /// Retry a read this many times after throttling (429), a server error (500, 502, 503,
+    /// 504) or a broken connection, with backoff (honouring Retry-After)
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// Give up on the whole cluster read after this many seconds (0: no limit); a read cut
+    /// short reports nothing and exits 1
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub scan_timeout: u64,
 
     /// Requests in flight at once
     #[arg(long, value_name = "N", default_value_t = 8)]

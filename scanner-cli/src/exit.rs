@@ -21,6 +21,8 @@ pub const REPLACEMENT_UNAVAILABLE: u8 = 4;
 pub const READINESS: u8 = 5;
 /// `upcheck snapshot diff` found regressions.
 pub const REGRESSIONS: u8 = 6;
+/// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
 
 /// Which classes of findings are left out of the exit code.
 #[derive(Debug, Clone, Copy, Default)]

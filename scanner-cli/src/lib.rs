@@ -7,6 +7,7 @@ mod cluster;
 mod commands;
 pub mod config;
 pub mod exit;
+mod interrupt;
 pub mod render;
 mod setup;
 mod targets;
@@ -79,6 +80,7 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     init_logging(cli.verbose);
+    interrupt::install();
     let mut diag = Stderr {
         color: use_color(cli.color, io::stderr().is_terminal()),
     };
@@ -106,6 +108,7 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Man(args) => commands::docs::man(args),
     };
     match result {
+        Ok(_) if interrupt::interrupted() => exit::INTERRUPTED,
         Ok(code) => code,
         Err(e) => {
             diag.error(&e.to_string());

@@ -449,3 +449,204 @@ fn files_over_the_size_limit_are_errors_and_the_rest_is_scanned() {
         piped.stderr
     );
 }
+
+/// A "billion laughs" document: ten levels of ten aliases each.
+fn alias_bomb() -> String {
+    let mut text = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        let _ = writeln!(text, "  a{i}: &a{i} [{refs}]");
+    }
+    text
+}
+
+/// A `ConfigMap` whose data nests `levels` block mappings deep.
+fn nested(levels: usize) -> String {
+    let mut text =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n");
+    for i in 0..levels {
+        let _ = writeln!(text, "{}k{i}:", " ".repeat(i + 2));
+    }
+    let _ = writeln!(text, "{}v: 1", " ".repeat(levels + 2));
+    text
+}
+
+const INGRESS: &str = "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: NAME\n";
+
+#[test]
+fn hostile_documents_are_errors_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let put = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    put("a-bomb.yaml", alias_bomb().as_bytes());
+    put("b-deep-block.yaml", nested(300).as_bytes());
+    put(
+        "c-deep-flow.yaml",
+        format!(
+            "{}data: {}{}\n",
+            &nested(0)[..60],
+            "[".repeat(5000),
+            "]".repeat(5000)
+        )
+        .as_bytes(),
+    );
+    put("d-nul.yaml", b"apiVersion: v1\nkind: Pod\x00\n");
+    put(
+        "e-bad-utf8.yaml",
+        &[INGRESS.replace("NAME\n", "caf").as_bytes(), b"\xe9\n"].concat(),
+    );
+    let utf16: Vec<u8> = std::iter::once(0xFEFF_u16)
+        .chain(INGRESS.replace("NAME", "sixteen").encode_utf16())
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    put("f-utf16.yaml", &utf16);
+    put(
+        "g-two-docs.yaml",
+        format!(
+            "{}---\n{}",
+            alias_bomb(),
+            INGRESS.replace("NAME", "sibling")
+        )
+        .as_bytes(),
+    );
+    put("h-good.yaml", INGRESS.replace("NAME", "good").as_bytes());
+    let started = std::time::Instant::now();
+    let run = upcheck_in(dir.path(), &["files", ".", "-t", "1.22"], None);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    // The good file, the UTF-16 file, the readable part of the bad UTF-8 file and the
+    // sibling of a bomb in the same stream were all scanned.
+    for name in ["good", "sixteen", "sibling", "caf\u{fffd}"] {
+        assert!(run.stdout.contains(name), "{name}: {}", run.transcript());
+    }
+    insta::assert_snapshot!(run.transcript());
+
+    // The limits are settings: tighter ones trip on small documents, looser ones let a
+    // deep document through.
+    let tight = upcheck_in(
+        dir.path(),
+        &[
+            "files",
+            "h-good.yaml",
+            "b-deep-block.yaml",
+            "-t",
+            "1.22",
+            "--max-yaml-depth",
+            "1000",
+        ],
+        None,
+    );
+    assert_eq!(tight.code, 3, "{}", tight.transcript());
+    put("i-anchors.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: &a [1, 2, 3], b: *a, c: *a}\n");
+    let small = upcheck_in(
+        dir.path(),
+        &[
+            "files",
+            "i-anchors.yaml",
+            "--max-yaml-expansion",
+            "4",
+            "--max-yaml-depth",
+            "2",
+        ],
+        None,
+    );
+    assert_eq!(small.code, 1, "{}", small.transcript());
+    assert!(
+        small.stderr.contains(
+            "not read: nested deeper than the limit of 2 levels (raise it with --max-yaml-depth)"
+        ),
+        "{}",
+        small.stderr
+    );
+    let small = upcheck_in(
+        dir.path(),
+        &["files", "i-anchors.yaml", "--max-yaml-expansion", "4"],
+        None,
+    );
+    assert_eq!(small.code, 1, "{}", small.transcript());
+    assert!(
+        small.stderr.contains("not read: its aliases expand past the limit of 4 events, as an alias bomb does (raise it with --max-yaml-expansion)"),
+        "{}",
+        small.stderr
+    );
+}
+
+#[test]
+fn fifos_and_devices_never_hang_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("good.yaml"),
+        INGRESS.replace("NAME", "good"),
+    )
+    .unwrap();
+    let fifo = dir.path().join("fifo.yaml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Nothing ever writes to the FIFO; /dev/zero never ends.
+    let started = std::time::Instant::now();
+    let run = upcheck_in(
+        dir.path(),
+        &[
+            "files",
+            "fifo.yaml",
+            "/dev/zero",
+            "good.yaml",
+            "-t",
+            "1.22",
+            "--pipe-timeout",
+            "1",
+            "--max-file-size",
+            "1",
+        ],
+        None,
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stdout.contains("good"), "{}", run.transcript());
+    insta::assert_snapshot!(run.stderr);
+
+    // A FIFO with a writer (what `<(helm template ...)` gives) is read like a file.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(fifo, INGRESS.replace("NAME", "from-pipe")).unwrap();
+        })
+    };
+    let run = upcheck_in(dir.path(), &["files", "fifo.yaml", "-t", "1.22"], None);
+    writer.join().unwrap();
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    assert!(run.stdout.contains("from-pipe"), "{}", run.transcript());
+
+    // In a directory walk a FIFO is not opened at all: a warning says so.
+    let walked = upcheck_in(dir.path(), &["files", ".", "-t", "1.22"], None);
+    assert_eq!(walked.code, 3, "{}", walked.transcript());
+    assert!(
+        walked
+            .stderr
+            .contains("fifo.yaml: not a regular file (FIFO, socket or device); skipped"),
+        "{}",
+        walked.stderr
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_file_scan_and_reports_nothing() {
+    // `files -` waits on a stdin that never ends.
+    let (run, took) = common::interrupted(
+        &["files", "-", "-t", "1.22", "-o", "json"],
+        std::time::Duration::from_millis(500),
+    );
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert_eq!(run.code, 130, "{}", run.transcript());
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "upcheck: interrupted; the scan was stopped and nothing was reported\n"
+    );
+}

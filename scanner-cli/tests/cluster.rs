@@ -913,3 +913,252 @@ fn a_terminal_gets_a_progress_line_and_a_pipe_does_not() {
     let piped = c.run(&["cluster", "-t", "1.22", "--no-helm"]);
     assert!(!piped.stderr.contains("resources listed"));
 }
+
+/// Errors as `path: message`, without the recorded aggregated API whose discovery answers
+/// 503 in every run.
+fn error_lines(report: &Value) -> Vec<String> {
+    report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["path"] != "/apis/metrics.k8s.io/v1beta1")
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["path"].as_str().unwrap(),
+                e["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+const INGRESSES: &str = "/apis/networking.k8s.io/v1/ingresses";
+const CRONJOBS: &str = "/apis/batch/v1beta1/cronjobs";
+const DEPLOYMENTS: &str = "/apis/apps/v1/deployments";
+
+#[test]
+fn transient_failures_are_retried_and_change_nothing() {
+    use common::apiserver::Fault;
+    let baseline = cluster("v1.20", Scenario::default());
+    let expected = baseline.run(&["cluster", "-t", "1.22", "-o", "json", "--no-helm"]);
+
+    let scenario = Scenario {
+        faults: [
+            (
+                INGRESSES.to_owned(),
+                vec![Fault::Status(429, Some(1)), Fault::Status(503, None)],
+            ),
+            (
+                CRONJOBS.to_owned(),
+                vec![Fault::Reset, Fault::Status(502, None)],
+            ),
+            (
+                DEPLOYMENTS.to_owned(),
+                vec![Fault::Status(500, None), Fault::Status(504, None)],
+            ),
+            ("/version".to_owned(), vec![Fault::Reset]),
+            ("/apis".to_owned(), vec![Fault::Status(503, None)]),
+        ]
+        .into(),
+        ..Scenario::default()
+    };
+    let c = cluster("v1.20", scenario);
+    let run = c.run(&["cluster", "-t", "1.22", "-o", "json", "--no-helm"]);
+    assert_eq!(run.code, expected.code, "{}", run.transcript());
+    let report = json(&run);
+    let expected = json(&expected);
+    assert_eq!(report["findings"], expected["findings"]);
+    assert_eq!(report["errors"], expected["errors"]);
+    // 8 more than the recorded aggregated API that answers 503 for good, which is retried too.
+    assert_eq!(
+        report["cluster"]["stats"]["request_retries"]
+            .as_u64()
+            .unwrap(),
+        expected["cluster"]["stats"]["request_retries"]
+            .as_u64()
+            .unwrap()
+            + 8
+    );
+    let retried: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "retried")
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    // Sorted by path. A reset is named in the kube client's own words.
+    assert_eq!(retried.len(), 5, "{retried:#?}");
+    assert_eq!(
+        retried[0],
+        "GET /apis succeeded on attempt 2 after HTTP 503"
+    );
+    assert_eq!(
+        retried[1],
+        "GET /apis/apps/v1/deployments succeeded on attempt 3 after HTTP 500, HTTP 504"
+    );
+    assert!(
+        retried[2].starts_with("GET /apis/batch/v1beta1/cronjobs succeeded on attempt 3 after ")
+            && retried[2].ends_with(", HTTP 502"),
+        "{retried:#?}"
+    );
+    assert_eq!(
+        retried[3],
+        "GET /apis/networking.k8s.io/v1/ingresses succeeded on attempt 3 after HTTP 429, HTTP 503"
+    );
+    assert!(retried[4].starts_with("GET /version succeeded on attempt 2 after "));
+
+    // Retry-After: 1 was honoured; without one, the backoff still waited.
+    let ingresses = c.server.arrivals(INGRESSES);
+    assert_eq!(ingresses.len(), 3);
+    assert!(ingresses[1] - ingresses[0] >= Duration::from_secs(1));
+    let cronjobs = c.server.arrivals(CRONJOBS);
+    assert_eq!(cronjobs.len(), 3);
+    assert!(cronjobs[1] - cronjobs[0] >= Duration::from_millis(100));
+    assert!(cronjobs[2] - cronjobs[1] >= Duration::from_millis(200));
+}
+
+#[test]
+fn a_list_that_keeps_failing_is_not_checked_and_the_rest_is() {
+    use common::apiserver::Fault;
+    for (fault, retries, expected) in [
+        (
+            Fault::Status(503, None),
+            "2",
+            "ingresses.networking.k8s.io: not checked: the API server at http://127.0.0.1:PORT answered HTTP 503 (after 3 attempts): injected fault 503",
+        ),
+        (
+            Fault::Status(500, None),
+            "0",
+            "ingresses.networking.k8s.io: not checked: the API server at http://127.0.0.1:PORT answered HTTP 500: injected fault 500",
+        ),
+        (
+            Fault::Reset,
+            "1",
+            "ingresses.networking.k8s.io: not checked: GET /apis/networking.k8s.io/v1/ingresses: ",
+        ),
+    ] {
+        let scenario = Scenario {
+            failing: [(INGRESSES.to_owned(), fault.clone())].into(),
+            ..Scenario::default()
+        };
+        let c = cluster("v1.20", scenario);
+        let run = c.run(&[
+            "cluster",
+            "-t",
+            "1.22",
+            "-o",
+            "json",
+            "--no-helm",
+            "--retries",
+            retries,
+        ]);
+        assert_eq!(run.code, 1, "{fault:?}: {}", run.transcript());
+        let report = json(&run);
+        let errors: Vec<String> = error_lines(&report)
+            .iter()
+            .map(|e| e.replace(&format!(":{}", c.server.port), ":PORT"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with(expected), "{fault:?}: {errors:?}");
+        if matches!(fault, Fault::Reset) {
+            assert!(errors[0].ends_with(" (after 2 attempts)"), "{errors:?}");
+        }
+        let attempts = 1 + retries.parse::<usize>().unwrap();
+        assert_eq!(c.server.arrivals(INGRESSES).len(), attempts, "{fault:?}");
+        // Nothing about ingresses was claimed; everything else was read.
+        let found = object_findings(&report);
+        assert!(!found.iter().any(|r| r.1 == "Ingress"));
+        assert!(found.iter().any(|r| r.1 == "CronJob"));
+        assert!(
+            found.iter().any(|r| r.1 == "PodDisruptionBudget"),
+            "{found:?}"
+        );
+    }
+}
+
+#[test]
+fn a_server_that_repeats_its_continue_token_cannot_loop_the_scan() {
+    let scenario = Scenario {
+        repeat_continue: [INGRESSES.to_owned()].into(),
+        ..Scenario::default()
+    };
+    let c = cluster("v1.20", scenario);
+    let run = c.run(&[
+        "cluster",
+        "-t",
+        "1.22",
+        "-o",
+        "json",
+        "--no-helm",
+        "--page-size",
+        "1",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let report = json(&run);
+    assert_eq!(
+        error_lines(&report),
+        [
+            "ingresses.networking.k8s.io: the server sent the same continue token again; the list was stopped and not all objects were checked"
+        ]
+    );
+    assert!(object_findings(&report).iter().any(|r| r.1 == "CronJob"));
+}
+
+#[test]
+fn the_whole_read_has_a_deadline() {
+    let scenario = Scenario {
+        slow: [(DEPLOYMENTS.to_owned(), Duration::from_secs(20))].into(),
+        ..Scenario::default()
+    };
+    let c = cluster("v1.20", scenario);
+    let started = std::time::Instant::now();
+    let run = c.run(&[
+        "cluster",
+        "-t",
+        "1.22",
+        "-o",
+        "json",
+        "--timeout",
+        "30",
+        "--scan-timeout",
+        "2",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    assert_eq!(run.stdout, "", "no partial report");
+    assert_eq!(
+        run.stderr,
+        "error: the cluster read did not finish within 2 s (--scan-timeout); nothing was reported\n"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_cluster_scan_at_once_and_reports_nothing() {
+    let scenario = Scenario {
+        slow: [(DEPLOYMENTS.to_owned(), Duration::from_secs(30))].into(),
+        ..Scenario::default()
+    };
+    let c = cluster("v1.20", scenario);
+    let (run, took) = common::interrupted(
+        &[
+            "cluster",
+            "--kubeconfig",
+            &c.kubeconfig,
+            "-t",
+            "1.22",
+            "-o",
+            "json",
+        ],
+        Duration::from_millis(1500),
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(run.code, 130, "{}", run.transcript());
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "upcheck: interrupted; the scan was stopped and nothing was reported\n"
+    );
+    // It was interrupted mid-scan: the slow list had been asked for.
+    assert!(!c.server.arrivals(DEPLOYMENTS).is_empty());
+}

@@ -34,8 +34,11 @@ pub enum ErrorKind {
     Response,
     /// A Helm release record could not be decoded.
     HelmRecord,
-    /// The file is larger than the limit on what one file may hold.
+    /// Over a limit on input: the size of one file, or a document's nesting depth or alias
+    /// expansion.
     TooLarge,
+    /// A pipe, FIFO or device did not deliver its data in time.
+    Timeout,
 }
 
 impl ErrorKind {
@@ -55,6 +58,7 @@ impl ErrorKind {
             Self::Response => "response",
             Self::HelmRecord => "helm-record",
             Self::TooLarge => "too-large",
+            Self::Timeout => "timeout",
         }
     }
 }
@@ -115,6 +119,9 @@ pub enum WarningKind {
     UnreadableHistory,
     /// A list had to be resumed after its continue token expired (HTTP 410).
     ListResumed,
+    /// A request met transient failures (throttling, server errors, broken connections) and
+    /// was sent again.
+    Retried,
     /// An `upcheck.io/ignore` annotation could not be read; nothing was suppressed by it.
     BadAnnotation,
 }

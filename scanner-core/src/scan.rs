@@ -29,6 +29,8 @@ pub struct ScanSettings {
     /// Keep the objects the readiness checks read (PDBs, workloads, webhooks, ...), for
     /// [`Scanner::scan_for_checks`].
     pub keep_for_checks: bool,
+    /// Limits on parsing one YAML document (nesting depth, alias expansion).
+    pub parse: parse::ParseLimits,
 }
 
 impl ScanSettings {
@@ -39,6 +41,7 @@ impl ScanSettings {
             only_removed: false,
             walk: WalkOptions::default(),
             keep_for_checks: false,
+            parse: parse::ParseLimits::default(),
         }
     }
 }
@@ -235,7 +238,7 @@ impl<'c> Scanner<'c> {
 
     /// Reads one file and adds what it holds to `out`.
     fn scan_file(&self, job: FileJob, out: &mut FileOutcome) {
-        let (display, bytes) = match source::read(job, self.settings.walk.max_file_bytes) {
+        let (display, bytes) = match source::read(job, &self.settings.walk) {
             Ok(r) => r,
             Err(e) => {
                 out.errors.push(e);
@@ -254,7 +257,8 @@ impl<'c> Scanner<'c> {
         out.errors.extend(decoded.error);
         let shift = |span: parse::Span| (span.start + decoded.base)..(span.end + decoded.base);
         let mut lines = LineCursor::default();
-        for doc in parse::parse_documents(&decoded.text) {
+        let limits = self.settings.parse;
+        for doc in parse::parse_documents_with(&decoded.text, limits) {
             match &doc.kind {
                 DocumentKind::Empty => continue,
                 DocumentKind::NotObject => out.stats.non_objects += 1,
@@ -266,7 +270,11 @@ impl<'c> Scanner<'c> {
                         document: Some(doc.index),
                         line: Some(e.line),
                         column: e.column,
-                        kind: ErrorKind::Syntax,
+                        kind: if e.over_limit {
+                            ErrorKind::TooLarge
+                        } else {
+                            ErrorKind::Syntax
+                        },
                         message: invalid_message(e, !doc.objects.is_empty()),
                     });
                 }
@@ -288,7 +296,7 @@ impl<'c> Scanner<'c> {
                     .iter()
                     .any(|o| o.parsed && Resource::for_kind(&o.kind).is_some())
             {
-                keep_objects(&decoded.text[doc.span.clone()], &mut out.kept);
+                keep_objects(&decoded.text[doc.span.clone()], limits, &mut out.kept);
             }
             // Read lazily: only documents that mention the annotation and hold a finding.
             let doc_text = &decoded.text[doc.span.clone()];
@@ -333,8 +341,7 @@ impl<'c> Scanner<'c> {
                     obj.parsed,
                 ) {
                     if annotated {
-                        let value = full
-                            .get_or_insert_with(|| serde_saphyr::from_str::<Value>(doc_text).ok());
+                        let value = full.get_or_insert_with(|| parse::yaml_value(doc_text, limits));
                         let object = match (value.as_ref(), f.location.item) {
                             (Some(v), Some(i)) => v.get("items").and_then(|items| items.get(i)),
                             (v, None) => v,
@@ -400,8 +407,8 @@ impl LineCursor {
 }
 
 /// Reads a document fully and keeps the objects (list items included) the checks read.
-fn keep_objects(text: &str, kept: &mut Vec<(Resource, Value)>) {
-    let Ok(value) = serde_saphyr::from_str::<Value>(text) else {
+fn keep_objects(text: &str, limits: parse::ParseLimits, kept: &mut Vec<(Resource, Value)>) {
+    let Some(value) = parse::yaml_value(text, limits) else {
         return;
     };
     let items = match value.get("items").and_then(Value::as_array) {
@@ -427,7 +434,11 @@ fn keep_objects(text: &str, kept: &mut Vec<(Resource, Value)>) {
 }
 
 fn invalid_message(e: &parse::DocumentError, salvaged: bool) -> String {
-    let mut m = format!("not valid YAML: {}", e.message);
+    let mut m = if e.over_limit {
+        format!("not read: {}", e.message)
+    } else {
+        format!("not valid YAML: {}", e.message)
+    };
     if e.templated {
         m.push_str("; it looks like a template: render it (helm template, kustomize build) and scan the output");
     }

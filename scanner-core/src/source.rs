@@ -56,6 +56,9 @@ pub struct WalkOptions {
     /// The most bytes one file may hold; a larger one is an error and is not read, so a
     /// hostile or runaway file cannot exhaust memory (default [`DEFAULT_MAX_FILE_BYTES`]).
     pub max_file_bytes: u64,
+    /// How long a pipe, FIFO or device named explicitly may take to deliver all its data
+    /// (default 60 s): a FIFO nobody writes to would otherwise block the scan forever.
+    pub pipe_timeout: std::time::Duration,
 }
 
 /// The default limit on one file: 64 MiB. The largest real manifests (CRD bundles) are a few
@@ -70,6 +73,7 @@ impl Default for WalkOptions {
             hidden: true,
             follow_symlinks: true,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            pipe_timeout: std::time::Duration::from_mins(1),
         }
     }
 }
@@ -413,8 +417,61 @@ pub(crate) fn decode(display: &str, bytes: Vec<u8>) -> Result<Decoded, ScanError
     }
 }
 
+/// Reads a FIFO, pipe or device on a helper thread, so that one that never delivers (opening a
+/// FIFO without a writer blocks) costs the scan `timeout`, not forever. A helper still blocked
+/// when the time is up is left behind and ends with the process.
+fn read_special(
+    display: &str,
+    path: PathBuf,
+    max_bytes: u64,
+    timeout: std::time::Duration,
+) -> Result<Vec<u8>, ScanError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let opened = std::sync::Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let flag = std::sync::Arc::clone(&opened);
+    let spawned = std::thread::Builder::new()
+        .name("upcheck-pipe".into())
+        .spawn(move || {
+            let result = std::fs::File::open(&path).and_then(|file| {
+                flag.store(true, Ordering::SeqCst);
+                let mut bytes = Vec::new();
+                file.take(max_bytes.saturating_add(1))
+                    .read_to_end(&mut bytes)
+                    .map(|_| bytes)
+            });
+            let _ = tx.send(result);
+        });
+    if let Err(e) = spawned {
+        return Err(io_error(display.to_owned(), &e));
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(io_error(display.to_owned(), &e)),
+        Err(_) => Err(ScanError {
+            path: display.to_owned(),
+            document: None,
+            line: None,
+            column: None,
+            kind: ErrorKind::Timeout,
+            message: if opened.load(Ordering::SeqCst) {
+                format!(
+                    "a pipe or device still sending after {} s; not read (raise --pipe-timeout)",
+                    timeout.as_secs()
+                )
+            } else {
+                format!(
+                    "a FIFO that nothing wrote to within {} s; not read (raise --pipe-timeout)",
+                    timeout.as_secs()
+                )
+            },
+        }),
+    }
+}
+
 /// Reads a job's bytes.
-pub(crate) fn read(job: FileJob, max_bytes: u64) -> Result<(String, Vec<u8>), ScanError> {
+pub(crate) fn read(job: FileJob, walk: &WalkOptions) -> Result<(String, Vec<u8>), ScanError> {
+    let max_bytes = walk.max_file_bytes;
     let too_large = |display: String, size: Option<u64>| {
         // Tenths of a MiB, in integers: `1024.0`, `2.3`, `64.0`.
         let mib = |n: u64| {
@@ -451,6 +508,14 @@ pub(crate) fn read(job: FileJob, max_bytes: u64) -> Result<(String, Vec<u8>), Sc
             Ok((display, bytes))
         }
         FileJob::Path { display, path } => {
+            let special = std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+            if special {
+                let bytes = read_special(&display, path, max_bytes, walk.pipe_timeout)?;
+                if bytes.len() as u64 > max_bytes {
+                    return Err(too_large(display, None));
+                }
+                return Ok((display, bytes));
+            }
             let file = std::fs::File::open(&path).map_err(|e| io_error(display.clone(), &e))?;
             // A regular file says its size up front: refuse it before reading a byte.
             let size = file
@@ -472,6 +537,69 @@ pub(crate) fn read(job: FileJob, max_bytes: u64) -> Result<(String, Vec<u8>), Sc
                 return Err(too_large(display, None));
             }
             Ok((display, bytes))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+    use super::*;
+
+    fn job(path: &Path) -> FileJob {
+        FileJob::Path {
+            display: display_path(path),
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// A file listed by the walk and gone when its turn to be read comes.
+    #[test]
+    fn a_file_that_vanished_is_a_not_found_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gone.yaml");
+        std::fs::write(&path, "apiVersion: v1\n").unwrap();
+        let listed = job(&path);
+        std::fs::remove_file(&path).unwrap();
+        let e = read(listed, &WalkOptions::default()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound);
+        assert_eq!(e.message, "no such file or directory");
+        assert_eq!(e.path, display_path(&path));
+    }
+
+    /// A file that grew past the limit after its size was taken (a device says 0 and never
+    /// ends): reading stops one byte past the limit.
+    #[test]
+    fn a_file_that_grows_past_the_limit_is_cut_off() {
+        let walk = WalkOptions {
+            max_file_bytes: 1000,
+            ..WalkOptions::default()
+        };
+        let e = read(job(Path::new("/dev/zero")), &walk).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TooLarge);
+        assert_eq!(
+            e.message,
+            "more than the 0.0 MiB limit on one file; not read (raise it with --max-file-size)"
+        );
+        // A file that grows while it is read is bounded the same way.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("growing.yaml");
+        std::fs::write(&path, "# x\n".repeat(100)).unwrap();
+        let writer = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+                for _ in 0..2000 {
+                    f.write_all(&[b'#'; 512]).unwrap();
+                }
+            })
+        };
+        let result = read(job(&path), &walk);
+        writer.join().unwrap();
+        match result {
+            Ok((_, bytes)) => assert!(bytes.len() <= 1000),
+            Err(e) => assert_eq!(e.kind, ErrorKind::TooLarge),
         }
     }
 }

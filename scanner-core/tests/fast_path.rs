@@ -170,3 +170,78 @@ fn fast_reader_agrees_on_the_real_world_sample_when_available() {
     }
     eprintln!("compared {} files of the real-world sample", all.len());
 }
+
+/// Inputs on which the fuzzer (`fuzz/run.sh documents`) found the readers disagreeing or
+/// failing; each stays here once fixed.
+#[test]
+fn fast_reader_agrees_on_what_fuzzing_found() {
+    let found: &[(&str, &str)] = &[
+        // A non-finite float as a key is valid YAML; the full parser rejected it.
+        (
+            "inf-key",
+            "apiVersion: authentication.k8s.io/v1betq1\n.INF: SelfSubjectReview\nmetadata:\n  name: whoami\n",
+        ),
+        ("nan-value", "apiVersion: v1\nkind: .nan\n"),
+        (
+            "inf-kind",
+            "apiVersion: v1\nkind: -.inf\nmetadata: {name: .inf}\n",
+        ),
+    ];
+    for (label, text) in found {
+        assert_same(label, text);
+        let docs = parse_documents(text);
+        assert!(
+            !matches!(docs[0].kind, scanner_core::parse::DocumentKind::Invalid(_)),
+            "{label}: {docs:#?}"
+        );
+    }
+}
+
+/// Over the nesting limit both readers refuse the document the same way, in block style
+/// (which the fast reader could otherwise skim) and in flow style, and no stack overflows on
+/// the way (a 200-level document used to overflow a default worker thread's stack).
+#[test]
+fn readers_agree_over_the_nesting_limit() {
+    let block = |levels: usize| {
+        let mut text =
+            String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n");
+        for i in 0..levels {
+            text.push_str(&" ".repeat(i + 2));
+            text.push_str("k:\n");
+        }
+        text.push_str(&" ".repeat(levels + 2));
+        text.push_str("v: 1\n");
+        text
+    };
+    let flow = format!(
+        "apiVersion: v1\nkind: ConfigMap\ndata: {}{}\n",
+        "[".repeat(300),
+        "]".repeat(300)
+    );
+    // On a thread with a small stack, as a library user's pool may have.
+    std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            let under = block(200);
+            assert_same("200 levels", &under);
+            assert!(matches!(
+                parse_documents(&under)[0].kind,
+                scanner_core::parse::DocumentKind::Objects { .. }
+            ));
+            for (label, text) in [("block", block(300)), ("flow", flow)] {
+                assert_same(label, &text);
+                let docs = parse_documents(&text);
+                let scanner_core::parse::DocumentKind::Invalid(e) = &docs[0].kind else {
+                    panic!("{label}: {docs:#?}");
+                };
+                assert!(e.over_limit, "{label}: {e:?}");
+                assert_eq!(
+                    e.message,
+                    "nested deeper than the limit of 256 levels (raise it with --max-yaml-depth)"
+                );
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -2,8 +2,10 @@
 //! requests that hand back status, `Warning` headers and body, so every status code is the
 //! caller's decision (a 403 on one resource is a finding about the scan, not a crash).
 
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use http_body_util::BodyExt;
@@ -20,7 +22,29 @@ pub struct Connection {
     /// The API server URL.
     pub server: String,
     timeout: Duration,
+    /// Retries allowed per request after a transient failure.
+    retries: u32,
+    /// Requests that needed retries, to be reported as warnings.
+    retried: Arc<Mutex<Vec<Retried>>>,
 }
+
+/// A request that met transient failures: the path (without query), how many attempts it
+/// took, what went wrong, and whether it succeeded in the end.
+#[derive(Clone, Debug)]
+pub struct Retried {
+    pub path: String,
+    pub attempts: u32,
+    pub causes: Vec<String>,
+    pub recovered: bool,
+}
+
+/// The longest wait before one retry, whatever `Retry-After` asks: an overloaded server may
+/// ask for minutes, and the scan has a deadline.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+/// The most time one request may spend waiting between its attempts.
+const RETRY_BUDGET: Duration = Duration::from_secs(30);
+/// The first backoff when the server names no delay; doubled per retry.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,6 +62,8 @@ pub struct Response {
     pub status: u16,
     /// `Retry-After` in seconds, when sent.
     pub retry_after: Option<u64>,
+    /// Requests sent to get this answer (more than 1 after transient failures).
+    pub attempts: u32,
     /// The text of each `Warning` header (`299 - "text"` → `text`).
     pub warnings: Vec<String>,
     pub body: Vec<u8>,
@@ -162,22 +188,86 @@ impl Connection {
             context,
             server,
             timeout,
+            retries: args.retries,
+            retried: Arc::default(),
         })
     }
 
-    /// GET `path_and_query`; any HTTP status is a response. A 429 (API priority and fairness
-    /// throttling) is retried a few times after the delay the server asks for.
+    /// GET `path_and_query`; any HTTP status is a response. Transient failures are retried
+    /// (every request here is a read, so repeating it is safe): 429 throttling and 500, 502,
+    /// 503 and 504 after the delay the server asks for (`Retry-After`) or an exponential
+    /// backoff, and connections that break or are refused (an apiserver restarting during an
+    /// upgrade). At most `--retries` times and [`RETRY_BUDGET`] of waiting per request. A
+    /// request that times out is not repeated: it already took `--timeout`.
     pub async fn get(&self, path_and_query: &str) -> Result<Response, RequestError> {
-        let mut attempt = 0;
+        let started = Instant::now();
+        let mut causes = Vec::new();
         loop {
-            let r = self.get_once(path_and_query).await?;
-            if r.status != 429 || attempt >= 3 {
-                return Ok(r);
+            let result = self.get_once(path_and_query).await;
+            let attempts = u32::try_from(causes.len()).unwrap_or(u32::MAX) + 1;
+            let (cause, asked) = match &result {
+                Ok(r) if is_transient(r.status) => (format!("HTTP {}", r.status), r.retry_after),
+                Err(RequestError::Connection(e)) => (e.clone(), None),
+                _ => {
+                    if !causes.is_empty() {
+                        self.note_retried(path_and_query, attempts, causes, true);
+                    }
+                    return result.map(|mut r| {
+                        r.attempts = attempts;
+                        r
+                    });
+                }
+            };
+            causes.push(cause);
+            let wait = asked.map_or_else(|| backoff(attempts), Duration::from_secs);
+            let wait = wait.min(MAX_RETRY_WAIT);
+            if attempts > self.retries || started.elapsed() + wait > RETRY_BUDGET {
+                if attempts > 1 {
+                    self.note_retried(path_and_query, attempts, causes, false);
+                }
+                return match result {
+                    Ok(mut r) => {
+                        r.attempts = attempts;
+                        Ok(r)
+                    }
+                    Err(RequestError::Connection(e)) if attempts > 1 => Err(
+                        RequestError::Connection(format!("{e} (after {attempts} attempts)")),
+                    ),
+                    Err(e) => Err(e),
+                };
             }
-            attempt += 1;
-            let wait = r.retry_after.unwrap_or(1).min(10);
-            tokio::time::sleep(Duration::from_secs(wait)).await;
+            tracing::debug!(path = path_and_query, ?wait, "retrying a transient failure");
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    fn note_retried(
+        &self,
+        path_and_query: &str,
+        attempts: u32,
+        causes: Vec<String>,
+        recovered: bool,
+    ) {
+        let path = path_and_query.split('?').next().unwrap_or(path_and_query);
+        if let Ok(mut log) = self.retried.lock() {
+            log.push(Retried {
+                path: path.to_owned(),
+                attempts,
+                causes,
+                recovered,
+            });
+        }
+    }
+
+    /// The requests that met transient failures so far, in a stable order, and forgets them.
+    pub fn take_retried(&self) -> Vec<Retried> {
+        let mut log = self
+            .retried
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default();
+        log.sort_by(|a, b| a.path.cmp(&b.path).then(a.attempts.cmp(&b.attempts)));
+        log
     }
 
     async fn get_once(&self, path_and_query: &str) -> Result<Response, RequestError> {
@@ -215,6 +305,7 @@ impl Connection {
             Ok(Response {
                 status,
                 retry_after,
+                attempts: 1,
                 warnings,
                 body,
             })
@@ -226,6 +317,42 @@ impl Connection {
             Err(_) => Err(RequestError::Timeout(secs)),
         }
     }
+}
+
+/// Statuses worth asking again for: throttling, and a server or proxy in trouble.
+fn is_transient(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+}
+
+/// The wait before retry `attempt` (1-based) when the server names none: 200 ms doubled per
+/// retry, with jitter so that many clients throttled at once do not return in step.
+fn backoff(attempt: u32) -> Duration {
+    let base = FIRST_BACKOFF.saturating_mul(1 << attempt.saturating_sub(1).min(8));
+    // Any seeded hash is a fine source of jitter; it needs no dependency.
+    let jitter = std::hash::RandomState::new().hash_one(attempt) % 1000;
+    base.mul_f64(0.5 + f64::from(u32::try_from(jitter).unwrap_or(0)) / 2000.0)
+}
+
+/// Runs a live read on a single-threaded runtime, bounded by `--scan-timeout`: whatever the
+/// cluster does, the command ends, and a read cut short is an error, never a partial report.
+pub fn run<T>(args: &ConnectionArgs, work: impl Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        if args.scan_timeout == 0 {
+            return work.await;
+        }
+        let limit = Duration::from_secs(args.scan_timeout);
+        match tokio::time::timeout(limit, work).await {
+            Ok(result) => result,
+            Err(_) => bail!(
+                "the cluster read did not finish within {} s (--scan-timeout); nothing was reported",
+                args.scan_timeout
+            ),
+        }
+    })
 }
 
 /// The kubeconfig to use: `--kubeconfig`, else `$KUBECONFIG` / `~/.kube/config` when present;

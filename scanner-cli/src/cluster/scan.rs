@@ -125,6 +125,26 @@ pub async fn scan(
     Ok((out, state))
 }
 
+/// Turns the requests that needed retries into warnings (those that never succeeded are
+/// already errors of their own) and counts them.
+pub fn record_retries(conn: &Connection, out: &mut ClusterOutcome) {
+    for r in conn.take_retried() {
+        out.stats.request_retries += u64::from(r.attempts - 1);
+        if r.recovered {
+            out.warning(
+                &r.path,
+                WarningKind::Retried,
+                format!(
+                    "GET {} succeeded on attempt {} after {}",
+                    r.path,
+                    r.attempts,
+                    r.causes.join(", ")
+                ),
+            );
+        }
+    }
+}
+
 /// A GET whose failure to get any answer ends the scan: nothing else would work either.
 async fn fetch(conn: &Connection, path: &str) -> Result<Response> {
     let response = conn
@@ -224,8 +244,13 @@ fn failed(
                 ErrorKind::Response
             },
             format!(
-                "not checked: the API server at {} answered HTTP {s}: {}",
+                "not checked: the API server at {} answered HTTP {s}{}: {}",
                 conn.server,
+                if r.attempts > 1 {
+                    format!(" (after {} attempts)", r.attempts)
+                } else {
+                    String::new()
+                },
                 r.message()
             ),
         ),
@@ -559,7 +584,17 @@ async fn list_pages(
             last_key = Some(list_key(last));
         }
         on_page(items, out);
-        next = page.metadata.next.filter(|t| !t.is_empty());
+        let following = page.metadata.next.filter(|t| !t.is_empty());
+        if following.is_some() && following == next {
+            // A server (or proxy) that hands back the token it was given would loop forever.
+            out.error(
+                what,
+                ErrorKind::Response,
+                "the server sent the same continue token again; the list was stopped and not all objects were checked".to_owned(),
+            );
+            return Ok(false);
+        }
+        next = following;
         if next.is_none() {
             return Ok(true);
         }

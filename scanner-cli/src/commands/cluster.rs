@@ -13,7 +13,7 @@ use crate::args::{
     CatalogArgs, CheckSelectArgs, Cli, Command, ConnectionArgs, FailOn, OutputFormat, ReportArgs,
     TargetArgs,
 };
-use crate::cluster::client::Connection;
+use crate::cluster::client::{self, Connection};
 use crate::cluster::progress::Progress;
 use crate::cluster::{rbac, scan};
 use crate::{Stderr, setup, targets};
@@ -188,11 +188,7 @@ pub fn report(
     let catalog = &*loaded.catalog;
     let (mut targets, target_notes) = targets::resolve(target_args, catalog, &loaded.file_targets)?;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let report = runtime.block_on(async {
+    let report = client::run(connection, async {
         let conn = Connection::open(connection).await?;
         let mut out = ClusterOutcome::default();
         let server_version = scan::server_version(&conn, &mut out).await?;
@@ -218,6 +214,7 @@ pub fn report(
             only_removed: report_args.only_removed,
             walk: WalkOptions::default(),
             keep_for_checks: false,
+            parse: scanner_core::parse::ParseLimits::default(),
         };
         let judge = ClusterJudge::new(catalog, settings);
         let info = ClusterInfo {
@@ -245,7 +242,8 @@ pub fn report(
             }
         };
         progress.clear();
-        let (out, state) = out?;
+        let (mut out, state) = out?;
+        scan::record_retries(&conn, &mut out);
         let mut report = judge.finish(info, out);
         if let (Some(sel), Some(t)) = (&selection, k8s) {
             report.readiness = Some(readiness(&state, t, sel, kubectl));

@@ -21,8 +21,13 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
             hidden: !args.skip_hidden,
             follow_symlinks: !args.no_follow,
             max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
+            pipe_timeout: std::time::Duration::from_secs(args.pipe_timeout),
         },
         keep_for_checks: args.checks,
+        parse: scanner_core::parse::ParseLimits {
+            max_depth: args.max_yaml_depth,
+            max_alias_expansion: args.max_yaml_expansion,
+        },
     };
     let selection = super::cluster::selection(&args.check_select)?;
     let kubectl = super::cluster::kubectl_version(&args.check_select)?;
@@ -51,15 +56,11 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
 
     let k8s = settings.targets.get("k8s").copied();
     let scanner = Scanner::new(catalog, settings);
-    let (mut report, state) = match args.threads {
-        Some(0) => anyhow::bail!("--threads must be at least 1"),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .context("cannot start the worker threads")?
-            .install(|| scanner.scan_for_checks(inputs)),
-        None => scanner.scan_for_checks(inputs),
-    };
+    if args.threads == Some(0) {
+        anyhow::bail!("--threads must be at least 1");
+    }
+    let (mut report, state) =
+        super::worker_pool(args.threads)?.install(|| scanner.scan_for_checks(inputs));
     let mut fail_on = None;
     if args.checks
         && let Some(t) = k8s

@@ -24,11 +24,23 @@ use crate::{Stderr, exit};
 /// Writes a whole output to stdout. A reader that went away (`| head`) is not an error: the
 /// exit code still tells the result.
 pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    crate::interrupt::begin_output();
     let mut out = io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
         _ => Ok(()),
     }
+}
+
+/// The threads that read and parse files: `threads` of them (default: one per core), each
+/// with a stack deep enough for the deepest document `--max-yaml-depth` allows, so the parser
+/// runs in place instead of on a stack allocated per document.
+pub fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .stack_size(32 << 20)
+        .build()
+        .context("cannot start the worker threads")
 }
 
 /// The `-o` values: at most one to stdout; when every one goes to a file, stdout still gets
@@ -92,6 +104,7 @@ fn emit(
     err: &mut Stderr,
 ) -> Result<u8> {
     let specs = outputs(args)?;
+    crate::interrupt::begin_output();
     let policy = &cli.policy;
     report.apply_ignores(&policy.ignores, &|p| policy.rel_path(p));
     let mut extra_notes: Vec<String> = Vec::new();

@@ -155,6 +155,7 @@ fn offline(
                 ..WalkOptions::default()
             },
             keep_for_checks: true,
+            parse: scanner_core::parse::ParseLimits::default(),
         };
         let mut inputs = Vec::new();
         for p in &args.paths {

@@ -7,17 +7,13 @@ use scanner_core::live::cluster::ClusterOutcome;
 use scanner_core::snapshot::{self, Change, ClusterFacts, Diff, DiffOptions, Snapshot};
 
 use crate::args::{Cli, ConnectionArgs, PlanFormat, SnapshotDiffArgs, SnapshotSaveArgs};
-use crate::cluster::client::Connection;
+use crate::cluster::client::{self, Connection};
 use crate::cluster::scan;
 use crate::{Stderr, exit};
 
 /// Reads the live cluster into a snapshot; errors and warnings go to stderr.
 fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(Snapshot, bool)> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let (snap, out) = runtime.block_on(async {
+    let (snap, out) = client::run(connection, async {
         let conn = Connection::open(connection).await?;
         let mut out = ClusterOutcome::default();
         let server_version = scan::server_version(&conn, &mut out).await?;
@@ -30,6 +26,7 @@ fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(
             all_revisions: true,
         };
         let (served, state, used, releases) = scan::snapshot_read(&conn, &opts, &mut out).await?;
+        scan::record_retries(&conn, &mut out);
         // Per release, the newest revision whatever its status: a failed upgrade shows.
         let mut newest: Vec<scanner_core::live::helm::HelmRelease> = Vec::new();
         for r in releases {
@@ -67,6 +64,7 @@ pub fn save(cli: &Cli, args: &SnapshotSaveArgs, err: &mut Stderr) -> Result<u8> 
     let (snap, complete) = capture(cli, &args.connection, err)?;
     // Compact: a snapshot of a large cluster is read by tools, not people.
     let text = serde_json::to_string(&snap)? + "\n";
+    crate::interrupt::begin_output();
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write the snapshot to {}", path.display()))?,

@@ -18,6 +18,15 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+/// A fault answered instead of the normal response.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// An HTTP status with a Kubernetes `Status` body, and `Retry-After` when given.
+    Status(u16, Option<u64>),
+    /// The connection is closed after the request is read, with no answer (a reset).
+    Reset,
+}
+
 /// Faults to inject. Paths are matched without their query string.
 #[derive(Clone, Debug, Default)]
 pub struct Scenario {
@@ -33,6 +42,13 @@ pub struct Scenario {
     pub slow: BTreeMap<String, Duration>,
     /// Serve this list instead of the recorded one (cluster-wide collection path).
     pub replace: BTreeMap<String, Value>,
+    /// The first requests for a path get these faults, one each, in order; later ones are
+    /// answered normally.
+    pub faults: BTreeMap<String, Vec<Fault>>,
+    /// Every request for a path gets this fault.
+    pub failing: BTreeMap<String, Fault>,
+    /// List pages carry the continue token they were asked with (a looping server).
+    pub repeat_continue: BTreeSet<String>,
 }
 
 #[derive(Clone)]
@@ -47,7 +63,9 @@ struct State {
     exact: BTreeMap<String, Recorded>,
     scenario: Scenario,
     expired: Mutex<BTreeSet<String>>,
-    log: Mutex<Vec<String>>,
+    /// Faults still to inject, per path.
+    pending: Mutex<BTreeMap<String, std::collections::VecDeque<Fault>>>,
+    log: Mutex<Vec<(std::time::Instant, String)>>,
 }
 
 /// A running server. It stops with the test process.
@@ -60,11 +78,19 @@ impl ApiServer {
     /// Serves `fixtures/cluster/<version>` with `scenario`.
     pub fn start(fixture_dir: &Path, scenario: Scenario) -> Self {
         let exact = load_index(fixture_dir);
+        let pending = Mutex::new(
+            scenario
+                .faults
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                .collect(),
+        );
         let state = Arc::new(State {
             dir: fixture_dir.to_path_buf(),
             exact,
             scenario,
             expired: Mutex::new(BTreeSet::new()),
+            pending,
             log: Mutex::new(Vec::new()),
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -82,7 +108,25 @@ impl ApiServer {
 
     /// Every request line received (`/api/v1/secrets?labelSelector=...`), in order.
     pub fn requests(&self) -> Vec<String> {
-        self.state.log.lock().unwrap().clone()
+        self.state
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    /// When each request for `path` (without query) arrived, in order.
+    pub fn arrivals(&self, path: &str) -> Vec<std::time::Instant> {
+        self.state
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r.split('?').next() == Some(path))
+            .map(|(t, _)| *t)
+            .collect()
     }
 
     /// A kubeconfig with contexts `recorded` (valid token) and `bad-creds` (rejected token),
@@ -200,8 +244,33 @@ fn serve_connection(stream: TcpStream, state: &State) {
             .nth(1)
             .unwrap_or("/")
             .to_owned();
-        state.log.lock().unwrap().push(target.clone());
-        let response = answer(state, &target, token.as_deref());
+        state
+            .log
+            .lock()
+            .unwrap()
+            .push((std::time::Instant::now(), target.clone()));
+        let path = target.split('?').next().unwrap_or("").to_owned();
+        let fault = state
+            .pending
+            .lock()
+            .unwrap()
+            .get_mut(&path)
+            .and_then(std::collections::VecDeque::pop_front)
+            .or_else(|| state.scenario.failing.get(&path).cloned());
+        let response = match fault {
+            Some(Fault::Reset) => return,
+            Some(Fault::Status(code, retry_after)) => {
+                let mut r = json_response(
+                    code,
+                    &status_body(code, "InternalError", &format!("injected fault {code}")),
+                );
+                if let Some(secs) = retry_after {
+                    r.headers.push(("Retry-After".into(), secs.to_string()));
+                }
+                r
+            }
+            None => answer(state, &target, token.as_deref()),
+        };
         let mut head = format!(
             "HTTP/1.1 {} {}\r\n",
             response.status,
@@ -224,7 +293,11 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         410 => "Gone",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         _ => "Status",
     }
 }
@@ -424,7 +497,10 @@ fn page(
         .map(<[Value]>::to_vec)
         .unwrap_or_default();
     let mut meta = json!({"resourceVersion": list.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!("1"))});
-    if end < items.len() {
+    if state.scenario.repeat_continue.contains(path) && start > 0 {
+        // Hands back the token it was given: a client that follows it never ends.
+        meta["continue"] = json!(format!("fixture-offset-{start}"));
+    } else if end < items.len() {
         meta["continue"] = json!(format!("fixture-offset-{end}"));
         meta["remainingItemCount"] = json!(items.len() - end);
     }

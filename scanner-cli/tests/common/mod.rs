@@ -76,3 +76,35 @@ pub fn upcheck_with(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str
 pub fn upcheck(args: &[&str]) -> Run {
     upcheck_with(&workspace(), args, None, &[])
 }
+
+/// Starts upcheck with `args` (stdin kept open and empty), sends it SIGINT after `after`, and
+/// returns how it ended and how long it took to stop once signalled.
+pub fn interrupted(args: &[&str], after: std::time::Duration) -> (Run, std::time::Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upcheck"))
+        .args(args)
+        .current_dir(workspace())
+        .env("UPCHECK_CACHE_DIR", empty_cache())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("upcheck runs");
+    std::thread::sleep(after);
+    let signalled = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let stdin = child.stdin.take();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    (
+        Run {
+            code: out.status.code().expect("exited, not killed by the signal"),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        },
+        signalled.elapsed(),
+    )
+}

@@ -113,6 +113,9 @@ pub struct ClusterStats {
     pub pages: u64,
     /// Lists resumed after an expired continue token.
     pub list_resumes: u64,
+    /// Requests sent again after transient failures (throttling, server errors, broken
+    /// connections).
+    pub request_retries: u64,
     /// Helm release records read (every revision).
     pub helm_records: u64,
     /// Helm release revisions whose manifests were scanned.
@@ -129,6 +132,7 @@ impl ClusterStats {
         self.objects += o.objects;
         self.pages += o.pages;
         self.list_resumes += o.list_resumes;
+        self.request_retries += o.request_retries;
         self.helm_records += o.helm_records;
         self.helm_releases_scanned += o.helm_releases_scanned;
         self.control_plane_writes += o.control_plane_writes;

@@ -22,7 +22,7 @@ mod head;
 mod salvage;
 pub(crate) mod split;
 
-use serde_saphyr::options::DuplicateKeyPolicy;
+use serde_saphyr::options::{DuplicateKeyPolicy, NonFiniteFloatPolicy};
 
 use self::head::{Element, Head, Items, Located, Scalar, Shape};
 use self::split::RawDocument;
@@ -70,6 +70,8 @@ pub struct DocumentError {
     pub column: Option<u32>,
     /// The parser's message.
     pub message: String,
+    /// The document went over a parsing limit ([`ParseLimits`]) rather than being invalid.
+    pub over_limit: bool,
     /// The document contains template markup (`{{`), so it is a template, not a manifest.
     pub templated: bool,
 }
@@ -105,21 +107,121 @@ pub struct Document {
     pub warnings: Vec<DocumentWarning>,
 }
 
-fn yaml_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        // Duplicates reach our visitors, which keep the last value and warn.
-        duplicate_keys: DuplicateKeyPolicy::PassThrough,
-        with_snippet: false,
-        budget: serde_saphyr::budget! {
-            // Documents are parsed one at a time; real CRD schemas nest deeper than the
-            // default 64 levels and hold more than 250k nodes.
-            max_depth: 256,
-            max_nodes: 20_000_000,
-            max_events: 100_000_000,
-            max_documents: 2,
-            max_total_scalar_bytes: 1 << 30,
-            max_reader_input_bytes: None,
+/// Limits on what one YAML document may make the parser do, so hostile input ends in an
+/// error instead of exhausting memory or stack. The defaults never trip on real manifests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// Deepest nesting of mappings and sequences (default [`DEFAULT_MAX_DEPTH`]).
+    pub max_depth: usize,
+    /// Most events replayed through aliases in one document (default
+    /// [`DEFAULT_MAX_ALIAS_EXPANSION`]): "billion laughs" documents hit this.
+    pub max_alias_expansion: usize,
+}
+
+/// Real CRD schemas nest deeper than the parser's default of 64 levels; the deepest seen in
+/// the real-world sample is under 100.
+pub const DEFAULT_MAX_DEPTH: usize = 256;
+/// A million events: far above any real use of anchors, far below what a bomb expands to.
+pub const DEFAULT_MAX_ALIAS_EXPANSION: usize = 1_000_000;
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_alias_expansion: DEFAULT_MAX_ALIAS_EXPANSION,
+        }
+    }
+}
+
+impl ParseLimits {
+    fn yaml_options(self) -> serde_saphyr::Options {
+        serde_saphyr::options! {
+            // Duplicates reach our visitors, which keep the last value and warn.
+            duplicate_keys: DuplicateKeyPolicy::PassThrough,
+            // `.inf` and `.nan` are valid YAML floats (as keys too); rejecting them would
+            // call a valid document invalid (found by fuzzing).
+            non_finite_float_policy: NonFiniteFloatPolicy::PassThrough,
+            with_snippet: false,
+            budget: serde_saphyr::budget! {
+                // Documents are parsed one at a time; real CRDs hold more than 250k nodes.
+                max_depth: self.max_depth,
+                max_nodes: 20_000_000,
+                max_events: 100_000_000,
+                max_documents: 2,
+                max_total_scalar_bytes: 1 << 30,
+                max_reader_input_bytes: None,
+                max_recorded_anchor_events: self.max_alias_expansion,
+            },
+        }
+    }
+
+    /// Stack the full parser may need: it recurses once per nesting level, with frames of
+    /// several KiB in unoptimised builds.
+    fn red_zone(self) -> usize {
+        self.max_depth.saturating_mul(16 << 10).max(4 << 20)
+    }
+
+    /// Runs `parse` on a stack deep enough for the deepest document these limits allow: a
+    /// 200-level document overflowed the 2 MiB stack of a default worker thread (found while
+    /// testing nesting limits). Threads with room to spare (the CLI's) run it in place.
+    fn with_stack<T>(self, parse: impl FnOnce() -> T) -> T {
+        let red_zone = self.red_zone();
+        stacker::maybe_grow(red_zone, red_zone.saturating_mul(4), parse)
+    }
+}
+
+/// The full YAML parse of one document.
+fn full_parse(text: &str, limits: ParseLimits) -> Result<Shape, serde_saphyr::Error> {
+    limits.with_stack(|| serde_saphyr::from_str_with_options::<Shape>(text, limits.yaml_options()))
+}
+
+/// One document as a JSON value, under the same limits as the document reader; `None` when it
+/// is not valid YAML (already reported by the document reader).
+pub(crate) fn yaml_value(text: &str, limits: ParseLimits) -> Option<serde_json::Value> {
+    limits.with_stack(|| {
+        serde_saphyr::from_str_with_options::<serde_json::Value>(text, limits.yaml_options()).ok()
+    })
+}
+
+/// The parser's error, in words that say which limit was hit and how to raise it.
+fn error_message(e: &serde_saphyr::Error, limits: ParseLimits) -> (String, bool) {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
+    let depth = || {
+        format!(
+            "nested deeper than the limit of {} levels (raise it with --max-yaml-depth)",
+            limits.max_depth
+        )
+    };
+    let bomb = || {
+        format!(
+            "its aliases expand past the limit of {} events, as an alias bomb does (raise it with --max-yaml-expansion)",
+            limits.max_alias_expansion
+        )
+    };
+    match e.without_snippet() {
+        // The error met while replaying an alias is wrapped with where the anchor was.
+        Error::AliasError { error, .. } => error_message(error, limits),
+        Error::Budget { breach, .. } => match breach {
+            BudgetBreach::Depth { .. } => (depth(), true),
+            BudgetBreach::RecordedAnchorEvents { .. }
+            | BudgetBreach::RecordedAnchorBytes { .. }
+            | BudgetBreach::Aliases { .. }
+            | BudgetBreach::AliasAnchorRatio { .. } => (bomb(), true),
+            other => (format!("too large to parse ({other:?})"), true),
         },
+        Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. } => (bomb(), true),
+        other => {
+            let message = message_without_location(other);
+            // The scanner's own guard on flow collections (`[[[[...`).
+            if message.contains("recursion limit exceeded") {
+                (depth(), true)
+            } else {
+                (message, false)
+            }
+        }
     }
 }
 
@@ -127,32 +229,51 @@ fn clamp(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
-/// Strips the parser's own " at line L, column C" so positions can be re-based on the file.
+/// Strips the parser's own trailing " at line L, column C" so positions can be re-based on
+/// the file.
 fn message_without_location(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
-    match text.rfind(" at line ") {
-        Some(i) if text[i..].contains(", column ") => text[..i].to_owned(),
-        _ => text,
+    let Some(i) = text.rfind(" at line ") else {
+        return text;
+    };
+    // Only a suffix that is exactly the location: "(used at line 3, column 2)" is not one.
+    let is_location = text[i + " at line ".len()..]
+        .split_once(", column ")
+        .is_some_and(|(l, c)| {
+            !l.is_empty()
+                && !c.is_empty()
+                && l.bytes().all(|b| b.is_ascii_digit())
+                && c.bytes().all(|b| b.is_ascii_digit())
+        });
+    if is_location {
+        text[..i].to_owned()
+    } else {
+        text
     }
 }
 
 /// Reads every document of a manifest text (YAML stream, JSON, or concatenated JSON).
 pub fn parse_documents(text: &str) -> Vec<Document> {
-    parse_stream(text, true)
+    parse_stream(text, true, ParseLimits::default())
+}
+
+/// [`parse_documents`] under other limits.
+pub fn parse_documents_with(text: &str, limits: ParseLimits) -> Vec<Document> {
+    parse_stream(text, true, limits)
 }
 
 /// [`parse_documents`] without the fast line-based reader: every document goes through the
 /// full YAML parser. Slower, with the same answers; for comparisons and benchmarks.
 pub fn parse_documents_full(text: &str) -> Vec<Document> {
-    parse_stream(text, false)
+    parse_stream(text, false, ParseLimits::default())
 }
 
 /// [`parse_documents`], with the fast path on or off.
-fn parse_stream(text: &str, fast: bool) -> Vec<Document> {
+fn parse_stream(text: &str, fast: bool, limits: ParseLimits) -> Vec<Document> {
     let docs = split::split_documents(text);
     let mut out = Vec::with_capacity(docs.len());
     for doc in &docs {
-        out.push(parse_document(doc, fast));
+        out.push(parse_document(doc, fast, limits));
     }
     // Concatenated JSON values are not YAML: when the YAML reading of a JSON-looking file
     // fails, read it as a JSON stream instead, if that works for the whole file.
@@ -165,7 +286,7 @@ fn parse_stream(text: &str, fast: bool) -> Vec<Document> {
     out
 }
 
-fn parse_document(doc: &RawDocument<'_>, fast: bool) -> Document {
+fn parse_document(doc: &RawDocument<'_>, fast: bool, limits: ParseLimits) -> Document {
     let span = doc.offset..doc.offset + doc.text.len();
     let mut parsed = Document {
         index: doc.index,
@@ -181,7 +302,7 @@ fn parse_document(doc: &RawDocument<'_>, fast: bool) -> Document {
     let skimmed = if fast { fast::skim(doc.text) } else { None };
     let read = match skimmed {
         Some(head) => Ok(Shape::Mapping(head.into_head())),
-        None => serde_saphyr::from_str_with_options::<Shape>(doc.text, yaml_options()),
+        None => full_parse(doc.text, limits),
     };
     match read {
         Ok(shape) => {
@@ -198,10 +319,12 @@ fn parse_document(doc: &RawDocument<'_>, fast: bool) -> Document {
             let (line, column) = e.location().map_or((content_line, None), |l| {
                 (line_base + clamp(l.line()), Some(clamp(l.column())))
             });
+            let (message, over_limit) = error_message(&e, limits);
             parsed.kind = DocumentKind::Invalid(DocumentError {
                 line,
                 column,
-                message: message_without_location(&e),
+                message,
+                over_limit,
                 templated: memchr::memmem::find(doc.text.as_bytes(), b"{{").is_some(),
             });
             if let Some(s) = salvage::salvage(doc.text) {

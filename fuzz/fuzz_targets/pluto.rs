@@ -1,0 +1,32 @@
+//! The Pluto `versions.yaml` reader (`--additional-versions`) on arbitrary text, on top of
+//! the embedded catalog as the CLI uses it.
+//!
+//! Oracles: nothing panics; a file that is accepted builds a catalog whose verdicts are
+//! monotonic in the target version.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use api_catalog::CatalogBuilder;
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../monotonic.rs"]
+mod monotonic;
+
+fn embedded() -> &'static CatalogBuilder {
+    static BUILDER: OnceLock<CatalogBuilder> = OnceLock::new();
+    BUILDER.get_or_init(CatalogBuilder::embedded)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut builder = embedded().clone();
+    if builder.add_pluto("versions.yaml", text).is_err() {
+        return;
+    }
+    if let Ok(catalog) = builder.build() {
+        monotonic::check(&catalog);
+    }
+});
