@@ -554,13 +554,7 @@ fn small_pages_and_expired_continue_tokens_change_nothing() {
     let report = json(&run);
     assert_eq!(report["findings"], expected["findings"]);
     assert_eq!(report["cluster"]["stats"]["list_resumes"], 2);
-    let resumed: Vec<&str> = report["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["kind"] == "list-resumed")
-        .map(|w| w["message"].as_str().unwrap())
-        .collect();
+    let resumed = warnings_of(&report, "list-resumed");
     assert_eq!(resumed.len(), 2, "{resumed:?}");
     assert!(
         resumed
@@ -914,6 +908,17 @@ fn a_terminal_gets_a_progress_line_and_a_pipe_does_not() {
     assert!(!piped.stderr.contains("resources listed"));
 }
 
+/// The messages of the warnings of one kind.
+fn warnings_of<'r>(report: &'r Value, kind: &str) -> Vec<&'r str> {
+    report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == kind)
+        .map(|w| w["message"].as_str().unwrap())
+        .collect()
+}
+
 /// Errors as `path: message`, without the recorded aggregated API whose discovery answers
 /// 503 in every run.
 fn error_lines(report: &Value) -> Vec<String> {
@@ -979,13 +984,7 @@ fn transient_failures_are_retried_and_change_nothing() {
             .unwrap()
             + 8
     );
-    let retried: Vec<&str> = report["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["kind"] == "retried")
-        .map(|w| w["message"].as_str().unwrap())
-        .collect();
+    let retried = warnings_of(&report, "retried");
     // Sorted by path. A reset is named in the kube client's own words.
     assert_eq!(retried.len(), 5, "{retried:#?}");
     assert_eq!(

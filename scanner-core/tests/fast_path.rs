@@ -245,3 +245,33 @@ fn readers_agree_over_the_nesting_limit() {
         .join()
         .unwrap();
 }
+
+/// Under a lowered depth limit the fast reader declines what the full parser would refuse: a
+/// block nesting and a flow nesting that are each shallow but together too deep.
+#[test]
+fn a_lowered_depth_limit_holds_on_the_fast_path_too() {
+    use scanner_core::parse::{DocumentKind, ParseLimits, parse_documents_with};
+    let limits = ParseLimits {
+        max_depth: 20,
+        ..ParseLimits::default()
+    };
+    let mut text =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n");
+    for i in 0..12 {
+        text.push_str(&" ".repeat(i + 2));
+        text.push_str("k:\n");
+    }
+    text.push_str(&" ".repeat(14));
+    text.push_str(&format!("v: {}{}\n", "[".repeat(12), "]".repeat(12)));
+    let docs = parse_documents_with(&text, limits);
+    let DocumentKind::Invalid(e) = &docs[0].kind else {
+        panic!("{docs:#?}");
+    };
+    assert!(e.over_limit, "{e:?}");
+    // Within the limit, the same document is read.
+    let docs = parse_documents_with(&text, ParseLimits::default());
+    assert!(
+        matches!(docs[0].kind, DocumentKind::Objects { .. }),
+        "{docs:#?}"
+    );
+}

@@ -18,9 +18,17 @@ use memchr::{memchr, memchr2, memchr3};
 
 use super::head::{Element, Head, Items, Located, Scalar};
 
-/// Lines deeper than this many nested collections are left to the full parser, whose depth
-/// budget then decides.
-const MAX_DEPTH: usize = 200;
+/// Documents nested deeper than this many collections in block style, or on one line in flow
+/// style, are left to the full parser, whose depth budget then decides.
+const MAX_DEPTH: usize = 100;
+
+/// The nesting the fast path may accept under a full-parser depth limit of `max_depth`: block
+/// nesting and flow nesting on one line are each capped, so together (plus the root) they stay
+/// under the limit, and every document the fast path answers for is one the full parser would
+/// read too.
+pub(crate) fn depth_cap(max_depth: usize) -> usize {
+    MAX_DEPTH.min(max_depth.saturating_sub(2) / 2)
+}
 /// YAML limits implicit keys to 1024 characters; longer ones go to the full parser.
 const MAX_KEY: usize = 1000;
 
@@ -111,7 +119,7 @@ impl FastHead {
 
 /// Reads a document's identity on the fast path; `None` when the full parser must decide.
 /// `text` is the document as cut by the splitter (it may start with the rest of a `---` line).
-pub(crate) fn skim(text: &str) -> Option<FastHead> {
+pub(crate) fn skim(text: &str, cap: usize) -> Option<FastHead> {
     let bytes = text.as_bytes();
     if has_special_characters(bytes) {
         return None;
@@ -120,9 +128,9 @@ pub(crate) fn skim(text: &str) -> Option<FastHead> {
     let first_end = memchr(b'\n', bytes).unwrap_or(bytes.len());
     let first_content = bytes.iter().position(|b| !b.is_ascii_whitespace());
     if first_content.is_some_and(|i| bytes[i] == b'{') {
-        return json::skim(bytes).ok();
+        return json::skim(bytes, cap).ok();
     }
-    let mut s = Skimmer::new();
+    let mut s = Skimmer::new(cap);
     let mut pos = 0usize;
     let mut line_no = 1u32;
     if bytes.first().is_some_and(|&b| b == b' ' || b == b'\t') {
@@ -351,7 +359,7 @@ fn quoted(line: &[u8], start: usize) -> R<usize> {
 /// Checks a flow collection that opens at `start` and closes on this line; returns the index
 /// after it. Accepts plain words, quoted scalars, `key: value` pairs in mappings and nested
 /// collections; anything else goes to the full parser.
-fn flow(line: &[u8], start: usize) -> R<usize> {
+fn flow(line: &[u8], start: usize, cap: usize) -> R<usize> {
     // Closing bracket per level, and whether the current mapping entry has had its `:`.
     let mut stack: Vec<(u8, bool)> = Vec::with_capacity(4);
     let mut pos = start;
@@ -361,7 +369,7 @@ fn flow(line: &[u8], start: usize) -> R<usize> {
         let b = line[pos];
         match b {
             b'[' | b'{' => {
-                if !expect_entry || stack.len() >= MAX_DEPTH {
+                if !expect_entry || stack.len() >= cap {
                     return Err(Unsure);
                 }
                 stack.push((if b == b'[' { b']' } else { b'}' }, false));
@@ -484,7 +492,7 @@ enum Rest<'a> {
 
 /// Classifies the text after `key:` or `- ` (starting at `start`, blanks already skipped).
 /// Indices are at ASCII bytes, so slicing `text` there is always at character boundaries.
-fn rest(text: &str, start: usize) -> R<Rest<'_>> {
+fn rest(text: &str, start: usize, cap: usize) -> R<Rest<'_>> {
     let line = text.as_bytes();
     if at_end(line, start) {
         return Ok(Rest::Empty);
@@ -523,7 +531,7 @@ fn rest(text: &str, start: usize) -> R<Rest<'_>> {
             }))
         }
         b'[' | b'{' => {
-            let after = flow(line, start)?;
+            let after = flow(line, start, cap)?;
             if only_comment(&line[after..]) {
                 Ok(Rest::Flow)
             } else {
@@ -766,6 +774,8 @@ enum After {
 }
 
 struct Skimmer<'a> {
+    /// See [`depth_cap`].
+    cap: usize,
     stack: Vec<Frame>,
     after: After,
     root_seen: bool,
@@ -777,8 +787,9 @@ struct Skimmer<'a> {
 }
 
 impl<'a> Skimmer<'a> {
-    fn new() -> Self {
+    fn new(cap: usize) -> Self {
         Self {
+            cap,
             stack: Vec::with_capacity(16),
             after: After::Nothing,
             root_seen: false,
@@ -832,7 +843,7 @@ impl<'a> Skimmer<'a> {
         if let After::Opened(k, by_key) = self.after
             && (indent > k || (by_key && kind == Kind::Seq && indent == k))
         {
-            if self.stack.len() >= MAX_DEPTH {
+            if self.stack.len() >= self.cap {
                 return Err(Unsure);
             }
             self.stack.push(Frame { indent, kind });
@@ -880,7 +891,7 @@ impl<'a> Skimmer<'a> {
         self.place(col, Kind::Map)?;
         let depth = self.stack.len();
         let value_start = skip_blanks(line, after);
-        let rest = rest(text, value_start)?;
+        let rest = rest(text, value_start, self.cap)?;
         if self.items_state == ItemsState::Pending {
             // `items:` followed by a mapping, or by nothing: not a sequence.
             self.items_state = ItemsState::NotSequence;
@@ -1006,7 +1017,7 @@ impl<'a> Skimmer<'a> {
             After::Closed(k) if indent > k => return Err(Unsure),
             After::Opened(k, true) if indent > k && !starts_entry(text, indent)? => {
                 // `key:` followed by its scalar value on the next line.
-                let rest = rest(text, indent)?;
+                let rest = rest(text, indent, self.cap)?;
                 if matches!(rest, Rest::Empty | Rest::BlockScalar) {
                     return Err(Unsure);
                 }
@@ -1083,7 +1094,7 @@ impl<'a> Skimmer<'a> {
             self.after = After::Opened(indent, false);
             return self.key_line(text, after, line_start, line_no);
         }
-        let rest = rest(text, after)?;
+        let rest = rest(text, after, self.cap)?;
         if is_item {
             match rest {
                 Rest::Empty => {}
@@ -1131,11 +1142,13 @@ fn plain_continuation(line: &[u8], indent: usize) -> R<()> {
 mod json {
     use memchr::memchr2;
 
-    use super::{FastHead, FastItems, FastObject, MAX_DEPTH, MAX_KEY, R, Unsure};
+    use super::{FastHead, FastItems, FastObject, MAX_KEY, R, Unsure};
 
     struct Reader<'a> {
         b: &'a [u8],
         pos: usize,
+        /// See [`super::depth_cap`].
+        cap: usize,
     }
 
     /// What a string token was.
@@ -1254,7 +1267,7 @@ mod json {
                 self.ws();
                 match self.peek()? {
                     b'{' | b'[' => {
-                        if depth + open.len() >= MAX_DEPTH {
+                        if depth + open.len() >= self.cap {
                             return Err(Unsure);
                         }
                         let object = self.peek()? == b'{';
@@ -1386,8 +1399,8 @@ mod json {
     }
 
     /// Reads a JSON object document.
-    pub(super) fn skim(b: &[u8]) -> R<FastHead> {
-        let mut r = Reader { b, pos: 0 };
+    pub(super) fn skim(b: &[u8], cap: usize) -> R<FastHead> {
+        let mut r = Reader { b, pos: 0, cap };
         let mut head = FastObject::default();
         r.expect(b'{')?;
         r.ws();

@@ -299,7 +299,11 @@ fn parse_document(doc: &RawDocument<'_>, fast: bool, limits: ParseLimits) -> Doc
         return parsed;
     };
     let line_base = doc.first_line - 1;
-    let skimmed = if fast { fast::skim(doc.text) } else { None };
+    let skimmed = if fast {
+        fast::skim(doc.text, fast::depth_cap(limits.max_depth))
+    } else {
+        None
+    };
     let read = match skimmed {
         Some(head) => Ok(Shape::Mapping(head.into_head())),
         None => full_parse(doc.text, limits),
@@ -572,7 +576,10 @@ mod tests {
             let text = std::fs::read_to_string(format!("{root}{file}")).unwrap();
             let fast = split::split_documents(&text)
                 .iter()
-                .filter(|d| d.content_line.is_some() && fast::skim(d.text).is_some())
+                .filter(|d| {
+                    d.content_line.is_some()
+                        && fast::skim(d.text, fast::depth_cap(super::DEFAULT_MAX_DEPTH)).is_some()
+                })
                 .count();
             assert_eq!(fast, expected_fast, "{file}");
         }
