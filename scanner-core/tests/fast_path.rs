@@ -262,7 +262,10 @@ fn a_lowered_depth_limit_holds_on_the_fast_path_too() {
         text.push_str("k:\n");
     }
     text.push_str(&" ".repeat(14));
-    text.push_str(&format!("v: {}{}\n", "[".repeat(12), "]".repeat(12)));
+    text.push_str("v: ");
+    text.push_str(&"[".repeat(12));
+    text.push_str(&"]".repeat(12));
+    text.push('\n');
     let docs = parse_documents_with(&text, limits);
     let DocumentKind::Invalid(e) = &docs[0].kind else {
         panic!("{docs:#?}");
