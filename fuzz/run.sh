@@ -21,7 +21,7 @@ for target in "${targets[@]}"; do
     pluto|helm) max_len=8192 ;;
     *) echo "unknown target '$target' (documents, catalog, pluto, helm)" >&2; exit 2 ;;
   esac
-  # New inputs go to corpus/TARGET (kept, minimised, in git); seeds/ is regenerated.
+  # New inputs go to corpus/TARGET; neither it nor seeds/ is committed (both regenerate).
   mkdir -p "corpus/$target"
   cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \

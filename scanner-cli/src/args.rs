@@ -451,7 +451,9 @@ pub struct FilesArgs {
     pub max_file_size: u64,
 
     /// Documents nested deeper than this are not read (an error names them)
-    #[arg(long, value_name = "LEVELS", default_value_t = scanner_core::parse::DEFAULT_MAX_DEPTH)]
+    #[arg(long, value_name = "LEVELS", default_value_t = scanner_core::parse::DEFAULT_MAX_DEPTH,
+          value_parser = clap::builder::TypedValueParser::map(
+              clap::value_parser!(u16).range(1..=4096), usize::from))]
     pub max_yaml_depth: usize,
 
     /// Documents whose YAML aliases expand to more than this many events are not read (an
@@ -460,7 +462,7 @@ pub struct FilesArgs {
     pub max_yaml_expansion: usize,
 
     /// A pipe or device named on the command line (`<(helm template ...)`) that has not
-    /// delivered all its data after this many seconds is an error, not a hang
+    /// delivered all its data after this many seconds is an error, not a hang (0: no limit)
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub pipe_timeout: u64,
 

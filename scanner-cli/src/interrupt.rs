@@ -1,15 +1,15 @@
-//! Ctrl-C (SIGINT) and SIGTERM: the command stops at once and reports nothing, so a scan cut
-//! short is never read as a complete one. Once the report is being written, a first interrupt
-//! lets it finish (that takes milliseconds) and the exit code still says "interrupted"; a
-//! second one stops at once.
+//! Ctrl-C (SIGINT) and SIGTERM: the command stops at once with exit code 130 and reports
+//! nothing, so a scan cut short is never read as a complete one. Once a finished report is
+//! being written, a first interrupt lets it finish (that takes milliseconds) and the command
+//! ends as it would have; a second one stops at once.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 const RUNNING: u8 = 0;
 const WRITING: u8 = 1;
-const STOPPING: u8 = 2;
-const INTERRUPTED_WHILE_WRITING: u8 = 3;
+const WRITING_INTERRUPTED: u8 = 2;
+const STOPPING: u8 = 3;
 
 static STATE: AtomicU8 = AtomicU8::new(RUNNING);
 
@@ -20,38 +20,33 @@ pub fn install() {
 }
 
 fn on_interrupt() {
-    if STATE
-        .compare_exchange(
-            WRITING,
-            INTERRUPTED_WHILE_WRITING,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        )
-        .is_ok()
-    {
-        return;
-    }
-    STATE.store(STOPPING, Ordering::SeqCst);
-    let _ = writeln!(
-        std::io::stderr(),
-        "upcheck: interrupted; the scan was stopped and nothing was reported"
-    );
+    // One atomic step decides, so the main thread cannot start writing between the check and
+    // the exit.
+    let before = STATE.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| match s {
+        RUNNING | WRITING_INTERRUPTED => Some(STOPPING),
+        WRITING => Some(WRITING_INTERRUPTED),
+        _ => None,
+    });
+    let message = match before {
+        Ok(RUNNING) => "upcheck: interrupted; the scan was stopped and nothing was reported",
+        Ok(WRITING_INTERRUPTED) => "upcheck: interrupted again while writing the report",
+        // The first interrupt while writing lets the report finish; one while already
+        // stopping has nothing to add.
+        Ok(_) | Err(_) => return,
+    };
+    let _ = writeln!(std::io::stderr(), "{message}");
     std::process::exit(i32::from(crate::exit::INTERRUPTED));
 }
 
-/// Marks the start of writing results. When an interrupt is already stopping the process,
-/// this waits for it to end rather than write a partial report.
+/// Marks the start of writing a finished report. When an interrupt is already stopping the
+/// process, this waits for it to end rather than write anything.
 pub fn begin_output() {
-    match STATE.compare_exchange(RUNNING, WRITING, Ordering::SeqCst, Ordering::SeqCst) {
-        Ok(_) | Err(WRITING | INTERRUPTED_WHILE_WRITING) => {}
-        Err(_) => loop {
+    if let Err(STOPPING) =
+        STATE.compare_exchange(RUNNING, WRITING, Ordering::SeqCst, Ordering::SeqCst)
+    {
+        loop {
             // The handler thread is exiting the process.
             std::thread::park();
-        },
+        }
     }
-}
-
-/// Whether an interrupt arrived while the results were being written.
-pub fn interrupted() -> bool {
-    STATE.load(Ordering::SeqCst) == INTERRUPTED_WHILE_WRITING
 }

@@ -108,7 +108,6 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Man(args) => commands::docs::man(args),
     };
     match result {
-        Ok(_) if interrupt::interrupted() => exit::INTERRUPTED,
         Ok(code) => code,
         Err(e) => {
             diag.error(&e.to_string());

@@ -640,7 +640,7 @@ fn ctrl_c_stops_a_file_scan_and_reports_nothing() {
     // `files -` waits on a stdin that never ends.
     let (run, took) = common::interrupted(
         &["files", "-", "-t", "1.22", "-o", "json"],
-        std::time::Duration::from_millis(500),
+        &common::reading_a_pipe,
     );
     assert!(took < std::time::Duration::from_secs(2), "{took:?}");
     assert_eq!(run.code, 130, "{}", run.transcript());

@@ -57,7 +57,8 @@ pub struct WalkOptions {
     /// hostile or runaway file cannot exhaust memory (default [`DEFAULT_MAX_FILE_BYTES`]).
     pub max_file_bytes: u64,
     /// How long a pipe, FIFO or device named explicitly may take to deliver all its data
-    /// (default 60 s): a FIFO nobody writes to would otherwise block the scan forever.
+    /// (default 60 s; zero for no limit): a FIFO nobody writes to would otherwise block the
+    /// scan forever.
     pub pipe_timeout: std::time::Duration,
 }
 
@@ -445,7 +446,14 @@ fn read_special(
     if let Err(e) = spawned {
         return Err(io_error(display.to_owned(), &e));
     }
-    match rx.recv_timeout(timeout) {
+    // A zero timeout means no limit, as for the other timeouts.
+    let received = if timeout.is_zero() {
+        rx.recv()
+            .map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected)
+    } else {
+        rx.recv_timeout(timeout)
+    };
+    match received {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) => Err(io_error(display.to_owned(), &e)),
         Err(_) => Err(ScanError {

@@ -407,3 +407,22 @@ fn each_storage_is_listed_once_through_its_most_stable_version() {
     assert!(find("configmaps").is_empty());
     assert!(plans.iter().all(|p| p.list.listable()));
 }
+
+#[test]
+fn a_gzip_bomb_in_a_release_record_stops_at_the_limit() {
+    use base64::Engine;
+    use std::io::Write;
+    // 65 MiB of zeros gzip to about 64 KiB.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..65 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let payload = gz.finish().unwrap();
+    assert!(payload.len() < 1 << 20);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut obj = items("helm/secrets-type-helm-release-v1.json").remove(0);
+    obj["data"]["release"] = Value::String(b64.encode(b64.encode(&payload)));
+    let err = helm::decode_release(&obj, Storage::Secret).unwrap_err();
+    assert_eq!(err.reason, "the release inflates past 64 MiB");
+}

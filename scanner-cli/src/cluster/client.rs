@@ -5,7 +5,7 @@
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use http_body_util::BodyExt;
@@ -41,7 +41,8 @@ pub struct Retried {
 /// The longest wait before one retry, whatever `Retry-After` asks: an overloaded server may
 /// ask for minutes, and the scan has a deadline.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
-/// The most time one request may spend waiting between its attempts.
+/// The most time one request may spend waiting between its attempts (the attempts themselves
+/// are bounded by `--timeout` each).
 const RETRY_BUDGET: Duration = Duration::from_secs(30);
 /// The first backoff when the server names no delay; doubled per retry.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -92,14 +93,20 @@ impl Response {
 #[derive(Debug)]
 pub enum RequestError {
     Timeout(u64),
-    Connection(String),
+    /// No answer. `transient`: the connection was refused, reset or closed early, which a
+    /// restarting apiserver or proxy does and a retry may cure; TLS, DNS and credential-plugin
+    /// failures are not.
+    Connection {
+        message: String,
+        transient: bool,
+    },
 }
 
 impl std::fmt::Display for RequestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Timeout(s) => write!(f, "no answer within {s} s"),
-            Self::Connection(e) => f.write_str(e),
+            Self::Connection { message, .. } => f.write_str(message),
         }
     }
 }
@@ -200,28 +207,35 @@ impl Connection {
     /// upgrade). At most `--retries` times and [`RETRY_BUDGET`] of waiting per request. A
     /// request that times out is not repeated: it already took `--timeout`.
     pub async fn get(&self, path_and_query: &str) -> Result<Response, RequestError> {
-        let started = Instant::now();
+        let mut waited = Duration::ZERO;
         let mut causes = Vec::new();
         loop {
             let result = self.get_once(path_and_query).await;
             let attempts = u32::try_from(causes.len()).unwrap_or(u32::MAX) + 1;
             let (cause, asked) = match &result {
                 Ok(r) if is_transient(r.status) => (format!("HTTP {}", r.status), r.retry_after),
-                Err(RequestError::Connection(e)) => (e.clone(), None),
+                Err(RequestError::Connection {
+                    message,
+                    transient: true,
+                }) => (message.clone(), None),
                 _ => {
                     if !causes.is_empty() {
-                        self.note_retried(path_and_query, attempts, causes, true);
+                        self.note_retried(path_and_query, attempts, causes, result.is_ok());
                     }
-                    return result.map(|mut r| {
-                        r.attempts = attempts;
-                        r
-                    });
+                    return match result {
+                        Ok(mut r) => {
+                            r.attempts = attempts;
+                            Ok(r)
+                        }
+                        Err(e) => Err(e),
+                    };
                 }
             };
             causes.push(cause);
-            let wait = asked.map_or_else(|| backoff(attempts), Duration::from_secs);
-            let wait = wait.min(MAX_RETRY_WAIT);
-            if attempts > self.retries || started.elapsed() + wait > RETRY_BUDGET {
+            let wait = asked
+                .map_or_else(|| backoff(attempts), Duration::from_secs)
+                .min(MAX_RETRY_WAIT);
+            if attempts > self.retries || waited + wait > RETRY_BUDGET {
                 if attempts > 1 {
                     self.note_retried(path_and_query, attempts, causes, false);
                 }
@@ -230,14 +244,18 @@ impl Connection {
                         r.attempts = attempts;
                         Ok(r)
                     }
-                    Err(RequestError::Connection(e)) if attempts > 1 => Err(
-                        RequestError::Connection(format!("{e} (after {attempts} attempts)")),
-                    ),
+                    Err(RequestError::Connection { message, transient }) if attempts > 1 => {
+                        Err(RequestError::Connection {
+                            message: format!("{message} (after {attempts} attempts)"),
+                            transient,
+                        })
+                    }
                     Err(e) => Err(e),
                 };
             }
             tracing::debug!(path = path_and_query, ?wait, "retrying a transient failure");
             tokio::time::sleep(wait).await;
+            waited += wait;
         }
     }
 
@@ -276,7 +294,10 @@ impl Connection {
             let request = http::Request::get(path_and_query)
                 .header(http::header::ACCEPT, "application/json")
                 .body(kube::client::Body::empty())
-                .map_err(|e| RequestError::Connection(e.to_string()))?;
+                .map_err(|e| RequestError::Connection {
+                    message: e.to_string(),
+                    transient: false,
+                })?;
             let response = self
                 .client
                 .send(request)
@@ -412,18 +433,39 @@ fn warning_text(header: &str) -> String {
     rest.to_owned()
 }
 
-/// A timeout anywhere in the chain is a timeout; anything else a connection error.
+/// A timeout anywhere in the chain is a timeout; anything else a connection error, transient
+/// when the connection was refused, reset or closed before the answer was complete.
 fn classify(e: &(dyn std::error::Error + 'static), secs: u64) -> RequestError {
+    let mut transient = false;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(s) = source {
-        if s.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            match io.kind() {
+                K::TimedOut => return RequestError::Timeout(secs),
+                K::ConnectionRefused
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::BrokenPipe
+                | K::UnexpectedEof
+                | K::NotConnected => transient = true,
+                _ => {}
+            }
+        }
+        // hyper's own words for a connection closed mid-exchange (it is not a direct
+        // dependency, so its error type cannot be named here).
+        let text = s.to_string();
+        if text.contains("connection closed before message completed")
+            || text.contains("connection reset")
         {
-            return RequestError::Timeout(secs);
+            transient = true;
         }
         source = s.source();
     }
-    RequestError::Connection(describe_client_error(e))
+    RequestError::Connection {
+        message: describe_client_error(e),
+        transient,
+    }
 }
 
 /// The innermost cause of a client error: "Connection refused (os error 111)" says more than

@@ -1,7 +1,7 @@
 //! The asynchronous half of a cluster scan: which requests to make, in which order, with how
 //! many in flight. Everything a response means is decided by `scanner_core::live`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
@@ -194,7 +194,7 @@ fn unreachable_error(conn: &Connection, path: &str, e: &RequestError) -> anyhow:
             conn.server,
             conn.context
         ),
-        RequestError::Connection(_) => anyhow::anyhow!(
+        RequestError::Connection { .. } => anyhow::anyhow!(
             "cannot reach the API server at {} (context {:?}): {e}",
             conn.server,
             conn.context
@@ -482,6 +482,8 @@ async fn list_pages(
     let mut resumes = 0u32;
     let mut last_key: Option<String> = None;
     let mut skip_through: Option<String> = None;
+    // Continue tokens of this reading of the list; a repeat means a loop.
+    let mut tokens_seen: HashSet<String> = HashSet::new();
     loop {
         let mut url = format!("{path}?{selectors}");
         if !selectors.is_empty() {
@@ -525,6 +527,8 @@ async fn list_pages(
                     WarningKind::ListResumed,
                     format!("the list's continue token expired (410 Gone); the list was {how}"),
                 );
+                // A new snapshot (or a restart) hands out tokens afresh.
+                tokens_seen.clear();
                 next = token;
                 continue;
             }
@@ -585,12 +589,14 @@ async fn list_pages(
         }
         on_page(items, out);
         let following = page.metadata.next.filter(|t| !t.is_empty());
-        if following.is_some() && following == next {
-            // A server (or proxy) that hands back the token it was given would loop forever.
+        if let Some(token) = &following
+            && !tokens_seen.insert(token.clone())
+        {
+            // A server (or proxy) that hands back a token it sent before would loop forever.
             out.error(
                 what,
                 ErrorKind::Response,
-                "the server sent the same continue token again; the list was stopped and not all objects were checked".to_owned(),
+                "the server sent a continue token it had sent before; the list was stopped and not all objects were checked".to_owned(),
             );
             return Ok(false);
         }

@@ -166,7 +166,9 @@ fn offline(
                 Input::Path(p.clone())
             });
         }
-        let (mut report, state) = Scanner::new(&loaded.catalog, settings).scan_for_checks(inputs);
+        let scanner = Scanner::new(&loaded.catalog, settings);
+        let (mut report, state) =
+            super::worker_pool(None)?.install(|| scanner.scan_for_checks(inputs));
         if target > running {
             let selection = super::cluster::selection(&args.checks)?;
             report.readiness = Some(checks::run(

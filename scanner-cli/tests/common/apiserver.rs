@@ -47,7 +47,7 @@ pub struct Scenario {
     pub faults: BTreeMap<String, Vec<Fault>>,
     /// Every request for a path gets this fault.
     pub failing: BTreeMap<String, Fault>,
-    /// List pages carry the continue token they were asked with (a looping server).
+    /// List pages after the first carry the token of the page before (a looping server).
     pub repeat_continue: BTreeSet<String>,
 }
 
@@ -498,8 +498,9 @@ fn page(
         .unwrap_or_default();
     let mut meta = json!({"resourceVersion": list.pointer("/metadata/resourceVersion").cloned().unwrap_or(json!("1"))});
     if state.scenario.repeat_continue.contains(path) && start > 0 {
-        // Hands back the token it was given: a client that follows it never ends.
-        meta["continue"] = json!(format!("fixture-offset-{start}"));
+        // Sends the client back a page: tokens cycle, and a client that follows them never
+        // ends.
+        meta["continue"] = json!(format!("fixture-offset-{}", start - 1));
     } else if end < items.len() {
         meta["continue"] = json!(format!("fixture-offset-{end}"));
         meta["remainingItemCount"] = json!(items.len() - end);

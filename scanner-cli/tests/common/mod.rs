@@ -77,9 +77,10 @@ pub fn upcheck(args: &[&str]) -> Run {
     upcheck_with(&workspace(), args, None, &[])
 }
 
-/// Starts upcheck with `args` (stdin kept open and empty), sends it SIGINT after `after`, and
-/// returns how it ended and how long it took to stop once signalled.
-pub fn interrupted(args: &[&str], after: std::time::Duration) -> (Run, std::time::Duration) {
+/// Starts upcheck with `args` (stdin kept open and empty), waits until `ready(pid)` says it is
+/// busy (the handler is installed by then), sends it SIGINT, and returns how it ended and how
+/// long it took to stop once signalled.
+pub fn interrupted(args: &[&str], ready: &dyn Fn(u32) -> bool) -> (Run, std::time::Duration) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_upcheck"))
         .args(args)
         .current_dir(workspace())
@@ -89,7 +90,14 @@ pub fn interrupted(args: &[&str], after: std::time::Duration) -> (Run, std::time
         .stderr(Stdio::piped())
         .spawn()
         .expect("upcheck runs");
-    std::thread::sleep(after);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !ready(child.id()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "upcheck never got busy"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let signalled = std::time::Instant::now();
     let kill = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -107,4 +115,9 @@ pub fn interrupted(args: &[&str], after: std::time::Duration) -> (Run, std::time
         },
         signalled.elapsed(),
     )
+}
+
+/// Whether process `pid` is blocked reading a pipe (its stdin).
+pub fn reading_a_pipe(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("pipe"))
 }

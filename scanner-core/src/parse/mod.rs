@@ -151,6 +151,12 @@ impl ParseLimits {
                 max_total_scalar_bytes: 1 << 30,
                 max_reader_input_bytes: None,
                 max_recorded_anchor_events: self.max_alias_expansion,
+                // Flow collections (`[[[...`) have a nesting limit of their own.
+                flow_nesting_limit: self.max_depth,
+            },
+            // Events copied into anchors and events replayed from aliases share one limit.
+            alias_limits: serde_saphyr::alias_limits! {
+                max_total_replayed_events: self.max_alias_expansion,
             },
         }
     }
@@ -199,20 +205,23 @@ fn error_message(e: &serde_saphyr::Error, limits: ParseLimits) -> (String, bool)
             limits.max_alias_expansion
         )
     };
+    let nested_aliases =
+        || "its aliases refer to aliases too deeply or too often, as an alias bomb does".to_owned();
     match e.without_snippet() {
         // The error met while replaying an alias is wrapped with where the anchor was.
         Error::AliasError { error, .. } => error_message(error, limits),
         Error::Budget { breach, .. } => match breach {
             BudgetBreach::Depth { .. } => (depth(), true),
-            BudgetBreach::RecordedAnchorEvents { .. }
-            | BudgetBreach::RecordedAnchorBytes { .. }
+            BudgetBreach::RecordedAnchorEvents { .. } => (bomb(), true),
+            BudgetBreach::RecordedAnchorBytes { .. }
             | BudgetBreach::Aliases { .. }
-            | BudgetBreach::AliasAnchorRatio { .. } => (bomb(), true),
+            | BudgetBreach::AliasAnchorRatio { .. } => (nested_aliases(), true),
             other => (format!("too large to parse ({other:?})"), true),
         },
-        Error::AliasReplayLimitExceeded { .. }
-        | Error::AliasExpansionLimitExceeded { .. }
-        | Error::AliasReplayStackDepthExceeded { .. } => (bomb(), true),
+        Error::AliasReplayLimitExceeded { .. } => (bomb(), true),
+        Error::AliasExpansionLimitExceeded { .. } | Error::AliasReplayStackDepthExceeded { .. } => {
+            (nested_aliases(), true)
+        }
         other => {
             let message = message_without_location(other);
             // The scanner's own guard on flow collections (`[[[[...`).
@@ -277,8 +286,9 @@ fn parse_stream(text: &str, fast: bool, limits: ParseLimits) -> Vec<Document> {
     }
     // Concatenated JSON values are not YAML: when the YAML reading of a JSON-looking file
     // fails, read it as a JSON stream instead, if that works for the whole file.
+    // A document over a limit stays refused: serde_json's own depth limit is not ours.
     if docs.len() == 1
-        && matches!(out[0].kind, DocumentKind::Invalid(_))
+        && matches!(&out[0].kind, DocumentKind::Invalid(e) if !e.over_limit)
         && let Some(json) = parse_json_stream(&docs[0])
     {
         return json;
