@@ -516,31 +516,24 @@ pub(crate) fn read(job: FileJob, walk: &WalkOptions) -> Result<(String, Vec<u8>)
             Ok((display, bytes))
         }
         FileJob::Path { display, path } => {
-            let special = std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-            if special {
-                let bytes = read_special(&display, path, max_bytes, walk.pipe_timeout)?;
-                if bytes.len() as u64 > max_bytes {
-                    return Err(too_large(display, None));
+            // One `stat` tells both what the path is and, for a regular file, its size.
+            let meta = std::fs::metadata(&path).map_err(|e| io_error(display.clone(), &e))?;
+            let bytes = if meta.is_file() || meta.is_dir() {
+                // A regular file says its size up front: refuse it before reading a byte.
+                if meta.is_file() && meta.len() > max_bytes {
+                    return Err(too_large(display, Some(meta.len())));
                 }
-                return Ok((display, bytes));
-            }
-            let file = std::fs::File::open(&path).map_err(|e| io_error(display.clone(), &e))?;
-            // A regular file says its size up front: refuse it before reading a byte.
-            let size = file
-                .metadata()
-                .ok()
-                .filter(std::fs::Metadata::is_file)
-                .map(|m| m.len());
-            if let Some(len) = size
-                && len > max_bytes
-            {
-                return Err(too_large(display, Some(len)));
-            }
-            // Pipes and files that grow while read: never hold more than the limit.
-            let mut bytes = Vec::with_capacity(usize::try_from(size.unwrap_or(0)).unwrap_or(0) + 1);
-            file.take(max_bytes.saturating_add(1))
-                .read_to_end(&mut bytes)
-                .map_err(|e| io_error(display.clone(), &e))?;
+                let file = std::fs::File::open(&path).map_err(|e| io_error(display.clone(), &e))?;
+                // Files that grow while read: never hold more than the limit.
+                let capacity = usize::try_from(meta.len()).unwrap_or(0).saturating_add(1);
+                let mut bytes = Vec::with_capacity(capacity);
+                file.take(max_bytes.saturating_add(1))
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| io_error(display.clone(), &e))?;
+                bytes
+            } else {
+                read_special(&display, path, max_bytes, walk.pipe_timeout)?
+            };
             if bytes.len() as u64 > max_bytes {
                 return Err(too_large(display, None));
             }

@@ -212,50 +212,45 @@ impl Connection {
         loop {
             let result = self.get_once(path_and_query).await;
             let attempts = u32::try_from(causes.len()).unwrap_or(u32::MAX) + 1;
-            let (cause, asked) = match &result {
-                Ok(r) if is_transient(r.status) => (format!("HTTP {}", r.status), r.retry_after),
+            let retry = match &result {
+                Ok(r) if is_transient(r.status) => {
+                    Some((format!("HTTP {}", r.status), r.retry_after))
+                }
                 Err(RequestError::Connection {
                     message,
                     transient: true,
-                }) => (message.clone(), None),
-                _ => {
-                    if !causes.is_empty() {
-                        self.note_retried(path_and_query, attempts, causes, result.is_ok());
-                    }
-                    return match result {
-                        Ok(mut r) => {
-                            r.attempts = attempts;
-                            Ok(r)
-                        }
-                        Err(e) => Err(e),
-                    };
-                }
+                }) => Some((message.clone(), None)),
+                _ => None,
             };
-            causes.push(cause);
-            let wait = asked
-                .map_or_else(|| backoff(attempts), Duration::from_secs)
-                .min(MAX_RETRY_WAIT);
-            if attempts > self.retries || waited + wait > RETRY_BUDGET {
-                if attempts > 1 {
-                    self.note_retried(path_and_query, attempts, causes, false);
+            if let Some((cause, asked)) = retry {
+                causes.push(cause);
+                let wait = asked
+                    .map_or_else(|| backoff(attempts), Duration::from_secs)
+                    .min(MAX_RETRY_WAIT);
+                if attempts <= self.retries && waited + wait <= RETRY_BUDGET {
+                    tracing::debug!(path = path_and_query, ?wait, "retrying a transient failure");
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                    continue;
                 }
-                return match result {
-                    Ok(mut r) => {
-                        r.attempts = attempts;
-                        Ok(r)
-                    }
-                    Err(RequestError::Connection { message, transient }) if attempts > 1 => {
-                        Err(RequestError::Connection {
-                            message: format!("{message} (after {attempts} attempts)"),
-                            transient,
-                        })
-                    }
-                    Err(e) => Err(e),
-                };
             }
-            tracing::debug!(path = path_and_query, ?wait, "retrying a transient failure");
-            tokio::time::sleep(wait).await;
-            waited += wait;
+            if attempts > 1 {
+                let recovered = matches!(&result, Ok(r) if !is_transient(r.status));
+                self.note_retried(path_and_query, attempts, causes, recovered);
+            }
+            return match result {
+                Ok(mut r) => {
+                    r.attempts = attempts;
+                    Ok(r)
+                }
+                Err(RequestError::Connection { message, transient }) if attempts > 1 => {
+                    Err(RequestError::Connection {
+                        message: format!("{message} (after {attempts} attempts)"),
+                        transient,
+                    })
+                }
+                Err(e) => Err(e),
+            };
         }
     }
 
