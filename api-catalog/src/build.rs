@@ -5,6 +5,7 @@
 //! name, line and field, and nothing of it is kept.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use crate::catalog::{
     ApiEntry, Catalog, CatalogMeta, ComponentMeta, GvIndex, Override, Replacement, WILDCARD,
@@ -466,4 +467,26 @@ pub(crate) fn check_lifecycle(
         }
     }
     Ok(())
+}
+
+static EMBEDDED: LazyLock<Catalog> = LazyLock::new(|| {
+    CatalogBuilder::embedded()
+        .build()
+        .unwrap_or_else(|e| panic!("the embedded catalog is validated by tests: {e}"))
+});
+
+// The constructors that need the builder live with it, so `catalog.rs` stays below `build.rs`.
+impl Catalog {
+    /// The catalog built into upcheck: every built-in Kubernetes API version from the 1.16
+    /// removals to the newest scheduled removal, and the deprecated APIs of common add-ons.
+    pub fn embedded() -> &'static Catalog {
+        &EMBEDDED
+    }
+
+    /// Parses and validates one catalog file on its own. `origin` names it in errors.
+    pub fn from_yaml(origin: &str, text: &str) -> Result<Self, CatalogError> {
+        let mut b = CatalogBuilder::new();
+        b.add_yaml(origin, text)?;
+        b.build()
+    }
 }

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::error::CatalogError;
 use crate::gvk::{Gvk, split_api_version};
 use crate::version::KubeVersion;
 
@@ -306,13 +305,6 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Parses and validates one catalog file on its own. `origin` names it in errors.
-    pub fn from_yaml(origin: &str, text: &str) -> Result<Self, CatalogError> {
-        let mut b = crate::build::CatalogBuilder::new();
-        b.add_yaml(origin, text)?;
-        b.build()
-    }
-
     /// Catalog metadata: data version and components.
     pub fn meta(&self) -> &CatalogMeta {
         &self.meta

@@ -1,12 +1,8 @@
-//! The catalog compiled into the binary.
+//! The catalog data compiled into the binary, as text; the builder (`build.rs`) parses it.
 //!
 //! The YAML is embedded with `include_str!` and parsed once, on first use. A `build.rs` that
 //! turned it into Rust tables would save microseconds but turn a data typo into a compile error
 //! far from the data; a failing test with the file and line is the better failure.
-
-use std::sync::LazyLock;
-
-use crate::catalog::Catalog;
 
 /// The embedded built-in Kubernetes catalog, as text.
 pub const KUBERNETES_YAML: &str = include_str!("../data/kubernetes.yaml");
@@ -22,17 +18,3 @@ pub(crate) const FILES: [(&str, &str); 2] = [
     ("kubernetes.yaml", KUBERNETES_YAML),
     ("components.yaml", COMPONENTS_YAML),
 ];
-
-static EMBEDDED: LazyLock<Catalog> = LazyLock::new(|| {
-    crate::build::CatalogBuilder::embedded()
-        .build()
-        .unwrap_or_else(|e| panic!("the embedded catalog is validated by tests: {e}"))
-});
-
-impl Catalog {
-    /// The catalog built into upcheck: every built-in Kubernetes API version from the 1.16
-    /// removals to the newest scheduled removal, and the deprecated APIs of common add-ons.
-    pub fn embedded() -> &'static Catalog {
-        &EMBEDDED
-    }
-}

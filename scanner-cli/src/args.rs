@@ -56,7 +56,7 @@ pub struct Cli {
 
     /// What the config file added (filled after parsing).
     #[arg(skip)]
-    pub policy: crate::config::Policy,
+    pub policy: crate::policy::Policy,
 }
 
 #[derive(Debug, Subcommand)]

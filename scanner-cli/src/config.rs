@@ -8,35 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use scanner_core::Code;
-use scanner_core::checks;
 use scanner_core::suppress::{self, Exclude, IgnoreRule};
+
+pub use crate::policy::Policy;
 use serde::Deserialize;
 
 use crate::args::{CatalogArgs, Cli, Command, TargetArgs};
 
 /// The file name looked for.
 pub const FILE_NAME: &str = "upcheck.toml";
-
-/// What the config file contributes beyond flag defaults: ignore rules and exclusions.
-#[derive(Debug, Clone, Default)]
-pub struct Policy {
-    /// The file read, if any.
-    pub source: Option<PathBuf>,
-    /// Directory rule paths are relative to.
-    pub root: PathBuf,
-    /// The working directory (finding paths are relative to it).
-    pub cwd: PathBuf,
-    pub ignores: Vec<IgnoreRule>,
-    pub exclude: Option<Arc<Exclude>>,
-}
-
-impl Policy {
-    /// A finding's path relative to the config file's directory.
-    pub fn rel_path(&self, path: &str) -> Option<String> {
-        suppress::relative_to(&self.root, &self.cwd, Path::new(path))
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -254,16 +234,7 @@ fn rule(e: &IgnoreEntry, origin: String) -> Result<IgnoreRule> {
     }
     let codes = e.codes.clone().unwrap_or_default();
     // Every pattern must match some code: a typo would silently ignore nothing.
-    let known: Vec<&str> = Code::ALL
-        .iter()
-        .map(|c| c.as_str())
-        .chain(checks::REGISTRY.iter().map(|c| c.code))
-        .collect();
-    let unknown: Vec<&str> = codes
-        .iter()
-        .map(String::as_str)
-        .filter(|p| !known.iter().any(|k| suppress::code_matches(p, k)))
-        .collect();
+    let unknown = scanner_core::registry::unmatched(&codes);
     if !unknown.is_empty() {
         return Err(fail(format!(
             "`codes` has {}, which matches no code (see upcheck checks; DEP001-DEP003)",

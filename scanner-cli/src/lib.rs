@@ -8,6 +8,7 @@ mod commands;
 pub mod config;
 pub mod exit;
 mod interrupt;
+pub mod policy;
 pub mod render;
 mod setup;
 mod targets;

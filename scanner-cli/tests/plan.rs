@@ -70,6 +70,39 @@ fn offline_playbook_markdown() {
     insta::assert_snapshot!(run.transcript());
 }
 
+/// Every code the plan emits, offline and live, is in the one registry: `upcheck explain`
+/// answers for each (SKEW004 used to be emitted without being declared).
+#[test]
+fn every_code_the_plan_emits_is_registered() {
+    let offline = plan(&[
+        "-t",
+        "1.33",
+        "--current",
+        "1.29",
+        "--nodes",
+        "1.27",
+        "--kubectl-version",
+        "1.29",
+        "fixtures/examples",
+        "-o",
+        "json",
+    ]);
+    let apart = plan(&["-t", "1.33", "--current", "1.33,1.31", "-o", "json"]);
+    let mut seen = 0;
+    for run in [&offline, &apart] {
+        seen += common::assert_codes_registered(&json(run));
+    }
+    assert!(seen >= 5, "the plans carried only {seen} codes");
+    for code in ["SKEW004", "SKEW006", "DEP001"] {
+        assert!(
+            offline.stdout.contains(code) || apart.stdout.contains(code),
+            "{code} not emitted"
+        );
+        let explained = common::upcheck(&["explain", code]);
+        assert_eq!(explained.code, 0, "{}", explained.transcript());
+    }
+}
+
 #[test]
 fn offline_text() {
     let run = plan(&[

@@ -184,6 +184,7 @@ fn save_writes_a_versioned_snapshot_without_secret_values() {
     // The same cluster twice: no difference at all.
     let (again, _) = save(dir.path(), "again.json", base());
     let (run, d) = diff(&path, &again);
+    common::assert_codes_registered(&d);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(regressions(&d).is_empty());
 }
@@ -275,6 +276,7 @@ fn every_regression_kind_is_named() {
 
     let (after_path, _) = save(dir.path(), "after.json", after);
     let (run, d) = diff(&before2, &after_path);
+    common::assert_codes_registered(&d);
     assert_eq!(run.code, 6, "{}", run.transcript());
     let found = regressions(&d);
     let codes: Vec<&str> = found.iter().map(|f| f.split(' ').next().unwrap()).collect();
@@ -317,6 +319,7 @@ fn every_regression_kind_is_named() {
         });
     let (gone_path, _) = save(dir.path(), "gone.json", gone);
     let (_, d) = diff(&before2, &gone_path);
+    common::assert_codes_registered(&d);
     assert!(
         regressions(&d).contains(&"node-gone pool ng-b".to_owned()),
         "{:?}",
@@ -356,6 +359,7 @@ fn a_rolling_restart_is_not_a_regression() {
     after.insert("/api/v1/pods".to_owned(), pods);
     let (after_path, _) = save(dir.path(), "after.json", after);
     let (run, d) = diff(&before, &after_path);
+    common::assert_codes_registered(&d);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(regressions(&d).is_empty(), "{:?}", regressions(&d));
     assert!(
@@ -433,6 +437,7 @@ fn schema_1_snapshots_stay_readable() {
     let after = dir.path().join("after.json");
     std::fs::write(&after, v.to_string()).unwrap();
     let (run, d) = diff(&path, &after);
+    common::assert_codes_registered(&d);
     assert_eq!(run.code, 6);
     assert_eq!(
         regressions(&d),

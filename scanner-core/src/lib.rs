@@ -30,14 +30,20 @@
 //! ```
 #![warn(missing_docs)]
 
+// Layers, bottom up (ARCHITECTURE.md): report (types) → parse, source, code_pattern →
+// settings → build (the one report builder) → judge (the one judge) → scan, live, checks, suppress →
+// plan, snapshot → registry (every code). No module imports one above it.
+mod build;
 pub mod checks;
-mod error;
-mod finding;
+pub mod code_pattern;
+mod judge;
 pub mod live;
 pub mod parse;
 pub mod plan;
-mod report;
+pub mod registry;
+pub mod report;
 mod scan;
+mod settings;
 pub mod snapshot;
 mod source;
 pub mod suppress;
@@ -46,9 +52,11 @@ pub use api_catalog::{
     ApiEntry, ApiStatus, Catalog, CatalogBuilder, CatalogError, KubeVersion, MatchBasis, Target,
     Targets, VersionError, WILDCARD,
 };
-pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
-pub use finding::{Code, Finding, FindingReplacement, Location, Origin, Position};
-pub use parse::Span;
-pub use report::{NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo};
+pub use build::Outcome;
+pub use report::{
+    Code, CodeInfo, ErrorKind, Family, Finding, FindingReplacement, Location, NotJudged, Note,
+    NoteKind, Origin, Position, REPORT_SCHEMA_VERSION, Report, ScanError, ScanStats, ScanWarning,
+    Severity, Span, ToolInfo, WarningKind,
+};
 pub use scan::{ScanSettings, Scanner};
 pub use source::{DEFAULT_MAX_FILE_BYTES, Input, WalkOptions};

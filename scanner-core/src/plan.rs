@@ -34,11 +34,28 @@ use api_catalog::{ApiStatus, KUBERNETES_RELEASES_CSV, KubeVersion};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::checks::Severity;
 use crate::checks::add002::KUBEADM_COREDNS;
 use crate::checks::util::lag;
-use crate::finding::{Finding, Origin};
-use crate::report::Report;
+use crate::report::{CodeInfo, Family, Finding, Origin, Report, Severity};
+
+/// `SKEW004`: apiservers of an HA control plane more than one minor apart. Only the plan
+/// reports it (the readiness checks see one server version).
+pub static SKEW004: CodeInfo = CodeInfo::new(
+    "SKEW004",
+    Family::Plan,
+    "HA apiserver spread",
+    Severity::Blocker,
+    "The apiservers of a highly available control plane may be at most one minor apart, and only while they are being upgraded one by one. A control plane whose apiservers are further apart (an interrupted earlier upgrade, a restored member) cannot take another minor: every apiserver must first reach the newest version it runs.",
+)
+.with_details(
+    "the apiserver versions given with --current, or the gitVersion of each kube-apiserver static pod",
+    "before the first hop",
+    "Upgrade every apiserver to the newest version any of them runs before anything else.",
+);
+
+/// Every code only the plan reports, declared once (see [`crate::registry`]). The plan also
+/// carries readiness findings under their checks' codes.
+pub static CODES: &[&CodeInfo] = &[&SKEW004];
 
 /// Where the cluster runs: decides the commands named in the playbook and extra rules.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -339,8 +356,8 @@ impl Plan {
         let mut before = Vec::new();
         if a_hi.minor - a_lo.minor > 1 {
             before.push(Blocker {
-                code: "SKEW004".into(),
-                severity: Severity::Blocker,
+                code: SKEW004.code.into(),
+                severity: SKEW004.severity,
                 object: "control plane".into(),
                 message: format!(
                     "apiservers run {a_lo} and {a_hi}, more than one minor apart: bring every apiserver to {a_hi} before anything else"
@@ -430,8 +447,9 @@ impl Plan {
                 let (lo, hi) = h.kubectl_range;
                 if k < lo || k > hi {
                     before.push(Blocker {
-                        code: "SKEW006".into(),
-                        severity: Severity::Warning,
+                        code: crate::checks::skew006::CHECK.code.into(),
+                        // The check's own severity: the plan does not make it worse.
+                        severity: crate::checks::skew006::CHECK.severity,
                         object: format!("kubectl {k}"),
                         message: format!(
                             "kubectl {k} is outside the {lo}–{hi} range a {} control plane supports: update pipelines and runbooks before the {} hop",

@@ -1,50 +1,17 @@
 //! The scan pipeline: collect inputs → read and parse in parallel → classify → check → sort.
 
-use std::collections::BTreeMap;
-
-use api_catalog::{ApiStatus, Catalog, Targets};
+use api_catalog::Catalog;
 use rayon::prelude::*;
 
 use serde_json::Value;
 
+use crate::build::{self, Outcome};
 use crate::checks::{ClusterState, Resource};
-use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
-use crate::finding::{Finding, Location, Position};
-use crate::parse::{self, DocumentKind};
-use crate::report::{
-    NotJudged, Note, NoteKind, REPORT_SCHEMA_VERSION, Report, ScanStats, ToolInfo,
-};
-use crate::source::{self, FileJob, Input, WalkOptions};
-use crate::suppress::{IGNORE_ANNOTATION, Inline, Suppressed, inline};
-
-/// Everything a scan needs to know, already resolved (the core never reads config files).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScanSettings {
-    /// Target (and current) version per catalog component.
-    pub targets: Targets,
-    /// Report only APIs that are removed (or unknown) at the target.
-    pub only_removed: bool,
-    /// How directories are walked.
-    pub walk: WalkOptions,
-    /// Keep the objects the readiness checks read (PDBs, workloads, webhooks, ...), for
-    /// [`Scanner::scan_for_checks`].
-    pub keep_for_checks: bool,
-    /// Limits on parsing one YAML document (nesting depth, alias expansion).
-    pub parse: parse::ParseLimits,
-}
-
-impl ScanSettings {
-    /// Settings that judge Kubernetes APIs at `targets`, with default walking.
-    pub fn new(targets: Targets) -> Self {
-        Self {
-            targets,
-            only_removed: false,
-            walk: WalkOptions::default(),
-            keep_for_checks: false,
-            parse: parse::ParseLimits::default(),
-        }
-    }
-}
+use crate::judge::Judge;
+use crate::parse;
+use crate::report::Report;
+pub use crate::settings::ScanSettings;
+use crate::source::{self, FileJob, Input};
 
 /// Scans manifests against the catalog. Runs on the current rayon thread pool, so the caller
 /// chooses the thread count (`ThreadPool::install`).
@@ -70,33 +37,17 @@ pub struct Scanner<'c> {
     settings: ScanSettings,
 }
 
-/// What some files contributed.
+/// What some files contributed: the report's part, and the objects kept for the checks.
 #[derive(Debug, Default)]
 struct FileOutcome {
-    findings: Vec<Finding>,
-    errors: Vec<ScanError>,
-    warnings: Vec<ScanWarning>,
-    not_judged: BTreeMap<String, u64>,
-    stats: ScanStats,
+    common: Outcome,
     kept: Vec<(Resource, Value)>,
-    suppressed: Vec<Suppressed>,
 }
 
 impl FileOutcome {
     fn merge(mut self, mut other: Self) -> Self {
-        // Keep the larger vectors and append the smaller ones to them.
-        if self.findings.len() < other.findings.len() {
-            std::mem::swap(&mut self.findings, &mut other.findings);
-        }
-        self.findings.append(&mut other.findings);
-        self.errors.append(&mut other.errors);
-        self.warnings.append(&mut other.warnings);
+        self.common.merge(other.common);
         self.kept.append(&mut other.kept);
-        self.suppressed.append(&mut other.suppressed);
-        for (component, n) in other.not_judged {
-            *self.not_judged.entry(component).or_default() += n;
-        }
-        self.stats.add(&other.stats);
         self
     }
 }
@@ -189,50 +140,15 @@ impl<'c> Scanner<'c> {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (collected, outcome)
         });
-        let mut report = Report {
-            schema_version: REPORT_SCHEMA_VERSION,
-            tool: ToolInfo::new(self.catalog),
-            targets: self.settings.targets.clone(),
-            findings: outcome.findings,
-            errors: collected.errors,
-            warnings: collected.warnings,
-            not_judged: outcome
-                .not_judged
-                .iter()
-                .map(|(component, &objects)| NotJudged {
-                    component: component.clone(),
-                    objects,
-                })
-                .collect(),
-            notes: Note::for_catalog(self.catalog, &self.settings.targets),
-            stats: outcome.stats,
-            cluster: None,
-            readiness: None,
-            suppressed: outcome.suppressed,
-        };
-        report.errors.extend(outcome.errors);
-        report.warnings.extend(outcome.warnings);
-        for nj in &report.not_judged {
-            let title = self
-                .catalog
-                .component(&nj.component)
-                .map_or(nj.component.as_str(), |c| c.title.as_str());
-            report.notes.push(Note {
-                kind: NoteKind::NotJudged,
-                message: format!(
-                    "{} {title} {} not judged: no target version for {}",
-                    nj.objects,
-                    if nj.objects == 1 {
-                        "object was"
-                    } else {
-                        "objects were"
-                    },
-                    nj.component
-                ),
-            });
-        }
-        report.sort();
-        report.assign_fingerprints();
+        let mut common = outcome.common;
+        // Walk errors and warnings first, as the walk found them; the builder sorts anyway.
+        let mut errors = collected.errors;
+        errors.append(&mut common.errors);
+        common.errors = errors;
+        let mut warnings = collected.warnings;
+        warnings.append(&mut common.warnings);
+        common.warnings = warnings;
+        let report = build::finish(self.catalog, &self.settings.targets, common, None);
         (report, outcome.kept)
     }
 
@@ -241,168 +157,43 @@ impl<'c> Scanner<'c> {
         let (display, bytes) = match source::read(job, &self.settings.walk) {
             Ok(r) => r,
             Err(e) => {
-                out.errors.push(e);
+                out.common.errors.push(e);
                 return;
             }
         };
-        out.stats.files += 1;
-        out.stats.bytes += bytes.len() as u64;
-        let decoded = match source::decode(&display, bytes) {
+        out.common.stats.files += 1;
+        out.common.stats.bytes += bytes.len() as u64;
+        let mut decoded = match source::decode(&display, bytes) {
             Ok(d) => d,
             Err(e) => {
-                out.errors.push(e);
+                out.common.errors.push(e);
                 return;
             }
         };
-        out.errors.extend(decoded.error);
-        let shift = |span: parse::Span| (span.start + decoded.base)..(span.end + decoded.base);
-        let mut lines = LineCursor::default();
-        let limits = self.settings.parse;
-        for doc in parse::parse_documents_with(&decoded.text, limits) {
-            match &doc.kind {
-                DocumentKind::Empty => continue,
-                DocumentKind::NotObject => out.stats.non_objects += 1,
-                DocumentKind::Objects { .. } => {}
-                DocumentKind::Invalid(e) => {
-                    out.stats.unparsed_documents += 1;
-                    out.errors.push(ScanError {
-                        path: display.clone(),
-                        document: Some(doc.index),
-                        line: Some(e.line),
-                        column: e.column,
-                        kind: if e.over_limit {
-                            ErrorKind::TooLarge
-                        } else {
-                            ErrorKind::Syntax
-                        },
-                        message: invalid_message(e, !doc.objects.is_empty()),
-                    });
+        out.common.errors.extend(decoded.error.take());
+        let judge = Judge {
+            catalog: self.catalog,
+            targets: &self.settings.targets,
+            only_removed: self.settings.only_removed,
+            limits: self.settings.parse,
+        };
+        let keep_for_checks = self.settings.keep_for_checks;
+        let kept = &mut out.kept;
+        judge.text(
+            &display,
+            &decoded,
+            |doc, text| {
+                if keep_for_checks
+                    && doc
+                        .objects
+                        .iter()
+                        .any(|o| o.parsed && Resource::for_kind(&o.kind).is_some())
+                {
+                    keep_objects(text, judge.limits, kept);
                 }
-            }
-            out.stats.documents += 1;
-            for w in doc.warnings {
-                out.warnings.push(ScanWarning {
-                    path: display.clone(),
-                    document: Some(doc.index),
-                    line: Some(w.line),
-                    kind: WarningKind::DuplicateKey,
-                    message: w.message,
-                });
-            }
-            if self.settings.keep_for_checks
-                && matches!(doc.kind, DocumentKind::Objects { .. })
-                && doc
-                    .objects
-                    .iter()
-                    .any(|o| o.parsed && Resource::for_kind(&o.kind).is_some())
-            {
-                keep_objects(&decoded.text[doc.span.clone()], limits, &mut out.kept);
-            }
-            // Read lazily: only documents that mention the annotation and hold a finding.
-            let doc_text = &decoded.text[doc.span.clone()];
-            let annotated =
-                memchr::memmem::find(doc_text.as_bytes(), IGNORE_ANNOTATION.as_bytes()).is_some();
-            let mut full: Option<Option<Value>> = None;
-            for obj in doc.objects {
-                out.stats.objects += 1;
-                let verdict =
-                    self.catalog
-                        .assess(&obj.api_version, &obj.kind, &self.settings.targets);
-                if verdict.status == ApiStatus::NotJudged {
-                    let component = verdict.component.unwrap_or_default().to_owned();
-                    *out.not_judged.entry(component).or_default() += 1;
-                }
-                if !verdict.status.is_reportable() {
-                    continue;
-                }
-                if self.settings.only_removed && verdict.status == ApiStatus::Deprecated {
-                    out.stats.suppressed += 1;
-                    continue;
-                }
-                let location = Location {
-                    path: display.clone(),
-                    document: doc.index,
-                    item: obj.item,
-                    line: obj.line,
-                    document_span: decoded.exact.then(|| shift(doc.span.clone())),
-                    api_version_position: obj
-                        .api_version_span
-                        .as_ref()
-                        .map(|span| lines.position(&decoded.text, span.start)),
-                    api_version_span: obj.api_version_span.filter(|_| decoded.exact).map(shift),
-                };
-                if let Some(f) = Finding::from_verdict(
-                    &verdict,
-                    obj.api_version,
-                    obj.kind,
-                    obj.name,
-                    obj.namespace,
-                    location,
-                    obj.parsed,
-                ) {
-                    if annotated {
-                        let value = full.get_or_insert_with(|| parse::yaml_value(doc_text, limits));
-                        let object = match (value.as_ref(), f.location.item) {
-                            (Some(v), Some(i)) => v.get("items").and_then(|items| items.get(i)),
-                            (v, None) => v,
-                            _ => None,
-                        };
-                        match inline(object, &f) {
-                            Inline::Suppress(s) => {
-                                out.suppressed.push(s);
-                                continue;
-                            }
-                            Inline::Bad(message) => out.warnings.push(ScanWarning {
-                                path: display.clone(),
-                                document: Some(doc.index),
-                                line: Some(f.location.line),
-                                kind: WarningKind::BadAnnotation,
-                                message,
-                            }),
-                            Inline::Keep => {}
-                        }
-                    }
-                    out.findings.push(f);
-                }
-            }
-        }
-    }
-}
-
-/// Turns byte offsets into line and column. Findings come in file order, so the cursor only
-/// moves forward: each byte of a file is looked at once, however many findings it holds (a
-/// minified JSON list is one long line).
-#[derive(Debug, Default)]
-struct LineCursor {
-    offset: usize,
-    /// 0-based line at `offset`.
-    line: usize,
-    /// Characters between the start of that line and `offset`.
-    column: usize,
-}
-
-impl LineCursor {
-    fn position(&mut self, text: &str, offset: usize) -> Position {
-        let offset = offset.min(text.len());
-        if offset < self.offset {
-            *self = Self::default();
-        }
-        let bytes = text.as_bytes();
-        let seg = &bytes[self.offset..offset];
-        // UTF-8 continuation bytes do not start a character.
-        let chars = |b: &[u8]| b.iter().filter(|&&c| c & 0xC0 != 0x80).count();
-        match memchr::memrchr(b'\n', seg) {
-            Some(i) => {
-                self.line += memchr::memchr_iter(b'\n', seg).count();
-                self.column = chars(&seg[i + 1..]);
-            }
-            None => self.column += chars(seg),
-        }
-        self.offset = offset;
-        Position {
-            line: u32::try_from(self.line + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(self.column + 1).unwrap_or(u32::MAX),
-        }
+            },
+            &mut out.common,
+        );
     }
 }
 
@@ -430,44 +221,5 @@ fn keep_objects(text: &str, limits: parse::ParseLimits, kept: &mut Vec<(Resource
         {
             kept.push((r, item));
         }
-    }
-}
-
-fn invalid_message(e: &parse::DocumentError, salvaged: bool) -> String {
-    let mut m = if e.over_limit {
-        format!("not read: {}", e.message)
-    } else {
-        format!("not valid YAML: {}", e.message)
-    };
-    if e.templated {
-        m.push_str("; it looks like a template: render it (helm template, kustomize build) and scan the output");
-    }
-    if salvaged {
-        m.push_str(" (its apiVersion and kind were still read from plain lines; findings from it are marked unparsed)");
-    }
-    m
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
-    use super::*;
-
-    #[test]
-    fn positions_move_forward_and_count_characters() {
-        let text = "a: b\nkind: x\n  apiVersion: v1\n- é: apps/v1\n";
-        let mut c = LineCursor::default();
-        let at = |c: &mut LineCursor, needle: &str| c.position(text, text.find(needle).unwrap());
-        assert_eq!(at(&mut c, "kind"), Position { line: 2, column: 1 });
-        assert_eq!(
-            at(&mut c, "v1\n"),
-            Position {
-                line: 3,
-                column: 15
-            }
-        );
-        assert_eq!(at(&mut c, "apps"), Position { line: 4, column: 6 });
-        // Going back starts over rather than miscounting.
-        assert_eq!(at(&mut c, "b\n"), Position { line: 1, column: 4 });
     }
 }

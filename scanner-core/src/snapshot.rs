@@ -27,9 +27,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checks::util::{name, namespace, owner_of, text};
-use crate::checks::{ClusterState, Resource, Severity};
+use crate::checks::{ClusterState, Resource};
 use crate::live::discovery::ServedResource;
 use crate::live::helm::HelmRelease;
+use crate::report::{CodeInfo, Family, Severity};
 
 /// Version of the snapshot format. A reader accepts this version and every older one it
 /// knows how to read; a newer one is refused with a message naming both.
@@ -483,6 +484,200 @@ impl Default for DiffOptions {
     }
 }
 
+/// Every code `snapshot diff` reports, declared once (see [`crate::registry`]).
+pub static CODES: &[&CodeInfo] = &[
+    &VERSION,
+    &NODE_GONE,
+    &NODE_NOT_READY,
+    &NODE_READY,
+    &JOB_FAILED,
+    &WORKLOAD_GONE,
+    &DAEMONSET_UNSCHEDULED,
+    &WORKLOAD_READY,
+    &IMAGE,
+    &POD_NOT_READY,
+    &POD_READY,
+    &CONTAINERS_MISSING,
+    &PODS_REPLACED,
+    &RESTARTS,
+    &HELM_FAILED,
+    &HELM_REVISION,
+    &HELM_GONE,
+    &API_NOT_SERVED,
+    &API_REMOVED,
+];
+
+/// `version`.
+pub static VERSION: CodeInfo = CodeInfo::new(
+    "version",
+    Family::Snapshot,
+    "Version changed",
+    Severity::Info,
+    "A component's version differs between the snapshots: the control plane (`gitVersion`) or the kubelets of a node pool. Expected during an upgrade; listed so the diff shows that the upgrade reached every pool.",
+);
+
+/// `node-gone`.
+pub static NODE_GONE: CodeInfo = CodeInfo::new(
+    "node-gone",
+    Family::Snapshot,
+    "Node pool lost its nodes",
+    Severity::Blocker,
+    "A node pool that had nodes in the first snapshot has none in the second. Its workloads have nowhere to run: a roll that deleted the old nodes before the new ones joined, or a node group that failed to come up.",
+);
+
+/// `node-not-ready`.
+pub static NODE_NOT_READY: CodeInfo = CodeInfo::new(
+    "node-not-ready",
+    Family::Snapshot,
+    "Fewer Ready nodes",
+    Severity::Blocker,
+    "A node pool (or the nodes without a pool label) has fewer Ready nodes than before, or a named node that was Ready is not. New nodes that never join (no free IPs, a kubelet too new for the control plane, a broken CNI) show up here first.",
+);
+
+/// `node-ready`.
+pub static NODE_READY: CodeInfo = CodeInfo::new(
+    "node-ready",
+    Family::Snapshot,
+    "More Ready nodes",
+    Severity::Info,
+    "A node pool has more Ready nodes than in the first snapshot: an improvement, listed so a recovered pool is visible.",
+);
+
+/// `job-failed`.
+pub static JOB_FAILED: CodeInfo = CodeInfo::new(
+    "job-failed",
+    Family::Snapshot,
+    "Job failed since the first snapshot",
+    Severity::Warning,
+    "A Job that had not failed in the first snapshot has failed in the second. Jobs come and go, so only new failures count; a failing migration or backup job during an upgrade often means a removed API or a changed admission rule.",
+);
+
+/// `workload-gone`.
+pub static WORKLOAD_GONE: CodeInfo = CodeInfo::new(
+    "workload-gone",
+    Family::Snapshot,
+    "Workload no longer exists",
+    Severity::Warning,
+    "A Deployment, StatefulSet or DaemonSet of the first snapshot is gone. Deleted on purpose, or removed by a Helm release or GitOps reconciler that failed to re-create it with a removed API.",
+);
+
+/// `daemonset-unscheduled`.
+pub static DAEMONSET_UNSCHEDULED: CodeInfo = CodeInfo::new(
+    "daemonset-unscheduled",
+    Family::Snapshot,
+    "DaemonSet runs on fewer nodes",
+    Severity::Blocker,
+    "A DaemonSet has fewer ready pods than before and fewer than it wants: nodes that joined during the roll are missing a node agent (CNI, CSI, log shipper), often because its image or configuration does not support the new kubelet or runtime.",
+);
+
+/// `workload-ready`.
+pub static WORKLOAD_READY: CodeInfo = CodeInfo::new(
+    "workload-ready",
+    Family::Snapshot,
+    "Workload readiness changed",
+    Severity::Blocker,
+    "A Deployment or StatefulSet has fewer ready replicas than before and fewer than it wants (a regression), or more than before (an improvement). Pods that do not come back after a drain block the next node's drain through their PodDisruptionBudget.",
+);
+
+/// `image`.
+pub static IMAGE: CodeInfo = CodeInfo::new(
+    "image",
+    Family::Snapshot,
+    "Add-on image changed",
+    Severity::Info,
+    "The image of a kube-system workload differs between the snapshots: expected when the upgrade moves CoreDNS, kube-proxy or CNI to the new minor's version; listed so each add-on's move is visible.",
+);
+
+/// `pod-not-ready`.
+pub static POD_NOT_READY: CodeInfo = CodeInfo::new(
+    "pod-not-ready",
+    Family::Snapshot,
+    "Pod not ready",
+    Severity::Blocker,
+    "A pod that was ready in the first snapshot is not ready in the second (CrashLoopBackOff, ImagePullBackOff, failing probes), matched by its owning workload so a restarted pod with a new name still counts.",
+);
+
+/// `pod-ready`.
+pub static POD_READY: CodeInfo = CodeInfo::new(
+    "pod-ready",
+    Family::Snapshot,
+    "Pod ready again",
+    Severity::Info,
+    "A pod (matched by its owning workload) that was not ready in the first snapshot is ready in the second: an improvement.",
+);
+
+/// `containers-missing`.
+pub static CONTAINERS_MISSING: CodeInfo = CodeInfo::new(
+    "containers-missing",
+    Family::Snapshot,
+    "Pods with fewer containers",
+    Severity::Warning,
+    "A workload's pods run fewer containers than before: an injected sidecar (service mesh, secrets agent) whose mutating webhook failed or was skipped during the upgrade.",
+);
+
+/// `pods-replaced`.
+pub static PODS_REPLACED: CodeInfo = CodeInfo::new(
+    "pods-replaced",
+    Family::Snapshot,
+    "Pods replaced",
+    Severity::Info,
+    "A workload's pods have new names after the upgrade: drains evicted them and their controller re-created them elsewhere. Expected; listed so the rest of the diff matches pods by owner, not by name.",
+);
+
+/// `restarts`.
+pub static RESTARTS: CodeInfo = CodeInfo::new(
+    "restarts",
+    Family::Snapshot,
+    "Restarts increased",
+    Severity::Warning,
+    "A workload's containers restarted more often since the first snapshot than the diff's restart threshold allows: crash loops after the upgrade that readiness alone may hide.",
+);
+
+/// `helm-failed`.
+pub static HELM_FAILED: CodeInfo = CodeInfo::new(
+    "helm-failed",
+    Family::Snapshot,
+    "Helm release failed",
+    Severity::Blocker,
+    "A Helm release that was deployed in the first snapshot is now failed or pending: an upgrade of the release during the window failed, often on an API version the new control plane no longer serves.",
+);
+
+/// `helm-revision`.
+pub static HELM_REVISION: CodeInfo = CodeInfo::new(
+    "helm-revision",
+    Family::Snapshot,
+    "Helm release upgraded",
+    Severity::Info,
+    "A Helm release moved to another revision between the snapshots, with its status. Expected when charts are upgraded with the cluster.",
+);
+
+/// `helm-gone`.
+pub static HELM_GONE: CodeInfo = CodeInfo::new(
+    "helm-gone",
+    Family::Snapshot,
+    "Helm release record gone",
+    Severity::Warning,
+    "A Helm release of the first snapshot has no release record any more: uninstalled, or its storage Secrets deleted, so Helm can no longer upgrade or roll it back.",
+);
+
+/// `api-not-served`.
+pub static API_NOT_SERVED: CodeInfo = CodeInfo::new(
+    "api-not-served",
+    Family::Snapshot,
+    "Used API no longer served",
+    Severity::Blocker,
+    "Objects of the first snapshot were written through an API version (managed fields or Helm manifests) that the cluster no longer serves: their owners (CI pipelines, Helm charts, operators) fail on their next write until they move to the replacement.",
+);
+
+/// `api-removed`.
+pub static API_REMOVED: CodeInfo = CodeInfo::new(
+    "api-removed",
+    Family::Snapshot,
+    "API no longer served, unused",
+    Severity::Info,
+    "An API version that the first snapshot served is no longer served, and nothing in the first snapshot was written through it. Expected when a minor removes an API; listed for completeness.",
+);
+
 /// One difference.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Change {
@@ -509,10 +704,11 @@ pub struct Diff {
     pub expected: Vec<Change>,
 }
 
-fn change(severity: Severity, code: &'static str, subject: String, message: String) -> Change {
+// Taking the declaration, not a string, means a code that is not declared cannot be emitted.
+fn change(severity: Severity, code: &'static CodeInfo, subject: String, message: String) -> Change {
     Change {
         severity,
-        code,
+        code: code.code,
         subject,
         message,
     }
@@ -537,7 +733,7 @@ fn compare_cluster(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
     if before.cluster.server_version != after.cluster.server_version {
         d.expected.push(change(
             Severity::Info,
-            "version",
+            &VERSION,
             "control plane".into(),
             format!(
                 "{} → {}",
@@ -573,21 +769,21 @@ fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         if after_nodes.is_empty() {
             d.regressions.push(change(
                 Severity::Blocker,
-                "node-gone",
+                &NODE_GONE,
                 format!("pool {pool}"),
                 format!("had {} node(s), none now", nodes.len()),
             ));
         } else if ready_after < ready_before {
             d.regressions.push(change(
                 Severity::Blocker,
-                "node-not-ready",
+                &NODE_NOT_READY,
                 format!("pool {pool}"),
                 format!("{ready_before} Ready node(s) before, {ready_after} now"),
             ));
         } else if ready_after > ready_before {
             d.improvements.push(change(
                 Severity::Info,
-                "node-ready",
+                &NODE_READY,
                 format!("pool {pool}"),
                 format!("{ready_before} Ready node(s) before, {ready_after} now"),
             ));
@@ -603,7 +799,7 @@ fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         if !after_nodes.is_empty() && versions(nodes) != versions(after_nodes) {
             d.expected.push(change(
                 Severity::Info,
-                "version",
+                &VERSION,
                 format!("pool {pool}"),
                 format!("kubelet {} → {}", versions(nodes), versions(after_nodes)),
             ));
@@ -617,7 +813,7 @@ fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
     if a_loose < b_loose {
         d.regressions.push(change(
             Severity::Blocker,
-            "node-not-ready",
+            &NODE_NOT_READY,
             "nodes without a pool label".into(),
             format!("{b_loose} Ready before, {a_loose} now"),
         ));
@@ -632,7 +828,7 @@ fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         {
             d.regressions.push(change(
                 Severity::Blocker,
-                "node-not-ready",
+                &NODE_NOT_READY,
                 format!("Node {}", n.name),
                 "was Ready, is not now".into(),
             ));
@@ -652,7 +848,7 @@ fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         if !b.get(&j.id()).is_some_and(|was| was.failed) {
             d.regressions.push(change(
                 Severity::Warning,
-                "job-failed",
+                &JOB_FAILED,
                 j.id(),
                 format!(
                     "failed ({} of {} completions succeeded)",
@@ -666,7 +862,7 @@ fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         let Some(now) = a.get(&id) else {
             d.regressions.push(change(
                 Severity::Warning,
-                "workload-gone",
+                &WORKLOAD_GONE,
                 id,
                 "no longer exists".into(),
             ));
@@ -674,9 +870,9 @@ fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         };
         if now.ready < w.ready && now.ready < now.desired {
             let code = if w.kind == "DaemonSet" {
-                "daemonset-unscheduled"
+                &DAEMONSET_UNSCHEDULED
             } else {
-                "workload-ready"
+                &WORKLOAD_READY
             };
             d.regressions.push(change(
                 Severity::Blocker,
@@ -690,7 +886,7 @@ fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         } else if now.ready > w.ready {
             d.improvements.push(change(
                 Severity::Info,
-                "workload-ready",
+                &WORKLOAD_READY,
                 id.clone(),
                 format!(
                     "{} of {} ready before, {} of {} now",
@@ -701,7 +897,7 @@ fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         if now.images != w.images {
             d.expected.push(change(
                 Severity::Info,
-                "image",
+                &IMAGE,
                 id,
                 format!("{} → {}", w.images.join(", "), now.images.join(", ")),
             ));
@@ -743,7 +939,7 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
                 .collect();
             d.regressions.push(change(
                 Severity::Blocker,
-                "pod-not-ready",
+                &POD_NOT_READY,
                 owner.clone(),
                 format!(
                     "{healthy_before} pod(s) Running and Ready before, {healthy_now} now{}",
@@ -757,7 +953,7 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
         } else if healthy_now > healthy_before {
             d.improvements.push(change(
                 Severity::Info,
-                "pod-ready",
+                &POD_READY,
                 owner.clone(),
                 format!("{healthy_before} pod(s) Running and Ready before, {healthy_now} now"),
             ));
@@ -786,7 +982,7 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
             if !missing.is_empty() {
                 d.regressions.push(change(
                     Severity::Warning,
-                    "containers-missing",
+                    &CONTAINERS_MISSING,
                     format!("Pod {}/{}", p.namespace, p.name),
                     format!(
                         "{owner}: container(s) {} missing ({} container(s) now, {} before)",
@@ -803,7 +999,7 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
         {
             d.expected.push(change(
                 Severity::Info,
-                "pods-replaced",
+                &PODS_REPLACED,
                 owner.clone(),
                 format!(
                     "{} pod(s) before, {} now, with new names",
@@ -822,7 +1018,7 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
         if up >= opts.restart_threshold {
             d.regressions.push(change(
                 Severity::Warning,
-                "restarts",
+                &RESTARTS,
                 format!("Pod {}/{}", p.namespace, p.name),
                 format!(
                     "{}: {up} restart(s) since the first snapshot ({since} → {})",
@@ -845,7 +1041,7 @@ fn compare_helm(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
             Some(now) if now.status != "deployed" && h.status == "deployed" => {
                 d.regressions.push(change(
                     Severity::Blocker,
-                    "helm-failed",
+                    &HELM_FAILED,
                     subject,
                     format!(
                         "was deployed (revision {}), is {} (revision {})",
@@ -855,7 +1051,7 @@ fn compare_helm(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
             }
             Some(now) if now.revision != h.revision => d.expected.push(change(
                 Severity::Info,
-                "helm-revision",
+                &HELM_REVISION,
                 subject,
                 format!(
                     "revision {} → {} ({})",
@@ -865,7 +1061,7 @@ fn compare_helm(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
             Some(_) => {}
             None => d.regressions.push(change(
                 Severity::Warning,
-                "helm-gone",
+                &HELM_GONE,
                 subject,
                 "no longer has a release record".into(),
             )),
@@ -882,7 +1078,7 @@ fn compare_apis(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         if !served.contains(v.as_str()) {
             d.regressions.push(change(
                 Severity::Blocker,
-                "api-not-served",
+                &API_NOT_SERVED,
                 v.clone(),
                 "objects in the first snapshot were written through it (managed fields or Helm manifests), and it is no longer served: their owners (CI, Helm charts, operators) fail on their next write".into(),
             ));
@@ -893,7 +1089,7 @@ fn compare_apis(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         if !before.used_api_versions.iter().any(|u| u == v) {
             d.expected.push(change(
                 Severity::Info,
-                "api-removed",
+                &API_REMOVED,
                 (*v).to_owned(),
                 "no longer served (nothing in the first snapshot used it)".into(),
             ));

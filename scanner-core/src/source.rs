@@ -1,9 +1,11 @@
 //! Inputs: paths walked into files, stdin, in-memory text; and reading them into text.
 
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
-use crate::error::{ErrorKind, ScanError, ScanWarning, WarningKind};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::report::{ErrorKind, ScanError, ScanWarning, WarningKind};
 
 /// Something to scan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +47,7 @@ impl Input {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalkOptions {
     /// Files and directories not to walk into (paths named explicitly are still read).
-    pub exclude: Option<std::sync::Arc<crate::suppress::Exclude>>,
+    pub exclude: Option<std::sync::Arc<Exclude>>,
     /// Honour `.gitignore`, `.ignore` and `.upcheckignore` files (default: yes).
     pub respect_ignore_files: bool,
     /// Walk hidden files and directories (default: yes: `.tekton/` or `.argo-ci/` hold
@@ -540,6 +542,71 @@ pub(crate) fn read(job: FileJob, walk: &WalkOptions) -> Result<(String, Vec<u8>)
             Ok((display, bytes))
         }
     }
+}
+
+/// Paths to leave out of directory walks: globs relative to a root (the config file's
+/// directory).
+#[derive(Clone, Debug)]
+pub struct Exclude {
+    root: PathBuf,
+    cwd: PathBuf,
+    patterns: Vec<String>,
+    set: GlobSet,
+}
+
+impl PartialEq for Exclude {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.root, &self.cwd, &self.patterns) == (&other.root, &other.cwd, &other.patterns)
+    }
+}
+
+impl Eq for Exclude {}
+
+impl Exclude {
+    /// Globs relative to `root`; relative paths met while walking are relative to `cwd`.
+    pub fn new(root: &Path, cwd: &Path, patterns: &[String]) -> Result<Self, String> {
+        let mut b = GlobSetBuilder::new();
+        for p in patterns {
+            b.add(Glob::new(p).map_err(|e| format!("invalid glob {p:?}: {e}"))?);
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            cwd: cwd.to_path_buf(),
+            patterns: patterns.to_vec(),
+            set: b.build().map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// Whether `path` (as walked) is excluded.
+    pub fn excludes(&self, path: &Path) -> bool {
+        relative_to(&self.root, &self.cwd, path).is_some_and(|rel| self.set.is_match(rel))
+    }
+}
+
+/// `path` (relative to `cwd`, or absolute) relative to `root`, with `/` separators;
+/// `None` when it lies outside `root`. Purely lexical: symbolic links are not resolved.
+pub fn relative_to(root: &Path, cwd: &Path, path: &Path) -> Option<String> {
+    let full = normalize(&cwd.join(path));
+    let rel = full.strip_prefix(normalize(root)).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

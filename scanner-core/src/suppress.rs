@@ -30,20 +30,15 @@
 //! assert!(inline.covers("DEP001") && !inline.covers("DEP002"));
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::collections::BTreeSet;
 
-use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
-use crate::checks::CheckFinding;
-use crate::finding::{Finding, Origin};
-use crate::report::Report;
-
-/// The annotation that suppresses findings on the object that carries it:
-/// `upcheck.io/ignore: "DEP002,DRN: reason"`.
-pub const IGNORE_ANNOTATION: &str = "upcheck.io/ignore";
+use crate::report::suppressed::subject;
+use crate::report::{CheckFinding, Finding, Report};
+pub use crate::report::{IGNORE_ANNOTATION, Suppressed, SuppressedBy};
+pub use crate::source::{Exclude, relative_to};
 
 /// Version of the baseline file format.
 pub const BASELINE_SCHEMA_VERSION: u32 = 1;
@@ -150,76 +145,6 @@ pub(crate) fn inline(object: Option<&serde_json::Value>, f: &Finding) -> Inline 
     }
 }
 
-/// What suppressed a finding.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
-pub enum SuppressedBy {
-    /// An ignore rule of the configuration.
-    Rule {
-        /// Where the rule is (`upcheck.toml:12`).
-        rule: String,
-        /// The rule's reason.
-        reason: String,
-    },
-    /// The object's own [`IGNORE_ANNOTATION`].
-    Annotation {
-        /// The annotation's reason.
-        reason: String,
-    },
-    /// The finding is in the baseline.
-    Baseline,
-}
-
-impl fmt::Display for SuppressedBy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Rule { rule, reason } => write!(f, "ignore rule at {rule} ({reason})"),
-            Self::Annotation { reason } => write!(f, "{IGNORE_ANNOTATION} annotation ({reason})"),
-            Self::Baseline => f.write_str("baseline"),
-        }
-    }
-}
-
-/// A finding that was found and then accepted.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Suppressed {
-    /// The finding's code.
-    pub code: String,
-    /// What it is about: `deploy/web.yaml:3 Ingress default/web`.
-    pub subject: String,
-    /// What suppressed it.
-    pub by: SuppressedBy,
-}
-
-impl Suppressed {
-    pub(crate) fn finding(f: &Finding, by: SuppressedBy) -> Self {
-        Self {
-            code: f.code.as_str().to_owned(),
-            subject: subject(f),
-            by,
-        }
-    }
-
-    fn check(f: &CheckFinding, by: SuppressedBy) -> Self {
-        Self {
-            code: f.code.to_owned(),
-            subject: f.object.clone(),
-            by,
-        }
-    }
-}
-
-fn subject(f: &Finding) -> String {
-    let object = f.object_ref();
-    match &f.origin {
-        None => format!("{}:{} {object}", f.location.path, f.location.line),
-        Some(Origin::Object { .. }) => format!("{} ({})", f.location.path, f.api_version),
-        Some(Origin::Helm {
-            release, namespace, ..
-        }) => format!("helm release {namespace}/{release}: {object}"),
-    }
-}
-
 /// An ignore rule: every field that is set must match; `codes` empty means every code.
 #[derive(Clone, Debug)]
 pub struct IgnoreRule {
@@ -308,71 +233,6 @@ fn glob_ok(g: Option<&GlobMatcher>, value: Option<&str>) -> bool {
             None => g.glob().glob() == "*",
         },
     }
-}
-
-/// Paths to leave out of directory walks: globs relative to a root (the config file's
-/// directory).
-#[derive(Clone, Debug)]
-pub struct Exclude {
-    root: PathBuf,
-    cwd: PathBuf,
-    patterns: Vec<String>,
-    set: GlobSet,
-}
-
-impl PartialEq for Exclude {
-    fn eq(&self, other: &Self) -> bool {
-        (&self.root, &self.cwd, &self.patterns) == (&other.root, &other.cwd, &other.patterns)
-    }
-}
-
-impl Eq for Exclude {}
-
-impl Exclude {
-    /// Globs relative to `root`; relative paths met while walking are relative to `cwd`.
-    pub fn new(root: &Path, cwd: &Path, patterns: &[String]) -> Result<Self, String> {
-        let mut b = GlobSetBuilder::new();
-        for p in patterns {
-            b.add(Glob::new(p).map_err(|e| format!("invalid glob {p:?}: {e}"))?);
-        }
-        Ok(Self {
-            root: root.to_path_buf(),
-            cwd: cwd.to_path_buf(),
-            patterns: patterns.to_vec(),
-            set: b.build().map_err(|e| e.to_string())?,
-        })
-    }
-
-    /// Whether `path` (as walked) is excluded.
-    pub fn excludes(&self, path: &Path) -> bool {
-        relative_to(&self.root, &self.cwd, path).is_some_and(|rel| self.set.is_match(rel))
-    }
-}
-
-/// `path` (relative to `cwd`, or absolute) relative to `root`, with `/` separators;
-/// `None` when it lies outside `root`. Purely lexical: symbolic links are not resolved.
-pub fn relative_to(root: &Path, cwd: &Path, path: &Path) -> Option<String> {
-    let full = normalize(&cwd.join(path));
-    let rel = full.strip_prefix(normalize(root)).ok()?;
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    Some(parts.join("/"))
-}
-
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// Fingerprints of findings accepted earlier (`--write-baseline`, `--baseline`).
@@ -529,84 +389,13 @@ impl Report {
         }
         n
     }
-
-    /// Gives every finding its fingerprint (after sorting, so duplicates are numbered in
-    /// report order).
-    pub(crate) fn assign_fingerprints(&mut self) {
-        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
-        for f in &mut self.findings {
-            let id = identity(f);
-            let n = seen.entry(id.clone()).or_default();
-            f.fingerprint = fingerprint(&format!("{id}\u{1f}{n}"));
-            *n += 1;
-        }
-        if let Some(r) = &mut self.readiness {
-            assign_check_fingerprints(&mut r.findings);
-        }
-    }
-}
-
-/// Fingerprints for readiness findings (identical ones are numbered in order).
-pub(crate) fn assign_check_fingerprints(findings: &mut [CheckFinding]) {
-    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
-    for f in findings {
-        let id = format!(
-            "check\u{1f}{}\u{1f}{}\u{1f}{}",
-            f.code,
-            f.object,
-            f.hop.map(|h| h.to_string()).unwrap_or_default()
-        );
-        let n = seen.entry(id.clone()).or_default();
-        f.fingerprint = fingerprint(&format!("{id}\u{1f}{n}"));
-        *n += 1;
-    }
-}
-
-/// The identity of a finding, without its occurrence number.
-fn identity(f: &Finding) -> String {
-    let sep = '\u{1f}';
-    let object = format!(
-        "{}{sep}{}{sep}{}{sep}{}{sep}{}",
-        f.api_version,
-        f.kind,
-        f.namespace.as_deref().unwrap_or(""),
-        f.name.as_deref().unwrap_or(""),
-        f.code.as_str()
-    );
-    match &f.origin {
-        None => format!("file{sep}{}{sep}{object}", normal_path(&f.location.path)),
-        Some(Origin::Object { resource, .. }) => format!("object{sep}{resource}{sep}{object}"),
-        Some(Origin::Helm {
-            release, namespace, ..
-        }) => format!("helm{sep}{namespace}/{release}{sep}{object}"),
-    }
-}
-
-/// `./a//b.yaml` and `a/b.yaml` are the same file; Windows separators count as `/`.
-fn normal_path(p: &str) -> String {
-    let p = p.replace('\\', "/");
-    let parts: Vec<&str> = p
-        .split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect();
-    parts.join("/")
-}
-
-/// 64-bit FNV-1a, printed as 16 hex digits: stable across platforms, releases and runs
-/// (the standard library's hashers promise none of that).
-fn fingerprint(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn inline_values() {
@@ -643,18 +432,5 @@ mod tests {
         let x = Exclude::new(root, Path::new("/repo"), &["vendor/**".into()]).unwrap();
         assert!(x.excludes(Path::new("vendor/chart/a.yaml")));
         assert!(!x.excludes(Path::new("deploy/a.yaml")));
-    }
-
-    #[test]
-    fn paths_are_compared_in_one_form() {
-        assert_eq!(normal_path("./deploy//a.yaml"), "deploy/a.yaml");
-        assert_eq!(normal_path("deploy\\a.yaml"), "deploy/a.yaml");
-    }
-
-    #[test]
-    fn fingerprints_are_stable() {
-        // Pinned: a change here invalidates every baseline users have written.
-        assert_eq!(fingerprint(""), "cbf29ce484222325");
-        assert_eq!(fingerprint("a"), "af63dc4c8601ec8c");
     }
 }

@@ -125,77 +125,14 @@ fn rbac(format: ChecksFormat) -> Result<u8> {
 
 /// `upcheck explain CODE`.
 pub fn explain(args: &ExplainArgs) -> Result<u8> {
-    if let Some(text) = explanation(&args.code) {
+    if let Some(text) = crate::render::explain::explanation(&args.code) {
         return write_stdout(&text);
     }
     unknown_code(&args.code)
 }
 
-/// The long explanation of a check or deprecation code (`upcheck explain`, SARIF rule help).
-pub fn explanation(code: &str) -> Option<String> {
-    if let Some(c) = checks::find(code) {
-        let needs: Vec<String> = c
-            .needs
-            .iter()
-            .map(|r| format!("list {}", r.reference()))
-            .collect();
-        let text = format!(
-            "{} · {} ({})\n\n{}\n\nReads:    {}\nApplies:  {}\nNeeds:    {}\nOffline:  {}\nFix:      {}\n",
-            c.code,
-            c.title,
-            c.severity.as_str(),
-            c.explanation,
-            c.reads,
-            c.applies,
-            if needs.is_empty() {
-                "nothing beyond /version".to_owned()
-            } else {
-                needs.join(", ")
-            },
-            if c.offline {
-                "runs on manifests too (upcheck files --checks)"
-            } else {
-                "needs a live cluster"
-            },
-            c.remediation
-        );
-        return Some(text);
-    }
-    if let Some(code) = Code::ALL
-        .iter()
-        .find(|c| c.as_str().eq_ignore_ascii_case(code))
-    {
-        let text = format!(
-            "{} · {}\n\n{}. Reported for every object (manifest, stored object written through the API version, or Helm release manifest) whose apiVersion is {} at the target version. Exit code {}.\n",
-            code.as_str(),
-            code.name(),
-            code.summary(),
-            match code {
-                Code::RemovedApi => "no longer served",
-                Code::DeprecatedApi => "deprecated",
-                Code::UnknownApiVersion => "a version of a built-in group that no release served",
-            },
-            match code {
-                Code::DeprecatedApi => crate::exit::DEPRECATED,
-                _ => crate::exit::REMOVED,
-            }
-        );
-        return Some(text);
-    }
-    None
-}
-
 fn unknown_code(code: &str) -> Result<u8> {
-    let prefix: String = code
-        .chars()
-        .take(3)
-        .collect::<String>()
-        .to_ascii_uppercase();
-    let near: Vec<&str> = checks::REGISTRY
-        .iter()
-        .map(|c| c.code)
-        .filter(|c| c.starts_with(&prefix))
-        .collect();
+    let (prefix, near) = crate::render::explain::near(code);
     if near.is_empty() {
         bail!("unknown check code {code:?}; `upcheck checks` lists them");
     }

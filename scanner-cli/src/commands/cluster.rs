@@ -124,7 +124,13 @@ pub fn selection(c: &CheckSelectArgs) -> Result<Selection> {
         select: c.select.clone(),
         ignore: c.ignore.clone(),
     };
-    let unknown = selection.unknown();
+    let patterns: Vec<String> = selection
+        .select
+        .iter()
+        .chain(&selection.ignore)
+        .cloned()
+        .collect();
+    let unknown = scanner_core::registry::unmatched(&patterns);
     if !unknown.is_empty() {
         anyhow::bail!(
             "unknown check code or prefix in --select/--ignore: {} (see upcheck checks)",

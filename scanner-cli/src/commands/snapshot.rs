@@ -49,15 +49,15 @@ fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(
             out,
         ))
     })?;
-    for e in &out.errors {
+    for e in out.errors() {
         err.error(&e.to_string());
     }
     if !cli.quiet {
-        for w in &out.warnings {
+        for w in out.warnings() {
             err.warning(&w.to_string());
         }
     }
-    Ok((snap, out.errors.is_empty()))
+    Ok((snap, out.errors().is_empty()))
 }
 
 pub fn save(cli: &Cli, args: &SnapshotSaveArgs, err: &mut Stderr) -> Result<u8> {

@@ -3,6 +3,7 @@
 
 pub mod columns;
 mod csv;
+pub mod explain;
 mod github;
 mod junit;
 mod markdown;

@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use anyhow::Result;
-use scanner_core::checks::{self, CheckFinding, Severity};
-use scanner_core::{ApiStatus, Code, Finding, Origin, Report};
+use scanner_core::checks::CheckFinding;
+use scanner_core::registry;
+use scanner_core::{ApiStatus, Code, Family, Finding, Origin, Report, Severity};
 use serde_json::{Value, json};
 
 use super::RenderOptions;
@@ -34,7 +35,7 @@ fn rules() -> Vec<Rule> {
             _ => "error",
         },
     });
-    let readiness = checks::REGISTRY.iter().map(|c| Rule {
+    let readiness = registry::family(Family::Readiness).map(|c| Rule {
         id: c.code.to_owned(),
         name: c.code.to_ascii_lowercase(),
         short: c.title.to_owned(),
@@ -172,7 +173,7 @@ pub fn render(report: &Report, _opts: &RenderOptions, out: &mut dyn Write) -> Re
     let rule_values: Vec<Value> = rules
         .iter()
         .map(|r| {
-            let help = crate::commands::checks::explanation(&r.id).unwrap_or_default();
+            let help = super::explain::explanation(&r.id).unwrap_or_default();
             // The explanation starts with its own heading line (`DRN001 · title`): bold it.
             let markdown = match help.trim_end().split_once("\n\n") {
                 Some((head, rest)) => format!("**{head}**\n\n{rest}"),

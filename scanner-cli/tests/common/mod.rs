@@ -121,3 +121,31 @@ pub fn interrupted(args: &[&str], ready: &dyn Fn(u32) -> bool) -> (Run, std::tim
 pub fn reading_a_pipe(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("pipe"))
 }
+
+/// Every `code` in a JSON output is a code of the one registry, so `upcheck explain` answers
+/// for it. Returns how many codes were seen (callers assert there were some).
+pub fn assert_codes_registered(v: &serde_json::Value) -> usize {
+    fn walk(v: &serde_json::Value, seen: &mut usize) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    if k == "code"
+                        && let Some(code) = x.as_str()
+                    {
+                        assert!(
+                            scanner_core::registry::find(code).is_some(),
+                            "{code} is emitted but not in the registry: upcheck explain {code} fails"
+                        );
+                        *seen += 1;
+                    }
+                    walk(x, seen);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, seen)),
+            _ => {}
+        }
+    }
+    let mut seen = 0;
+    walk(v, &mut seen);
+    seen
+}

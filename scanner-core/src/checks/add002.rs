@@ -10,16 +10,20 @@ use api_catalog::KubeVersion;
 use serde_json::Value;
 
 use super::util::{name, namespace, object_ref};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "ADD002",
-    title: "CoreDNS behind the version shipped for the target",
-    severity: Severity::Warning,
-    reads: "Deployment kube-system/coredns (or kube-system Deployments labelled k8s-app=kube-dns) spec.template.spec.containers[].image tag",
-    applies: "every hop, when the cluster runs CoreDNS as a Deployment; the EndpointSlice note at hops reaching 1.22",
-    remediation: "Upgrade CoreDNS with the control plane, to the version listed for each minor (kubeadm does this itself; on managed clusters update the add-on), review the Corefile for plugins the new version dropped, and give the coredns ClusterRole list and watch on endpointslices.discovery.k8s.io before moving to the 1.8 line.",
-    explanation: "Cluster DNS is the add-on everything else depends on, and it is not upgraded by a control-plane upgrade unless kubeadm or the provider's add-on manager does it. kubeadm ships one CoreDNS version per minor; a CoreDNS older than the one shipped for the minor before the target has been skipped by at least two upgrades and is running against apiservers it was never tested with. The 1.8 line that comes with 1.21 and 1.22 reads EndpointSlices instead of Endpoints, so a hand-maintained CoreDNS moved to it without the matching RBAC stops seeing Service backends. A Corefile that names a plugin the new version no longer has keeps the new pods from starting at all.",
+    info: CodeInfo {
+        code: "ADD002",
+        family: Family::Readiness,
+        title: "CoreDNS behind the version shipped for the target",
+        severity: Severity::Warning,
+        reads: "Deployment kube-system/coredns (or kube-system Deployments labelled k8s-app=kube-dns) spec.template.spec.containers[].image tag",
+        applies: "every hop, when the cluster runs CoreDNS as a Deployment; the EndpointSlice note at hops reaching 1.22",
+        remediation: "Upgrade CoreDNS with the control plane, to the version listed for each minor (kubeadm does this itself; on managed clusters update the add-on), review the Corefile for plugins the new version dropped, and give the coredns ClusterRole list and watch on endpointslices.discovery.k8s.io before moving to the 1.8 line.",
+        explanation: "Cluster DNS is the add-on everything else depends on, and it is not upgraded by a control-plane upgrade unless kubeadm or the provider's add-on manager does it. kubeadm ships one CoreDNS version per minor; a CoreDNS older than the one shipped for the minor before the target has been skipped by at least two upgrades and is running against apiservers it was never tested with. The 1.8 line that comes with 1.21 and 1.22 reads EndpointSlices instead of Endpoints, so a hand-maintained CoreDNS moved to it without the matching RBAC stops seeing Service backends. A Corefile that names a plugin the new version no longer has keeps the new pods from starting at all.",
+        retired: None,
+    },
     needs: &[Resource::Deployments],
     offline: true,
     needs_kubectl: false,

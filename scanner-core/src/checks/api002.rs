@@ -6,16 +6,20 @@ use api_catalog::KubeVersion;
 use serde_json::Value;
 
 use super::util::{is_finished, object_ref, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "API002",
-    title: "Volume plugins that stop working",
-    severity: Severity::Blocker,
-    reads: "PersistentVolume spec source keys; Pod spec.volumes[] source keys; CSIDriver names",
-    applies: "hops crossing the release where an in-tree volume plugin is removed or only works through its CSI driver",
-    remediation: "For CSI-migrated plugins install (and test) the named CSI driver before the hop; for removed plugins move the data to a supported volume type, and replace gitRepo volumes with an init container that clones into an emptyDir.",
-    explanation: "Kubernetes is moving storage out of the kubelet and controller-manager. Some in-tree volume plugins were removed outright: a pod or PersistentVolume using one cannot be mounted once the cluster reaches that release. Others were migrated to CSI: the API still accepts the old fields, but every attach and mount is translated to a CSI driver, and without that driver installed the volume stops attaching, so the pod stays in ContainerCreating after the next drain. Both are decided by release, so the finding names the hop at which it starts to fail.",
+    info: CodeInfo {
+        code: "API002",
+        family: Family::Readiness,
+        title: "Volume plugins that stop working",
+        severity: Severity::Blocker,
+        reads: "PersistentVolume spec source keys; Pod spec.volumes[] source keys; CSIDriver names",
+        applies: "hops crossing the release where an in-tree volume plugin is removed or only works through its CSI driver",
+        remediation: "For CSI-migrated plugins install (and test) the named CSI driver before the hop; for removed plugins move the data to a supported volume type, and replace gitRepo volumes with an init container that clones into an emptyDir.",
+        explanation: "Kubernetes is moving storage out of the kubelet and controller-manager. Some in-tree volume plugins were removed outright: a pod or PersistentVolume using one cannot be mounted once the cluster reaches that release. Others were migrated to CSI: the API still accepts the old fields, but every attach and mount is translated to a CSI driver, and without that driver installed the volume stops attaching, so the pod stays in ContainerCreating after the next drain. Both are decided by release, so the finding names the hop at which it starts to fail.",
+        retired: None,
+    },
     needs: &[
         Resource::PersistentVolumes,
         Resource::Pods,

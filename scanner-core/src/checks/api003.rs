@@ -11,16 +11,20 @@ use api_catalog::KubeVersion;
 use serde_json::Value;
 
 use super::util::{is_finished, name, names, object_ref, owner_of, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "API003",
-    title: "Deprecated labels, taints and annotations that change behaviour",
-    severity: Severity::Warning,
-    reads: "Pod and Deployment/StatefulSet/DaemonSet pod template spec.{nodeSelector,affinity,topologySpreadConstraints[].topologyKey,tolerations,securityContext.seccompProfile,containers[].securityContext.seccompProfile}, metadata.annotations (seccomp), metadata.ownerReferences, labels pod-template-hash",
-    applies: "beta node labels at every upgrade; node-role.kubernetes.io/master label and taint on hops reaching 1.24; seccomp annotations on hops reaching 1.27",
-    remediation: "Move to the replacement named in the finding before the hop: the GA node label (kubernetes.io/os, topology.kubernetes.io/zone, ...), node-role.kubernetes.io/control-plane for the label and toleration, and securityContext.seccompProfile instead of the seccomp annotations. Change the workload template, not its pods.",
-    explanation: "None of these are refused by the API server, so nothing fails loudly at the hop: the scheduler or the kubelet just stops acting on them. Beta node labels are deprecated and new nodes are not guaranteed to carry them, so pods that require one stay Pending after a node roll and spreading by one quietly stops. kubeadm stops labelling control-plane nodes node-role.kubernetes.io/master in 1.24, also taints them node-role.kubernetes.io/control-plane from then on and drops the old taint in 1.25, so selectors and tolerations on the old key stop matching. From 1.27 the alpha seccomp annotations have no effect at all: pods created after the hop run without the profile unless the securityContext field asks for it.",
+    info: CodeInfo {
+        code: "API003",
+        family: Family::Readiness,
+        title: "Deprecated labels, taints and annotations that change behaviour",
+        severity: Severity::Warning,
+        reads: "Pod and Deployment/StatefulSet/DaemonSet pod template spec.{nodeSelector,affinity,topologySpreadConstraints[].topologyKey,tolerations,securityContext.seccompProfile,containers[].securityContext.seccompProfile}, metadata.annotations (seccomp), metadata.ownerReferences, labels pod-template-hash",
+        applies: "beta node labels at every upgrade; node-role.kubernetes.io/master label and taint on hops reaching 1.24; seccomp annotations on hops reaching 1.27",
+        remediation: "Move to the replacement named in the finding before the hop: the GA node label (kubernetes.io/os, topology.kubernetes.io/zone, ...), node-role.kubernetes.io/control-plane for the label and toleration, and securityContext.seccompProfile instead of the seccomp annotations. Change the workload template, not its pods.",
+        explanation: "None of these are refused by the API server, so nothing fails loudly at the hop: the scheduler or the kubelet just stops acting on them. Beta node labels are deprecated and new nodes are not guaranteed to carry them, so pods that require one stay Pending after a node roll and spreading by one quietly stops. kubeadm stops labelling control-plane nodes node-role.kubernetes.io/master in 1.24, also taints them node-role.kubernetes.io/control-plane from then on and drops the old taint in 1.25, so selectors and tolerations on the old key stop matching. From 1.27 the alpha seccomp annotations have no effect at all: pods created after the hop run without the profile unless the securityContext field asks for it.",
+        retired: None,
+    },
     needs: &[
         Resource::Pods,
         Resource::Deployments,

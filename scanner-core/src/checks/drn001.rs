@@ -3,16 +3,20 @@
 use serde_json::Value;
 
 use super::util::{object_ref, pods_of};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "DRN001",
-    title: "PodDisruptionBudget currently allows no disruption",
-    severity: Severity::Blocker,
-    reads: "PodDisruptionBudget metadata.generation, status.{disruptionsAllowed,currentHealthy,desiredHealthy,expectedPods,observedGeneration}, spec.selector; Pod labels, phase",
-    applies: "every hop that drains or replaces nodes",
-    remediation: "Add a replica, relax the budget, make the not-ready pods ready, or set unhealthyPodEvictionPolicy: AlwaysAllow; as a last resort delete the pod in a maintenance window.",
-    explanation: "A drain evicts pods through the eviction API, which answers 429 while evicting a pod would take its budget below what it demands. kubectl drain retries every 5 seconds forever, EKS managed node groups give up after 15 minutes per node, AKS fails the upgrade after drainTimeoutInMinutes (30 by default). A budget whose status says disruptionsAllowed is 0 while it covers running pods will stop every drain of their nodes. A status older than the spec (observedGeneration behind generation) answers 429 as well.",
+    info: CodeInfo {
+        code: "DRN001",
+        family: Family::Readiness,
+        title: "PodDisruptionBudget currently allows no disruption",
+        severity: Severity::Blocker,
+        reads: "PodDisruptionBudget metadata.generation, status.{disruptionsAllowed,currentHealthy,desiredHealthy,expectedPods,observedGeneration}, spec.selector; Pod labels, phase",
+        applies: "every hop that drains or replaces nodes",
+        remediation: "Add a replica, relax the budget, make the not-ready pods ready, or set unhealthyPodEvictionPolicy: AlwaysAllow; as a last resort delete the pod in a maintenance window.",
+        explanation: "A drain evicts pods through the eviction API, which answers 429 while evicting a pod would take its budget below what it demands. kubectl drain retries every 5 seconds forever, EKS managed node groups give up after 15 minutes per node, AKS fails the upgrade after drainTimeoutInMinutes (30 by default). A budget whose status says disruptionsAllowed is 0 while it covers running pods will stop every drain of their nodes. A status older than the spec (observedGeneration behind generation) answers 429 as well.",
+        retired: None,
+    },
     needs: &[Resource::PodDisruptionBudgets, Resource::Pods],
     offline: false,
     needs_kubectl: false,

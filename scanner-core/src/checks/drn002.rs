@@ -7,16 +7,20 @@ use serde_json::Value;
 use super::util::{
     controller, int_or_percent, is_finished, name, namespace, object_ref, pods_of, selects, text,
 };
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "DRN002",
-    title: "PodDisruptionBudget can never allow an eviction",
-    severity: Severity::Blocker,
-    reads: "PodDisruptionBudget spec.{selector,minAvailable,maxUnavailable}; Pod labels, phase, metadata.ownerReferences; ReplicaSet metadata.ownerReferences, spec.replicas; Deployment and StatefulSet spec.{replicas,template.metadata.labels}; HorizontalPodAutoscaler spec.{scaleTargetRef,minReplicas}",
-    applies: "every hop that drains or replaces nodes; on manifests the budget is measured against the spec.replicas of the workloads whose pod template it selects",
-    remediation: "Run more replicas than the budget keeps (raise the HPA's minReplicas with them), or lower minAvailable / set maxUnavailable to at least 1; give bare pods a controller when the budget uses maxUnavailable or a percentage.",
-    explanation: "Unlike a budget that is only exhausted at the moment (DRN001), these budgets are written so that no eviction can ever pass: maxUnavailable 0, minAvailable 100%, or a minAvailable that equals or exceeds the replicas the workload runs (percentages round up, so 80% of one replica is that replica). Every drain that meets one of their pods waits on 429 answers until someone edits the budget or deletes the pod by hand, which is how node pools and managed upgrades time out. A budget counted against controllers' scale (maxUnavailable or a percentage) that selects a pod without a controller is equally stuck: the disruption controller cannot compute the scale and allows nothing.",
+    info: CodeInfo {
+        code: "DRN002",
+        family: Family::Readiness,
+        title: "PodDisruptionBudget can never allow an eviction",
+        severity: Severity::Blocker,
+        reads: "PodDisruptionBudget spec.{selector,minAvailable,maxUnavailable}; Pod labels, phase, metadata.ownerReferences; ReplicaSet metadata.ownerReferences, spec.replicas; Deployment and StatefulSet spec.{replicas,template.metadata.labels}; HorizontalPodAutoscaler spec.{scaleTargetRef,minReplicas}",
+        applies: "every hop that drains or replaces nodes; on manifests the budget is measured against the spec.replicas of the workloads whose pod template it selects",
+        remediation: "Run more replicas than the budget keeps (raise the HPA's minReplicas with them), or lower minAvailable / set maxUnavailable to at least 1; give bare pods a controller when the budget uses maxUnavailable or a percentage.",
+        explanation: "Unlike a budget that is only exhausted at the moment (DRN001), these budgets are written so that no eviction can ever pass: maxUnavailable 0, minAvailable 100%, or a minAvailable that equals or exceeds the replicas the workload runs (percentages round up, so 80% of one replica is that replica). Every drain that meets one of their pods waits on 429 answers until someone edits the budget or deletes the pod by hand, which is how node pools and managed upgrades time out. A budget counted against controllers' scale (maxUnavailable or a percentage) that selects a pod without a controller is equally stuck: the disruption controller cannot compute the scale and allows nothing.",
+        retired: None,
+    },
     needs: &[
         Resource::PodDisruptionBudgets,
         Resource::Pods,

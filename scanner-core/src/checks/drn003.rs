@@ -3,16 +3,20 @@
 use std::collections::BTreeMap;
 
 use super::util::{is_finished, is_mirror_pod, name, names, namespace, owner_of, selects, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "DRN003",
-    title: "Pod selected by more than one PodDisruptionBudget",
-    severity: Severity::Blocker,
-    reads: "PodDisruptionBudget spec.selector (matchLabels, matchExpressions); Pod labels, phase, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror",
-    applies: "every hop that drains or replaces nodes",
-    remediation: "Make the budgets' selectors disjoint (watch for selector: {}, which takes every pod of the namespace), or delete the redundant budget.",
-    explanation: "The eviction API supports exactly one PodDisruptionBudget per pod. When two or more budgets in a namespace select the same running pod, every eviction of that pod is refused with a 500 error whatever the budgets allow, so kubectl drain stops with an error and managed node-group upgrades report an eviction failure for the node. A catch-all budget with an empty selector next to per-application budgets is the usual cause.",
+    info: CodeInfo {
+        code: "DRN003",
+        family: Family::Readiness,
+        title: "Pod selected by more than one PodDisruptionBudget",
+        severity: Severity::Blocker,
+        reads: "PodDisruptionBudget spec.selector (matchLabels, matchExpressions); Pod labels, phase, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror",
+        applies: "every hop that drains or replaces nodes",
+        remediation: "Make the budgets' selectors disjoint (watch for selector: {}, which takes every pod of the namespace), or delete the redundant budget.",
+        explanation: "The eviction API supports exactly one PodDisruptionBudget per pod. When two or more budgets in a namespace select the same running pod, every eviction of that pod is refused with a 500 error whatever the budgets allow, so kubectl drain stops with an error and managed node-group upgrades report an eviction failure for the node. A catch-all budget with an empty selector next to per-application budgets is the usual cause.",
+        retired: None,
+    },
     needs: &[Resource::Pods, Resource::PodDisruptionBudgets],
     offline: false,
     needs_kubectl: false,

@@ -3,16 +3,20 @@
 use serde_json::Value;
 
 use super::util::{controller, is_finished, is_mirror_pod, object_ref, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "DRN004",
-    title: "Unmanaged (bare) pods",
-    severity: Severity::Warning,
-    reads: "Pod metadata.{ownerReferences[].controller,deletionTimestamp}, annotation kubernetes.io/config.mirror, spec.nodeName, status.phase",
-    applies: "every hop that drains or replaces nodes; on manifests every bare Pod",
-    remediation: "Run the pod under a controller (Deployment, StatefulSet, Job), or accept that it is gone after the drain and recreate it by hand.",
-    explanation: "A pod that no controller owns is not recreated anywhere once it leaves its node. kubectl drain therefore refuses to touch the node while such a pod runs on it, and the usual way past that, --force, deletes the pod for good. Upgrade pipelines that always pass --force lose debug shells, one-off jobs and hand-made pods silently; pipelines that do not stop at the first node that carries one. Mirror (static) pods and finished pods are left out, as drains skip them.",
+    info: CodeInfo {
+        code: "DRN004",
+        family: Family::Readiness,
+        title: "Unmanaged (bare) pods",
+        severity: Severity::Warning,
+        reads: "Pod metadata.{ownerReferences[].controller,deletionTimestamp}, annotation kubernetes.io/config.mirror, spec.nodeName, status.phase",
+        applies: "every hop that drains or replaces nodes; on manifests every bare Pod",
+        remediation: "Run the pod under a controller (Deployment, StatefulSet, Job), or accept that it is gone after the drain and recreate it by hand.",
+        explanation: "A pod that no controller owns is not recreated anywhere once it leaves its node. kubectl drain therefore refuses to touch the node while such a pod runs on it, and the usual way past that, --force, deletes the pod for good. Upgrade pipelines that always pass --force lose debug shells, one-off jobs and hand-made pods silently; pipelines that do not stop at the first node that carries one. Mirror (static) pods and finished pods are left out, as drains skip them.",
+        retired: None,
+    },
     needs: &[Resource::Pods],
     offline: true,
     needs_kubectl: false,

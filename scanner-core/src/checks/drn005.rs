@@ -5,16 +5,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::util::{controller, is_finished, is_mirror_pod, name, names, owner_of, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "DRN005",
-    title: "Pods with node-local data",
-    severity: Severity::Warning,
-    reads: "Pod spec.volumes[].{name,emptyDir,hostPath}, spec.nodeName, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror, status.phase",
-    applies: "every hop that drains or replaces nodes; on manifests every Pod with such volumes",
-    remediation: "Move data that must survive to a PersistentVolumeClaim; for scratch space, accept the loss and drain with --delete-emptydir-data.",
-    explanation: "An emptyDir volume lives and dies with the pod on its node. kubectl drain refuses to evict such pods unless it is given --delete-emptydir-data, and once evicted their contents are gone. hostPath volumes do not stop a drain, but what the pod wrote there stays on the old node and is lost when that node is replaced by a new one, as managed node-group upgrades do. DaemonSet pods are left out: a drain with --ignore-daemonsets leaves them in place, and their per-node data goes with the node by design.",
+    info: CodeInfo {
+        code: "DRN005",
+        family: Family::Readiness,
+        title: "Pods with node-local data",
+        severity: Severity::Warning,
+        reads: "Pod spec.volumes[].{name,emptyDir,hostPath}, spec.nodeName, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror, status.phase",
+        applies: "every hop that drains or replaces nodes; on manifests every Pod with such volumes",
+        remediation: "Move data that must survive to a PersistentVolumeClaim; for scratch space, accept the loss and drain with --delete-emptydir-data.",
+        explanation: "An emptyDir volume lives and dies with the pod on its node. kubectl drain refuses to evict such pods unless it is given --delete-emptydir-data, and once evicted their contents are gone. hostPath volumes do not stop a drain, but what the pod wrote there stays on the old node and is lost when that node is replaced by a new one, as managed node-group upgrades do. DaemonSet pods are left out: a drain with --ignore-daemonsets leaves them in place, and their per-node data goes with the node by design.",
+        retired: None,
+    },
     needs: &[Resource::Pods],
     offline: true,
     needs_kubectl: false,

@@ -6,16 +6,20 @@ use serde_json::Value;
 
 use super::util::{controller, is_finished, is_mirror_pod, name, object_ref, text};
 use super::util::{names, owner_of};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "DRN007",
-    title: "Slow shutdown vs the drain budget",
-    severity: Severity::Warning,
-    reads: "Pod spec.{terminationGracePeriodSeconds,nodeName,containers[].lifecycle.preStop}, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror, status.phase; Deployment and StatefulSet spec.template.spec.{terminationGracePeriodSeconds,containers[].lifecycle.preStop}",
-    applies: "every hop that drains or replaces nodes; on manifests every Deployment, StatefulSet and Pod",
-    remediation: "Lower terminationGracePeriodSeconds (and the preStop hook or application drain time inside it) below the platform's drain limit, or raise the limit: AKS drainTimeoutInMinutes, kubectl drain --timeout, the pipeline's own timeout; on EKS managed node groups plan a forced update for these nodes.",
-    explanation: "Evicting a pod starts its shutdown: the preStop hook runs, then the containers get SIGTERM, and the kubelet kills them once terminationGracePeriodSeconds (30 by default) has passed. kubectl drain waits for every evicted pod to be gone, so a node takes at least as long to drain as its slowest pod may take to stop. Platforms do not wait forever: EKS managed node groups give up on a node after 15 minutes, AKS fails the upgrade after drainTimeoutInMinutes (30 by default) and CI pipelines have their own timeouts. A grace period above 10 minutes, all the more with a preStop hook that uses it, leaves little or no room inside those limits, before counting budgets that release pods one at a time.",
+    info: CodeInfo {
+        code: "DRN007",
+        family: Family::Readiness,
+        title: "Slow shutdown vs the drain budget",
+        severity: Severity::Warning,
+        reads: "Pod spec.{terminationGracePeriodSeconds,nodeName,containers[].lifecycle.preStop}, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror, status.phase; Deployment and StatefulSet spec.template.spec.{terminationGracePeriodSeconds,containers[].lifecycle.preStop}",
+        applies: "every hop that drains or replaces nodes; on manifests every Deployment, StatefulSet and Pod",
+        remediation: "Lower terminationGracePeriodSeconds (and the preStop hook or application drain time inside it) below the platform's drain limit, or raise the limit: AKS drainTimeoutInMinutes, kubectl drain --timeout, the pipeline's own timeout; on EKS managed node groups plan a forced update for these nodes.",
+        explanation: "Evicting a pod starts its shutdown: the preStop hook runs, then the containers get SIGTERM, and the kubelet kills them once terminationGracePeriodSeconds (30 by default) has passed. kubectl drain waits for every evicted pod to be gone, so a node takes at least as long to drain as its slowest pod may take to stop. Platforms do not wait forever: EKS managed node groups give up on a node after 15 minutes, AKS fails the upgrade after drainTimeoutInMinutes (30 by default) and CI pipelines have their own timeouts. A grace period above 10 minutes, all the more with a preStop hook that uses it, leaves little or no room inside those limits, before counting budgets that release pods one at a time.",
+        retired: None,
+    },
     needs: &[
         Resource::Pods,
         Resource::Deployments,

@@ -5,16 +5,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::util::{
     annotation, is_finished, is_mirror_pod, name, names, object_ref, owner_of, text,
 };
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "DRN008",
-    title: "Autoscaler do-not-disrupt annotations",
-    severity: Severity::Warning,
-    reads: "Pod annotations cluster-autoscaler.kubernetes.io/safe-to-evict, karpenter.sh/do-not-disrupt, karpenter.sh/do-not-evict, spec.nodeName, status.phase, metadata.ownerReferences; Node annotation karpenter.sh/do-not-disrupt",
-    applies: "hops whose nodes Cluster Autoscaler or Karpenter remove or replace",
-    remediation: "Drop the annotation for the upgrade window, or cordon the old nodes and restart the annotated workloads so they move to new nodes first.",
-    explanation: "kubectl drain and the eviction API ignore these annotations, but the autoscalers that retire old nodes honour them. Cluster Autoscaler will not scale down a node that runs a pod marked safe-to-evict \"false\", and Karpenter will not voluntarily disrupt a node that runs a pod marked do-not-disrupt (or the older do-not-evict), or a node that carries do-not-disrupt itself, which includes replacing drifted nodes with ones on the new version. Old nodes then linger past the upgrade, still on the old kubelet, until someone moves the pods by hand.",
+    info: CodeInfo {
+        code: "DRN008",
+        family: Family::Readiness,
+        title: "Autoscaler do-not-disrupt annotations",
+        severity: Severity::Warning,
+        reads: "Pod annotations cluster-autoscaler.kubernetes.io/safe-to-evict, karpenter.sh/do-not-disrupt, karpenter.sh/do-not-evict, spec.nodeName, status.phase, metadata.ownerReferences; Node annotation karpenter.sh/do-not-disrupt",
+        applies: "hops whose nodes Cluster Autoscaler or Karpenter remove or replace",
+        remediation: "Drop the annotation for the upgrade window, or cordon the old nodes and restart the annotated workloads so they move to new nodes first.",
+        explanation: "kubectl drain and the eviction API ignore these annotations, but the autoscalers that retire old nodes honour them. Cluster Autoscaler will not scale down a node that runs a pod marked safe-to-evict \"false\", and Karpenter will not voluntarily disrupt a node that runs a pod marked do-not-disrupt (or the older do-not-evict), or a node that carries do-not-disrupt itself, which includes replacing drifted nodes with ones on the new version. Old nodes then linger past the upgrade, still on the old kubelet, until someone moves the pods by hand.",
+        retired: None,
+    },
     needs: &[Resource::Pods, Resource::Nodes],
     offline: false,
     needs_kubectl: false,

@@ -4,16 +4,20 @@
 use serde_json::{Value, json};
 
 use super::util::{name, selects, service_down, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "EXT001",
-    title: "Admission webhooks that can wedge the upgrade",
-    severity: Severity::Blocker,
-    reads: "Validating/MutatingWebhookConfiguration apiVersion, webhooks[].{name,failurePolicy,rules,namespaceSelector,clientConfig.service}; Service spec.type; Endpoints subsets[].addresses",
-    applies: "every hop",
-    remediation: "Bring the webhook's backend back (or delete the configuration if nothing serves it any more); for webhooks that must stay fail-closed, exclude kube-system and the backend's own namespace with a namespaceSelector, and run the backend with several replicas and a disruption budget.",
-    explanation: "The apiserver calls every matching admission webhook on each write. With failurePolicy Fail (the default in admissionregistration.k8s.io/v1) a webhook whose Service is gone or has no ready endpoint rejects every request it matches, so controllers, Helm and the upgrade's own add-on updates fail until it is back. A fail-closed webhook that also catches pod creation in kube-system or in its own namespace can lock itself out: once a drain moves its backend, the pods that would bring it back are themselves refused.",
+    info: CodeInfo {
+        code: "EXT001",
+        family: Family::Readiness,
+        title: "Admission webhooks that can wedge the upgrade",
+        severity: Severity::Blocker,
+        reads: "Validating/MutatingWebhookConfiguration apiVersion, webhooks[].{name,failurePolicy,rules,namespaceSelector,clientConfig.service}; Service spec.type; Endpoints subsets[].addresses",
+        applies: "every hop",
+        remediation: "Bring the webhook's backend back (or delete the configuration if nothing serves it any more); for webhooks that must stay fail-closed, exclude kube-system and the backend's own namespace with a namespaceSelector, and run the backend with several replicas and a disruption budget.",
+        explanation: "The apiserver calls every matching admission webhook on each write. With failurePolicy Fail (the default in admissionregistration.k8s.io/v1) a webhook whose Service is gone or has no ready endpoint rejects every request it matches, so controllers, Helm and the upgrade's own add-on updates fail until it is back. A fail-closed webhook that also catches pod creation in kube-system or in its own namespace can lock itself out: once a drain moves its backend, the pods that would bring it back are themselves refused.",
+        retired: None,
+    },
     needs: &[
         Resource::ValidatingWebhooks,
         Resource::MutatingWebhooks,

@@ -5,16 +5,20 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::util::{name, object_ref, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "EXT002",
-    title: "Aggregated APIServices not available",
-    severity: Severity::Warning,
-    reads: "APIService spec.{group,version,service}, status.conditions[type=Available].{status,reason,message}",
-    applies: "every hop",
-    remediation: "Repair the backend Service (often metrics-server) before the hop, or delete the APIService if nothing serves that group any more.",
-    explanation: "An APIService hands a whole group-version to another server behind a Service. While that backend is unavailable, discovery of the group fails: kubectl and controllers that walk discovery report errors, autoscalers relying on metrics.k8s.io stop scaling, and deleting a namespace hangs because the namespace controller cannot confirm that the group holds nothing in it. Upgrade tooling and add-on updates trip over the same discovery errors, so repair or remove the APIService first.",
+    info: CodeInfo {
+        code: "EXT002",
+        family: Family::Readiness,
+        title: "Aggregated APIServices not available",
+        severity: Severity::Warning,
+        reads: "APIService spec.{group,version,service}, status.conditions[type=Available].{status,reason,message}",
+        applies: "every hop",
+        remediation: "Repair the backend Service (often metrics-server) before the hop, or delete the APIService if nothing serves that group any more.",
+        explanation: "An APIService hands a whole group-version to another server behind a Service. While that backend is unavailable, discovery of the group fails: kubectl and controllers that walk discovery report errors, autoscalers relying on metrics.k8s.io stop scaling, and deleting a namespace hangs because the namespace controller cannot confirm that the group holds nothing in it. Upgrade tooling and add-on updates trip over the same discovery errors, so repair or remove the APIService first.",
+        retired: None,
+    },
     needs: &[Resource::ApiServices],
     offline: false,
     needs_kubectl: false,

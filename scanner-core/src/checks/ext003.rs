@@ -9,16 +9,20 @@ use serde_json::Value;
 use crate::live::crd::{CrdIssue, inspect_crd};
 
 use super::util::{object_ref, service_down};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "EXT003",
-    title: "CRD stored versions and conversion webhooks",
-    severity: Severity::Blocker,
-    reads: "CustomResourceDefinition spec.versions[].{name,served,storage}, spec.conversion.{strategy,webhook.clientConfig.service,webhookClientConfig.service}, status.storedVersions; Service spec.type; Endpoints subsets[].addresses",
-    applies: "every hop (operators and charts are updated along with the cluster)",
-    remediation: "Rewrite every object of the resource at the storage version (a StorageVersionMigration, or get and replace each object), then patch status.storedVersions down to the storage version; bring a conversion webhook's Service back before the hop, or delete the CRD's extra versions if nothing needs them.",
-    explanation: "Custom objects sit in etcd at whichever version was the storage version when each one was last written, and the apiserver lists every such version in the CRD's status.storedVersions; nothing takes an entry out again except an explicit migration. A chart or operator release that removes an old version from spec.versions is refused while storedVersions still names it, and that tends to surface in the middle of an upgrade, when add-ons are bumped along with the cluster. A stored version that is already no longer served is one step from that failure. CRDs whose conversion strategy is Webhook need that webhook for every read or write at a version other than the stored one; with no ready endpoint behind its Service those requests fail, and so do the controllers, garbage collection and namespace deletions that touch the resource.",
+    info: CodeInfo {
+        code: "EXT003",
+        family: Family::Readiness,
+        title: "CRD stored versions and conversion webhooks",
+        severity: Severity::Blocker,
+        reads: "CustomResourceDefinition spec.versions[].{name,served,storage}, spec.conversion.{strategy,webhook.clientConfig.service,webhookClientConfig.service}, status.storedVersions; Service spec.type; Endpoints subsets[].addresses",
+        applies: "every hop (operators and charts are updated along with the cluster)",
+        remediation: "Rewrite every object of the resource at the storage version (a StorageVersionMigration, or get and replace each object), then patch status.storedVersions down to the storage version; bring a conversion webhook's Service back before the hop, or delete the CRD's extra versions if nothing needs them.",
+        explanation: "Custom objects sit in etcd at whichever version was the storage version when each one was last written, and the apiserver lists every such version in the CRD's status.storedVersions; nothing takes an entry out again except an explicit migration. A chart or operator release that removes an old version from spec.versions is refused while storedVersions still names it, and that tends to surface in the middle of an upgrade, when add-ons are bumped along with the cluster. A stored version that is already no longer served is one step from that failure. CRDs whose conversion strategy is Webhook need that webhook for every read or write at a version other than the stored one; with no ready endpoint behind its Service those requests fail, and so do the controllers, garbage collection and namespace deletions that touch the resource.",
+        retired: None,
+    },
     needs: &[
         Resource::CustomResourceDefinitions,
         Resource::Services,

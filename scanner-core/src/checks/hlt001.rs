@@ -3,16 +3,20 @@
 use serde_json::Value;
 
 use super::util::{name, object_ref};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "HLT001",
-    title: "Node health",
-    severity: Severity::Blocker,
-    reads: "Node status.conditions[] (Ready, MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable), spec.unschedulable, labels node-role.kubernetes.io/control-plane and node-role.kubernetes.io/master",
-    applies: "before the first hop and after each hop",
-    remediation: "Repair, replace or remove unhealthy nodes and uncordon nodes left cordoned before starting, or record them as an accepted baseline; control-plane nodes must be Ready.",
-    explanation: "An upgrade drains and replaces nodes, and every pod it evicts needs a healthy node to land on. Nodes that are NotReady, under memory, disk or PID pressure, without a network, or still cordoned from earlier work shrink the capacity the drain relies on, and problems that exist before the upgrade later get blamed on it. kubeadm refuses to upgrade while a control-plane node is not Ready, and a control plane missing a member has less room for the apiserver restarts each hop brings.",
+    info: CodeInfo {
+        code: "HLT001",
+        family: Family::Readiness,
+        title: "Node health",
+        severity: Severity::Blocker,
+        reads: "Node status.conditions[] (Ready, MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable), spec.unschedulable, labels node-role.kubernetes.io/control-plane and node-role.kubernetes.io/master",
+        applies: "before the first hop and after each hop",
+        remediation: "Repair, replace or remove unhealthy nodes and uncordon nodes left cordoned before starting, or record them as an accepted baseline; control-plane nodes must be Ready.",
+        explanation: "An upgrade drains and replaces nodes, and every pod it evicts needs a healthy node to land on. Nodes that are NotReady, under memory, disk or PID pressure, without a network, or still cordoned from earlier work shrink the capacity the drain relies on, and problems that exist before the upgrade later get blamed on it. kubeadm refuses to upgrade while a control-plane node is not Ready, and a control plane missing a member has less room for the apiserver restarts each hop brings.",
+        retired: None,
+    },
     needs: &[Resource::Nodes],
     offline: false,
     needs_kubectl: false,

@@ -3,16 +3,20 @@
 use serde_json::Value;
 
 use super::util::{condition, is_finished, namespace, object_ref, pod_ready, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "HLT002",
-    title: "Workload health before you start",
-    severity: Severity::Blocker,
-    reads: "Pod status.{phase,conditions,containerStatuses[].{ready,restartCount,state.waiting.reason}}; Deployment spec.replicas, status.{availableReplicas,unavailableReplicas}; StatefulSet spec.replicas, status.readyReplicas; DaemonSet status.{numberUnavailable,desiredNumberScheduled}",
-    applies: "before the first hop and after each hop",
-    remediation: "Fix the failing pods and workloads first (kube-system before anything else), or record them as an accepted baseline so they are not mistaken for damage done by the upgrade.",
-    explanation: "Pods that crash, cannot pull their image, cannot start or cannot be scheduled before the upgrade will still be broken after it, but they will be hard to tell apart from what the upgrade broke. They also weaken the drain: a workload with replicas already unavailable has no room left under its disruption budget, and a crash-looping pod moved to a new node only fails again. In kube-system the failing pod is usually DNS, the network, storage or the proxy that every workload relies on, and it will not recover on its own when the nodes are replaced.",
+    info: CodeInfo {
+        code: "HLT002",
+        family: Family::Readiness,
+        title: "Workload health before you start",
+        severity: Severity::Blocker,
+        reads: "Pod status.{phase,conditions,containerStatuses[].{ready,restartCount,state.waiting.reason}}; Deployment spec.replicas, status.{availableReplicas,unavailableReplicas}; StatefulSet spec.replicas, status.readyReplicas; DaemonSet status.{numberUnavailable,desiredNumberScheduled}",
+        applies: "before the first hop and after each hop",
+        remediation: "Fix the failing pods and workloads first (kube-system before anything else), or record them as an accepted baseline so they are not mistaken for damage done by the upgrade.",
+        explanation: "Pods that crash, cannot pull their image, cannot start or cannot be scheduled before the upgrade will still be broken after it, but they will be hard to tell apart from what the upgrade broke. They also weaken the drain: a workload with replicas already unavailable has no room left under its disruption budget, and a crash-looping pod moved to a new node only fails again. In kube-system the failing pod is usually DNS, the network, storage or the proxy that every workload relies on, and it will not recover on its own when the nodes are replaced.",
+        retired: None,
+    },
     needs: &[
         Resource::Pods,
         Resource::Deployments,

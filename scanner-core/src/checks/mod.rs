@@ -29,58 +29,27 @@ mod path001;
 mod skew001;
 mod skew003;
 mod skew005;
-mod skew006;
+pub(crate) mod skew006;
 pub mod state;
 pub(crate) mod util;
 mod wl001;
 
 use std::collections::BTreeSet;
+use std::ops::Deref;
 
 use api_catalog::KubeVersion;
-use serde::Serialize;
 
+pub use crate::report::code::{CodeInfo, Family};
+use crate::report::fingerprint;
+pub use crate::report::readiness::{CheckFinding, NotRun, Readiness, Severity};
 pub use state::{ClusterState, Resource};
 
-/// How bad a readiness finding is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The upgrade will be refused, fail, or break a workload (exit code 5).
-    Blocker,
-    /// Likely to hang a drain or disrupt a workload (exit code 5 with `--fail-on warning`).
-    Warning,
-    /// Advice.
-    Info,
-}
-
-impl Severity {
-    /// The lowercase word used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Blocker => "blocker",
-            Self::Warning => "warning",
-            Self::Info => "info",
-        }
-    }
-}
-
-/// A readiness check, declared once.
+/// A readiness check: its code's declaration (title, severity, fields read, remediation,
+/// explanation: what the registry lists) and what running it takes.
 #[derive(Debug)]
 pub struct Check {
-    /// Stable code (`DRN001`).
-    pub code: &'static str,
-    /// One line.
-    pub title: &'static str,
-    /// The most severe result it reports.
-    pub severity: Severity,
-    /// The Kubernetes fields it reads.
-    pub reads: &'static str,
-    /// The versions and situations it applies to.
-    pub applies: &'static str,
-    /// What to do about a finding.
-    pub remediation: &'static str,
-    /// Why it matters: the long explanation.
-    pub explanation: &'static str,
+    /// The code's declaration.
+    pub info: CodeInfo,
     /// The lists it needs (each needs `list` permission).
     pub needs: &'static [Resource],
     /// Whether it can run on manifests alone (no live status needed).
@@ -89,6 +58,15 @@ pub struct Check {
     pub needs_kubectl: bool,
     /// The check itself.
     pub run: fn(&Context<'_>, &mut Vec<CheckFinding>),
+}
+
+// A check is its code's declaration plus a function: `check.code`, `check.title` read through.
+impl Deref for Check {
+    type Target = CodeInfo;
+
+    fn deref(&self) -> &CodeInfo {
+        &self.info
+    }
 }
 
 /// What a check knows about the upgrade.
@@ -123,58 +101,6 @@ impl<'a> Context<'a> {
             kubectl: None,
         }
     }
-}
-
-/// One readiness finding.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct CheckFinding {
-    /// The check's code.
-    pub code: &'static str,
-    /// How bad it is.
-    pub severity: Severity,
-    /// What it is about: `Node node-a1`, `PodDisruptionBudget team-a/web`.
-    pub object: String,
-    /// The hop it applies to, when it depends on one.
-    pub hop: Option<KubeVersion>,
-    /// One sentence for people, with the evidence.
-    pub message: String,
-    /// Stable identity across runs: for baselines and SARIF.
-    pub fingerprint: String,
-}
-
-impl CheckFinding {
-    /// A finding of `check` about `object`.
-    pub fn new(
-        check: &Check,
-        severity: Severity,
-        object: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            code: check.code,
-            severity,
-            object: object.into(),
-            hop: None,
-            message: message.into(),
-            fingerprint: String::new(),
-        }
-    }
-
-    /// The same finding, tied to a hop.
-    #[must_use]
-    pub fn at_hop(mut self, hop: KubeVersion) -> Self {
-        self.hop = Some(hop);
-        self
-    }
-}
-
-/// A check that did not run, and why (the verdict cannot be "ready" while it is unknown).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct NotRun {
-    /// The check's code.
-    pub code: &'static str,
-    /// Why.
-    pub reason: String,
 }
 
 /// Every check, in code order.
@@ -224,48 +150,9 @@ pub struct Selection {
 impl Selection {
     /// Whether `code` runs.
     pub fn includes(&self, code: &str) -> bool {
-        let matches = |p: &String| code.starts_with(&p.to_ascii_uppercase());
+        let matches = |p: &String| crate::code_pattern::matches(p, code);
         (self.select.is_empty() || self.select.iter().any(matches))
             && !self.ignore.iter().any(matches)
-    }
-
-    /// Selectors that match no check code (typos), so they can be refused.
-    pub fn unknown(&self) -> Vec<&str> {
-        self.select
-            .iter()
-            .chain(&self.ignore)
-            .filter(|p| {
-                // Deprecation codes (DEP001) are selected too; they are not readiness checks.
-                let upper = p.to_ascii_uppercase();
-                !REGISTRY.iter().any(|c| c.code.starts_with(&upper))
-                    && !"DEP00".starts_with(&upper[..upper.len().min(5)])
-            })
-            .map(String::as_str)
-            .collect()
-    }
-}
-
-/// The readiness part of a report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Readiness {
-    /// The version the upgrade starts from.
-    pub current: KubeVersion,
-    /// The version it ends at.
-    pub target: KubeVersion,
-    /// The control-plane minors on the way.
-    pub hops: Vec<KubeVersion>,
-    /// Codes of the checks that ran.
-    pub ran: Vec<&'static str>,
-    /// Findings, most severe first.
-    pub findings: Vec<CheckFinding>,
-    /// Checks that could not run, and why.
-    pub not_run: Vec<NotRun>,
-}
-
-impl Readiness {
-    /// Whether a finding of at least `severity` was reported.
-    pub fn has(&self, severity: Severity) -> bool {
-        self.findings.iter().any(|f| f.severity <= severity)
     }
 }
 
@@ -321,7 +208,7 @@ pub fn run(
             .cmp(&(b.severity, b.code, b.hop, &b.object, &b.message))
     });
     findings.dedup();
-    crate::suppress::assign_check_fingerprints(&mut findings);
+    fingerprint::assign_checks(&mut findings);
     Readiness {
         current,
         target,
@@ -366,11 +253,6 @@ mod tests {
         assert!(s.includes("DRN001") && s.includes("SKEW001"));
         assert!(!s.includes("DRN004") && !s.includes("HLT001"));
         assert!(Selection::default().includes("HLT001"));
-        let typo = Selection {
-            select: vec!["DRN0001".into(), "DEP".into()],
-            ignore: vec![],
-        };
-        assert_eq!(typo.unknown(), ["DRN0001"]);
     }
 
     #[test]

@@ -3,16 +3,20 @@
 use api_catalog::KubeVersion;
 
 use super::util::{name, object_ref, text, version_of};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "NODE001",
-    title: "Container runtime support at the target",
-    severity: Severity::Blocker,
-    reads: "Node status.nodeInfo.{containerRuntimeVersion,kubeletVersion}",
-    applies: "hops reaching 1.24 (dockershim removed) and 1.35/1.36 (containerd 1.x)",
-    remediation: "Move the node pool to containerd 2.x (or CRI-O) with the node roll, or install cri-dockerd on nodes that must keep Docker Engine; check that nothing on the nodes talks to the Docker socket.",
-    explanation: "The kubelet talks to the container runtime through CRI. Until 1.23 it carried dockershim, a built-in adapter for Docker Engine; kubelets from 1.24 do not, so a node reporting docker:// must either get cri-dockerd or switch to containerd before its kubelet moves to 1.24, or it will not run pods at all. Likewise 1.35 is the last minor whose kubelet supports containerd 1.x; from 1.36 the node needs containerd 2. Replacing the runtime is a node rebuild, so it belongs in the node roll plan, not in the middle of an upgrade.",
+    info: CodeInfo {
+        code: "NODE001",
+        family: Family::Readiness,
+        title: "Container runtime support at the target",
+        severity: Severity::Blocker,
+        reads: "Node status.nodeInfo.{containerRuntimeVersion,kubeletVersion}",
+        applies: "hops reaching 1.24 (dockershim removed) and 1.35/1.36 (containerd 1.x)",
+        remediation: "Move the node pool to containerd 2.x (or CRI-O) with the node roll, or install cri-dockerd on nodes that must keep Docker Engine; check that nothing on the nodes talks to the Docker socket.",
+        explanation: "The kubelet talks to the container runtime through CRI. Until 1.23 it carried dockershim, a built-in adapter for Docker Engine; kubelets from 1.24 do not, so a node reporting docker:// must either get cri-dockerd or switch to containerd before its kubelet moves to 1.24, or it will not run pods at all. Likewise 1.35 is the last minor whose kubelet supports containerd 1.x; from 1.36 the node needs containerd 2. Replacing the runtime is a node rebuild, so it belongs in the node roll plan, not in the middle of an upgrade.",
+        retired: None,
+    },
     needs: &[Resource::Nodes],
     offline: false,
     needs_kubectl: false,

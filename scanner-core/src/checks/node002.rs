@@ -6,16 +6,20 @@
 use api_catalog::KubeVersion;
 
 use super::util::{name, object_ref, text, version_of};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "NODE002",
-    title: "cgroup v1 nodes",
-    severity: Severity::Blocker,
-    reads: "Node status.nodeInfo.{osImage,kernelVersion,operatingSystem,kubeletVersion}",
-    applies: "hops reaching 1.35 (kubelet failCgroupV1 defaults to true)",
-    remediation: "Move the node pool to an OS image that boots with cgroup v2 (Amazon Linux 2023, Bottlerocket, Ubuntu 22.04 or later, Debian 11 or later, RHEL 9 family) with the node roll, before kubelets reach 1.35; setting failCgroupV1: false in the kubelet configuration only buys time.",
-    explanation: "Linux exposes resource control to the kubelet and the container runtime through cgroups, in one of two layouts. cgroup v1 has been in maintenance in Kubernetes since 1.31, and from 1.35 the kubelet's failCgroupV1 setting defaults to true: a kubelet started on a cgroup v1 host exits instead of registering, so the node never comes back after its upgrade. Which layout a host uses is decided at boot by the OS and its kernel, and the node API does not report it, so the check infers it from the OS image and kernel version; the node itself has the final say (`stat -fc %T /sys/fs/cgroup/` prints cgroup2fs on cgroup v2). Changing the layout means a new image or new kernel arguments and a reboot, so it belongs in the node roll plan.",
+    info: CodeInfo {
+        code: "NODE002",
+        family: Family::Readiness,
+        title: "cgroup v1 nodes",
+        severity: Severity::Blocker,
+        reads: "Node status.nodeInfo.{osImage,kernelVersion,operatingSystem,kubeletVersion}",
+        applies: "hops reaching 1.35 (kubelet failCgroupV1 defaults to true)",
+        remediation: "Move the node pool to an OS image that boots with cgroup v2 (Amazon Linux 2023, Bottlerocket, Ubuntu 22.04 or later, Debian 11 or later, RHEL 9 family) with the node roll, before kubelets reach 1.35; setting failCgroupV1: false in the kubelet configuration only buys time.",
+        explanation: "Linux exposes resource control to the kubelet and the container runtime through cgroups, in one of two layouts. cgroup v1 has been in maintenance in Kubernetes since 1.31, and from 1.35 the kubelet's failCgroupV1 setting defaults to true: a kubelet started on a cgroup v1 host exits instead of registering, so the node never comes back after its upgrade. Which layout a host uses is decided at boot by the OS and its kernel, and the node API does not report it, so the check infers it from the OS image and kernel version; the node itself has the final say (`stat -fc %T /sys/fs/cgroup/` prints cgroup2fs on cgroup v2). Changing the layout means a new image or new kernel arguments and a reboot, so it belongs in the node roll plan.",
+        retired: None,
+    },
     needs: &[Resource::Nodes],
     offline: false,
     needs_kubectl: false,

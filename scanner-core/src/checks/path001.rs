@@ -1,15 +1,19 @@
 //! PATH001: the upgrade path (downgrades, and how many control-plane upgrades it takes).
 
-use super::{Check, CheckFinding, Context, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Severity};
 
 pub static CHECK: Check = Check {
-    code: "PATH001",
-    title: "Upgrade path",
-    severity: Severity::Blocker,
-    reads: "the running control-plane minor (GET /version) and the target minor",
-    applies: "always",
-    remediation: "Upgrade one control-plane minor at a time in the listed order, re-scanning between hops; to go back to an older minor, restore a backup taken on it instead of downgrading.",
-    explanation: "The control plane moves one minor per upgrade: kube-apiserver, its storage and the skew rules for every other component are only tested for a step from s to s+1, and kubeadm, EKS, AKS and GKE all refuse to skip a minor. A target several minors ahead is therefore a sequence of upgrades, and each one has its own removed APIs and skew limits, so the other findings name the hop they belong to. Going to an older minor is not supported at all: objects already stored in a newer format and newer fields cannot be read back reliably.",
+    info: CodeInfo {
+        code: "PATH001",
+        family: Family::Readiness,
+        title: "Upgrade path",
+        severity: Severity::Blocker,
+        reads: "the running control-plane minor (GET /version) and the target minor",
+        applies: "always",
+        remediation: "Upgrade one control-plane minor at a time in the listed order, re-scanning between hops; to go back to an older minor, restore a backup taken on it instead of downgrading.",
+        explanation: "The control plane moves one minor per upgrade: kube-apiserver, its storage and the skew rules for every other component are only tested for a step from s to s+1, and kubeadm, EKS, AKS and GKE all refuse to skip a minor. A target several minors ahead is therefore a sequence of upgrades, and each one has its own removed APIs and skew limits, so the other findings name the hop they belong to. Going to an older minor is not supported at all: objects already stored in a newer format and newer fields cannot be read back reliably.",
+        retired: None,
+    },
     needs: &[],
     offline: true,
     needs_kubectl: false,

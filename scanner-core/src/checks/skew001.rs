@@ -7,16 +7,20 @@ use std::fmt::Write as _;
 use api_catalog::KubeVersion;
 
 use super::util::{lag, name, object_ref, text, version_of};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "SKEW001",
-    title: "Kubelet version skew per hop",
-    severity: Severity::Blocker,
-    reads: "Node status.nodeInfo.kubeletVersion",
-    applies: "every control-plane hop; nodes below the target after the last hop",
-    remediation: "Before the hop named in the finding, drain the node and replace or upgrade it to the control plane's minor at that time (never newer); after the last hop, bring every node to the target.",
-    explanation: "A kubelet is only supported against apiservers that are not older than itself and at most two minors newer (three for kubelets at 1.25 or later). Every control-plane hop moves the lower bound up by one, so a node that is fine today can fall out of the window half-way through a multi-minor upgrade; a kubelet outside it may fail to register, to read pods or to report status in ways no one tested. Rolling such nodes to the control plane's current minor just before the hop that needs it gives the fewest node replacements.",
+    info: CodeInfo {
+        code: "SKEW001",
+        family: Family::Readiness,
+        title: "Kubelet version skew per hop",
+        severity: Severity::Blocker,
+        reads: "Node status.nodeInfo.kubeletVersion",
+        applies: "every control-plane hop; nodes below the target after the last hop",
+        remediation: "Before the hop named in the finding, drain the node and replace or upgrade it to the control plane's minor at that time (never newer); after the last hop, bring every node to the target.",
+        explanation: "A kubelet is only supported against apiservers that are not older than itself and at most two minors newer (three for kubelets at 1.25 or later). Every control-plane hop moves the lower bound up by one, so a node that is fine today can fall out of the window half-way through a multi-minor upgrade; a kubelet outside it may fail to register, to read pods or to report status in ways no one tested. Rolling such nodes to the control plane's current minor just before the hop that needs it gives the fewest node replacements.",
+        retired: None,
+    },
     needs: &[Resource::Nodes],
     offline: false,
     needs_kubectl: false,

@@ -4,16 +4,20 @@ use serde_json::Value;
 
 use super::skew001::{Roll, Skew, rolls, skew};
 use super::util::{name, namespace, object_ref, version_of};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "SKEW003",
-    title: "kube-proxy version skew per hop",
-    severity: Severity::Blocker,
-    reads: "DaemonSet kube-system/kube-proxy (or kube-system DaemonSets labelled k8s-app=kube-proxy or component=kube-proxy) spec.template.spec.containers[].image tag",
-    applies: "every control-plane hop, when the cluster runs kube-proxy as a DaemonSet",
-    remediation: "Move kube-proxy together with the node roll, to the control plane's minor before the hop named in the finding (never newer); on managed clusters use the add-on version listed for that cluster version.",
-    explanation: "kube-proxy programs every node's Service rules from the apiserver's Services and EndpointSlices. It follows the same window as the kubelet: never newer than the apiserver, and at most two minors older (three when kube-proxy itself is 1.25 or later). Each control-plane hop raises the lower bound, so a kube-proxy left behind during a multi-minor upgrade ends up talking to an apiserver it was never tested against, and Service traffic on every node depends on it. The version is read from the DaemonSet's image tag, not from the node's kubeProxyVersion field, which only ever echoed the kubelet.",
+    info: CodeInfo {
+        code: "SKEW003",
+        family: Family::Readiness,
+        title: "kube-proxy version skew per hop",
+        severity: Severity::Blocker,
+        reads: "DaemonSet kube-system/kube-proxy (or kube-system DaemonSets labelled k8s-app=kube-proxy or component=kube-proxy) spec.template.spec.containers[].image tag",
+        applies: "every control-plane hop, when the cluster runs kube-proxy as a DaemonSet",
+        remediation: "Move kube-proxy together with the node roll, to the control plane's minor before the hop named in the finding (never newer); on managed clusters use the add-on version listed for that cluster version.",
+        explanation: "kube-proxy programs every node's Service rules from the apiserver's Services and EndpointSlices. It follows the same window as the kubelet: never newer than the apiserver, and at most two minors older (three when kube-proxy itself is 1.25 or later). Each control-plane hop raises the lower bound, so a kube-proxy left behind during a multi-minor upgrade ends up talking to an apiserver it was never tested against, and Service traffic on every node depends on it. The version is read from the DaemonSet's image tag, not from the node's kubeProxyVersion field, which only ever echoed the kubelet.",
+        retired: None,
+    },
     needs: &[Resource::DaemonSets],
     offline: true,
     needs_kubectl: false,

@@ -8,16 +8,20 @@ use api_catalog::KubeVersion;
 use serde_json::Value;
 
 use super::util::{is_finished, is_mirror_pod, name, namespace, object_ref, text, version_of};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
-    code: "SKEW005",
-    title: "Controller-manager, scheduler and cloud-controller-manager skew",
-    severity: Severity::Blocker,
-    reads: "kube-system Pods labelled component=kube-controller-manager, kube-scheduler or cloud-controller-manager (or mirror pods named after them): spec.containers[].{name,image,command,args}, status.phase",
-    applies: "self-managed control planes (none of these pods on managed ones): the first hop for the version skew, hops reaching the release that disables or removes an in-tree --cloud-provider",
-    remediation: "Before the next hop bring kube-controller-manager, kube-scheduler and cloud-controller-manager to the apiservers' minor (never newer), and to the new minor right after each hop (kubeadm upgrade apply does both). For an in-tree --cloud-provider, deploy the provider's external cloud-controller-manager and switch the controller-manager, apiserver and kubelets to --cloud-provider=external before the hop named in the finding.",
-    explanation: "The controller-manager, the scheduler and the cloud-controller-manager must never be newer than any apiserver they talk to and at most one minor older than the newest. During a hop the apiservers move from s to s+1, so these components must already be at s when it starts: one minor behind before the hop becomes two behind during it, and one that is newer than the apiservers or two behind is outside the supported window already. The controller-manager is also where in-tree cloud providers live: from 1.29 they are disabled by default (the DisableCloudProviders feature gate) and by 1.31 the code is gone, so a controller-manager still started with --cloud-provider=aws, gce, azure, openstack or vsphere fails to start at that hop, and node addresses, load balancers and routes stop being managed.",
+    info: CodeInfo {
+        code: "SKEW005",
+        family: Family::Readiness,
+        title: "Controller-manager, scheduler and cloud-controller-manager skew",
+        severity: Severity::Blocker,
+        reads: "kube-system Pods labelled component=kube-controller-manager, kube-scheduler or cloud-controller-manager (or mirror pods named after them): spec.containers[].{name,image,command,args}, status.phase",
+        applies: "self-managed control planes (none of these pods on managed ones): the first hop for the version skew, hops reaching the release that disables or removes an in-tree --cloud-provider",
+        remediation: "Before the next hop bring kube-controller-manager, kube-scheduler and cloud-controller-manager to the apiservers' minor (never newer), and to the new minor right after each hop (kubeadm upgrade apply does both). For an in-tree --cloud-provider, deploy the provider's external cloud-controller-manager and switch the controller-manager, apiserver and kubelets to --cloud-provider=external before the hop named in the finding.",
+        explanation: "The controller-manager, the scheduler and the cloud-controller-manager must never be newer than any apiserver they talk to and at most one minor older than the newest. During a hop the apiservers move from s to s+1, so these components must already be at s when it starts: one minor behind before the hop becomes two behind during it, and one that is newer than the apiservers or two behind is outside the supported window already. The controller-manager is also where in-tree cloud providers live: from 1.29 they are disabled by default (the DisableCloudProviders feature gate) and by 1.31 the code is gone, so a controller-manager still started with --cloud-provider=aws, gce, azure, openstack or vsphere fails to start at that hop, and node addresses, load balancers and routes stop being managed.",
+        retired: None,
+    },
     needs: &[Resource::Pods],
     offline: false,
     needs_kubectl: false,

@@ -2,16 +2,20 @@
 
 use api_catalog::KubeVersion;
 
-use super::{Check, CheckFinding, Context, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Severity};
 
 pub static CHECK: Check = Check {
-    code: "SKEW006",
-    title: "kubectl version skew per hop",
-    severity: Severity::Info,
-    reads: "the kubectl version given with --kubectl-version (the one CI images, runbooks and IaC pin)",
-    applies: "every hop; only when --kubectl-version is given",
-    remediation: "Bump the pinned kubectl (CI images, toolboxes, Terraform providers) with each hop, so it stays within one minor of the control plane; scripts using `kubectl drain --delete-local-data` need `--delete-emptydir-data` from 1.31.",
-    explanation: "kubectl is supported within one minor of the API server, older or newer. Pipelines and runbooks usually pin a kubectl in an image and forget it: after two control-plane upgrades that kubectl is outside the window, and the drain, apply and rollout commands the upgrade itself relies on may misbehave or lack flags the new server expects. The flag --delete-local-data, still common in drain scripts, was removed from kubectl in 1.31.",
+    info: CodeInfo {
+        code: "SKEW006",
+        family: Family::Readiness,
+        title: "kubectl version skew per hop",
+        severity: Severity::Info,
+        reads: "the kubectl version given with --kubectl-version (the one CI images, runbooks and IaC pin)",
+        applies: "every hop; only when --kubectl-version is given",
+        remediation: "Bump the pinned kubectl (CI images, toolboxes, Terraform providers) with each hop, so it stays within one minor of the control plane; scripts using `kubectl drain --delete-local-data` need `--delete-emptydir-data` from 1.31.",
+        explanation: "kubectl is supported within one minor of the API server, older or newer. Pipelines and runbooks usually pin a kubectl in an image and forget it: after two control-plane upgrades that kubectl is outside the window, and the drain, apply and rollout commands the upgrade itself relies on may misbehave or lack flags the new server expects. The flag --delete-local-data, still common in drain scripts, was removed from kubectl in 1.31.",
+        retired: None,
+    },
     needs: &[],
     offline: true,
     needs_kubectl: true,

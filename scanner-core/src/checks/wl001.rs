@@ -3,19 +3,23 @@
 use serde_json::Value;
 
 use super::util::{name, namespace, object_ref, text};
-use super::{Check, CheckFinding, Context, Resource, Severity};
+use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 /// Fewer replicas than this are down while the node of one of them drains.
 const THRESHOLD: i64 = 2;
 
 pub static CHECK: Check = Check {
-    code: "WL001",
-    title: "Single-replica workloads",
-    severity: Severity::Warning,
-    reads: "Deployment and StatefulSet spec.replicas; HorizontalPodAutoscaler spec.{scaleTargetRef,minReplicas}",
-    applies: "every hop that drains or replaces nodes; on manifests too (spec.replicas defaults to 1)",
-    remediation: "Run at least 2 replicas (raise the HPA's minReplicas) spread over nodes, with a PodDisruptionBudget that allows one eviction; or book the downtime.",
-    explanation: "A workload with one replica has nothing serving while that replica moves: the drain evicts it, and it only comes back once a replacement is scheduled, its image pulled and its readiness probe passing on another node. Every node the upgrade drains can cause such a gap, and a StatefulSet's pod also waits for its volume to detach and attach. An HPA whose minReplicas is 1 lets the workload shrink to that state at any time. Workloads scaled to 0 are left out.",
+    info: CodeInfo {
+        code: "WL001",
+        family: Family::Readiness,
+        title: "Single-replica workloads",
+        severity: Severity::Warning,
+        reads: "Deployment and StatefulSet spec.replicas; HorizontalPodAutoscaler spec.{scaleTargetRef,minReplicas}",
+        applies: "every hop that drains or replaces nodes; on manifests too (spec.replicas defaults to 1)",
+        remediation: "Run at least 2 replicas (raise the HPA's minReplicas) spread over nodes, with a PodDisruptionBudget that allows one eviction; or book the downtime.",
+        explanation: "A workload with one replica has nothing serving while that replica moves: the drain evicts it, and it only comes back once a replacement is scheduled, its image pulled and its readiness probe passing on another node. Every node the upgrade drains can cause such a gap, and a StatefulSet's pod also waits for its volume to detach and attach. An HPA whose minReplicas is 1 lets the workload shrink to that state at any time. Workloads scaled to 0 are left out.",
+        retired: None,
+    },
     needs: &[
         Resource::Deployments,
         Resource::StatefulSets,

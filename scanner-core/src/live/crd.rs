@@ -7,74 +7,9 @@
 //! work to do before an upgrade (or chart update) drops that version; one that is no longer
 //! served at all is already a problem.
 
-use serde::Serialize;
 use serde_json::Value;
 
-/// What is wrong with one version of a CRD.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(tag = "issue", rename_all = "kebab-case")]
-pub enum CrdIssue {
-    /// The version is marked `deprecated: true` in `spec.versions`.
-    DeprecatedVersion {
-        /// The CRD's own `deprecationWarning`, when set.
-        warning: Option<String>,
-    },
-    /// `status.storedVersions` lists a version that is not the storage version: objects may
-    /// still be persisted at it.
-    StorageMigrationPending {
-        /// Whether the version is still served (if not, its stored objects cannot even be
-        /// read at that version).
-        served: bool,
-        /// The current storage version objects should be migrated to.
-        storage_version: Option<String>,
-    },
-}
-
-/// One finding on a CRD version.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct CrdFinding {
-    /// The CRD's name (`crontabs.stable.example.com`).
-    pub crd: String,
-    /// `group/version` of the affected version.
-    pub api_version: String,
-    /// The custom resource's kind.
-    pub kind: String,
-    /// What is wrong.
-    #[serde(flatten)]
-    pub issue: CrdIssue,
-}
-
-impl CrdFinding {
-    /// One sentence for people.
-    pub fn message(&self) -> String {
-        match &self.issue {
-            CrdIssue::DeprecatedVersion { warning } => match warning {
-                Some(w) => format!(
-                    "{} {} is marked deprecated: {w}",
-                    self.api_version, self.kind
-                ),
-                None => format!("{} {} is marked deprecated", self.api_version, self.kind),
-            },
-            CrdIssue::StorageMigrationPending {
-                served,
-                storage_version,
-            } => {
-                let to = storage_version
-                    .as_deref()
-                    .map_or_else(String::new, |v| format!(" to {v}"));
-                let state = if *served {
-                    ""
-                } else {
-                    ", and it is no longer served"
-                };
-                format!(
-                    "status.storedVersions of {} still lists {}{state}: migrate stored objects{to} and remove it from storedVersions before dropping it",
-                    self.crd, self.api_version
-                )
-            }
-        }
-    }
-}
+pub use crate::report::{CrdFinding, CrdIssue};
 
 /// Inspects one CRD (`apiextensions.k8s.io/v1` or `v1beta1` shape, as JSON from the API).
 pub fn inspect_crd(crd: &Value) -> Vec<CrdFinding> {

@@ -10,39 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use api_catalog::{ApiStatus, Catalog, KubeVersion, Targets};
+use api_catalog::{ApiStatus, Catalog, Targets};
 use serde::Serialize;
 use serde_json::Value;
 
-/// A top-level resource served at one group/version (subresources are left out).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ServedResource {
-    /// `group/version`, or `version` for the core group.
-    pub api_version: String,
-    /// Plural resource name (`ingresses`).
-    pub resource: String,
-    /// Kind (`Ingress`).
-    pub kind: String,
-    /// Whether objects live in namespaces.
-    pub namespaced: bool,
-    /// The verbs the server allows.
-    pub verbs: Vec<String>,
-    /// Same value for every version and group that share one storage (for example
-    /// `extensions/v1beta1` and `networking.k8s.io/v1` ingresses), when the server sends it.
-    pub storage_version_hash: Option<String>,
-}
-
-impl ServedResource {
-    /// Whether the server allows listing it.
-    pub fn listable(&self) -> bool {
-        self.verbs.iter().any(|v| v == "list")
-    }
-
-    /// The API group (empty for core).
-    pub fn group(&self) -> &str {
-        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
-    }
-}
+pub use crate::report::{ServedApi, ServedResource};
 
 /// Why a discovery document could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -104,22 +76,6 @@ pub fn parse_resource_list(
         });
     }
     Ok(out)
-}
-
-/// A served API that is deprecated, removed or unknown at the target.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ServedApi {
-    /// The served resource.
-    #[serde(flatten)]
-    pub served: ServedResource,
-    /// Verdict at the target.
-    pub status: ApiStatus,
-    /// First release that deprecates it.
-    pub deprecated_in: Option<KubeVersion>,
-    /// First release that no longer serves it.
-    pub removed_in: Option<KubeVersion>,
-    /// `apiVersion` and kind to use instead.
-    pub replacement: Option<String>,
 }
 
 /// Served APIs that are deprecated or removed at the target, in discovery order sorted by

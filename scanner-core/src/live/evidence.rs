@@ -11,58 +11,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::report::Evidence;
+
 /// The annotation client-side `kubectl apply` keeps the applied object in.
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
-
-/// How an API version was found on an object.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(tag = "source", rename_all = "kebab-case")]
-pub enum Evidence {
-    /// A `metadata.managedFields` entry.
-    ManagedFields {
-        /// The field manager (`kubectl-client-side-apply`, `helm`, `argocd-controller`, ...).
-        manager: String,
-        /// `Apply` or `Update`.
-        operation: Option<String>,
-        /// When the manager last wrote (RFC 3339), when recorded.
-        time: Option<String>,
-        /// The subresource written (`status`, `scale`), when not the main resource.
-        subresource: Option<String>,
-    },
-    /// The `kubectl.kubernetes.io/last-applied-configuration` annotation.
-    LastApplied,
-}
-
-impl Evidence {
-    /// A short human description: `manager kubectl-create (Update, 2026-11-23T15:19:40Z)`.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::ManagedFields {
-                manager,
-                operation,
-                time,
-                subresource,
-            } => {
-                let mut details: Vec<&str> = Vec::new();
-                if let Some(op) = operation {
-                    details.push(op);
-                }
-                if let Some(sub) = subresource {
-                    details.push(sub);
-                }
-                if let Some(t) = time {
-                    details.push(t);
-                }
-                if details.is_empty() {
-                    format!("manager {manager}")
-                } else {
-                    format!("manager {manager} ({})", details.join(", "))
-                }
-            }
-            Self::LastApplied => "last-applied-configuration annotation".to_owned(),
-        }
-    }
-}
 
 /// An API version an object was written through, with the evidence for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

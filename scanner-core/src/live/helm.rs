@@ -13,22 +13,14 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::report::Storage;
+
 /// The Secret `type` of Helm 3 release records.
 pub const HELM_SECRET_TYPE: &str = "helm.sh/release.v1";
 
 /// Largest decompressed release record accepted. Helm records live in one Secret (at most
 /// 1 MiB, compressed); a record that inflates past this is not a release but a gzip bomb.
 pub const MAX_RELEASE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Where a release record was stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Storage {
-    /// A Secret of type `helm.sh/release.v1`.
-    Secret,
-    /// A `ConfigMap` labelled `owner=helm`.
-    ConfigMap,
-}
 
 /// One revision of a Helm release.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -5,37 +5,10 @@
 //! catches clients whose objects never show up in storage (controllers that only read or
 //! watch, CI jobs that create and delete).
 
-use serde::Serialize;
+pub use crate::report::DeprecatedApiRequest;
 
 /// The metric's name.
 pub const METRIC: &str = "apiserver_requested_deprecated_apis";
-
-/// One deprecated API some client requested.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct DeprecatedApiRequest {
-    /// API group; empty for the core group.
-    pub group: String,
-    /// API version.
-    pub version: String,
-    /// Resource (plural), e.g. `ingresses`.
-    pub resource: String,
-    /// Subresource (`status`), empty for the resource itself.
-    pub subresource: String,
-    /// Release that removes it, as the server states it (`1.22`); empty when no removal is
-    /// planned.
-    pub removed_release: String,
-}
-
-impl DeprecatedApiRequest {
-    /// `group/version`, or `version` for the core group.
-    pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.clone()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
-    }
-}
 
 /// A line of the metrics text that names the metric but could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

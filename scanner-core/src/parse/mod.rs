@@ -27,8 +27,7 @@ use serde_saphyr::options::{DuplicateKeyPolicy, NonFiniteFloatPolicy};
 use self::head::{Element, Head, Items, Located, Scalar, Shape};
 use self::split::RawDocument;
 
-/// Byte range in a file.
-pub type Span = std::ops::Range<usize>;
+pub use crate::report::Span;
 
 /// An object found in a document: its identity and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

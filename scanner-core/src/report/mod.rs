@@ -1,13 +1,32 @@
 //! The result of a scan, in a form every renderer and the exit-code logic read.
+//!
+//! This is the floor of the crate: these modules hold the report's types and import nothing
+//! that produces them. Producers (file scan, live scan, checks, plan, snapshot) import the
+//! report, never the reverse.
+
+pub mod cluster;
+pub mod code;
+mod error;
+mod finding;
+pub(crate) mod fingerprint;
+pub mod readiness;
+pub mod suppressed;
 
 use api_catalog::{Catalog, KubeVersion, Targets};
 use serde::Serialize;
 
-use crate::checks::Readiness;
-use crate::error::{ScanError, ScanWarning};
-use crate::finding::Finding;
-use crate::live::cluster::ClusterSection;
-use crate::suppress::Suppressed;
+pub use cluster::{
+    ClusterInfo, ClusterSection, ClusterStats, CrdFinding, CrdIssue, DeprecatedApiRequest,
+    Evidence, NotChecked, RequestedApi, ServedApi, ServedResource, Storage,
+};
+pub use code::{CodeInfo, Family};
+pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
+pub use finding::{Code, Finding, FindingReplacement, Location, Origin, Position};
+pub use readiness::{CheckFinding, NotRun, Readiness, Severity};
+pub use suppressed::{IGNORE_ANNOTATION, Suppressed, SuppressedBy};
+
+/// A byte range in a file.
+pub type Span = std::ops::Range<usize>;
 
 /// Version of the JSON/YAML report schema. Bumped on every breaking change, which the
 /// CHANGELOG lists.

@@ -6,9 +6,8 @@ use std::fmt::Write as _;
 use api_catalog::{ApiStatus, KubeVersion, MatchBasis, Verdict};
 use serde::{Serialize, Serializer};
 
-use crate::live::evidence::Evidence;
-use crate::live::helm::Storage;
-use crate::parse::Span;
+use super::Span;
+use super::cluster::{Evidence, Storage};
 
 /// A stable check code. Codes never change meaning once released; users put them in CI
 /// configurations and ignore lists.
