@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod checks;
+pub mod code_pattern;
 mod error;
 mod finding;
 pub mod live;

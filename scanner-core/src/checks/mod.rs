@@ -224,7 +224,7 @@ pub struct Selection {
 impl Selection {
     /// Whether `code` runs.
     pub fn includes(&self, code: &str) -> bool {
-        let matches = |p: &String| code.starts_with(&p.to_ascii_uppercase());
+        let matches = |p: &String| crate::code_pattern::matches(p, code);
         (self.select.is_empty() || self.select.iter().any(matches))
             && !self.ignore.iter().any(matches)
     }
@@ -236,9 +236,10 @@ impl Selection {
             .chain(&self.ignore)
             .filter(|p| {
                 // Deprecation codes (DEP001) are selected too; they are not readiness checks.
-                let upper = p.to_ascii_uppercase();
-                !REGISTRY.iter().any(|c| c.code.starts_with(&upper))
-                    && !"DEP00".starts_with(&upper[..upper.len().min(5)])
+                let codes = REGISTRY.iter().map(|c| c.code);
+                !codes
+                    .chain(crate::Code::ALL.iter().map(|c| c.as_str()))
+                    .any(|code| crate::code_pattern::matches(p, code))
             })
             .map(String::as_str)
             .collect()
@@ -371,6 +372,13 @@ mod tests {
             ignore: vec![],
         };
         assert_eq!(typo.unknown(), ["DRN0001"]);
+        // The syntax suppressions use: `*` wildcards too.
+        let wild = Selection {
+            select: vec!["SKEW*1".into(), "*".into()],
+            ignore: vec!["DRN".into()],
+        };
+        assert!(wild.unknown().is_empty());
+        assert!(wild.includes("SKEW001") && wild.includes("HLT001") && !wild.includes("DRN001"));
     }
 
     #[test]
