@@ -2,7 +2,7 @@
 //! never choose the exit code.
 
 pub mod columns;
-mod csv;
+pub(crate) mod csv;
 mod github;
 mod junit;
 mod markdown;
