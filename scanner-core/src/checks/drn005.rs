@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::util::{controller, is_finished, is_mirror_pod, name, names, owner_of, text};
+use super::util::{drain_evicts, name, names, owner_of, text};
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -32,15 +32,10 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     // (owner, volumes described) → (pods, nodes), so a Deployment's replicas make one finding.
     let mut groups: BTreeMap<(String, String), Pods<'_>> = BTreeMap::new();
     for pod in ctx.state.list(Resource::Pods) {
-        let node = text(pod, "/spec/nodeName");
-        if is_finished(pod)
-            || is_mirror_pod(pod)
-            || pod.pointer("/metadata/deletionTimestamp").is_some()
-            || matches!(controller(pod), Some(("DaemonSet", _)))
-            || (node.is_none() && pod.pointer("/status/phase").is_some())
-        {
+        if !drain_evicts(pod) {
             continue;
         }
+        let node = text(pod, "/spec/nodeName");
         let Some(volumes) = describe(pod) else {
             continue;
         };
@@ -185,6 +180,18 @@ mod tests {
             done,
         ]);
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn a_null_phase_counts_as_a_manifest() {
+        // No API server writes a null phase, so such a pod is read as a manifest, as DRN004
+        // already did (DRN005 used to take it for an unscheduled live pod and pass it).
+        let mut p = pod("tool", None, &json!([{"name": "tmp", "emptyDir": {}}]));
+        p["spec"]["nodeName"].take();
+        p["status"]["phase"] = Value::Null;
+        let f = findings(vec![p]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.starts_with("pod tool uses emptyDir tmp:"));
     }
 
     #[test]

@@ -4,8 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::util::{controller, is_finished, is_mirror_pod, name, object_ref, text};
-use super::util::{names, owner_of};
+use super::util::{drain_evicts, name, names, object_ref, owner_of, text};
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -85,17 +84,11 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         }
     }
     for pod in ctx.state.list(Resource::Pods) {
-        let node = text(pod, "/spec/nodeName");
-        // What a drain evicts: not finished, mirror, already deleting or DaemonSet pods, and
-        // not pods that were never scheduled (manifests have no status and are kept).
-        if is_finished(pod)
-            || is_mirror_pod(pod)
-            || pod.pointer("/metadata/deletionTimestamp").is_some()
-            || matches!(controller(pod), Some(("DaemonSet", _)))
-            || (node.is_none() && pod.pointer("/status/phase").is_some())
-        {
+        // Only what a drain evicts waits for its grace period during the drain.
+        if !drain_evicts(pod) {
             continue;
         }
+        let node = text(pod, "/spec/nodeName");
         let Some(spec) = pod.get("spec") else {
             continue;
         };
