@@ -1,8 +1,8 @@
 //! DRN008: autoscaler annotations that keep Cluster Autoscaler or Karpenter off a node.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::util::{Drain, annotation, drain, name, names, object_ref, owner_of, text};
+use super::util::{Drain, PodGroup, annotation, drain, names, object_ref, owner_of};
 use super::{Check, CheckFinding, Context, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -47,16 +47,9 @@ const POD_ANNOTATIONS: [(&str, &str, &str, &str, bool); 3] = [
     ),
 ];
 
-/// The pods of one group and the nodes they run on.
-#[derive(Default)]
-struct Pods<'a> {
-    pods: Vec<&'a str>,
-    nodes: BTreeSet<&'a str>,
-}
-
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     // (owner, annotations) → (pods, nodes), so a Deployment's replicas make one finding.
-    let mut groups: BTreeMap<(String, Vec<usize>), Pods<'_>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, Vec<usize>), PodGroup<'_>> = BTreeMap::new();
     for pod in ctx.state.list(Resource::Pods) {
         let fate = drain(pod);
         if fate == Drain::Leaves {
@@ -79,12 +72,10 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         } else {
             owner_of(pod)
         };
-        let node = text(pod, "/spec/nodeName");
-        let Pods { pods, nodes } = groups.entry((owner, held)).or_default();
-        pods.push(name(pod));
-        nodes.extend(node);
+        groups.entry((owner, held)).or_default().add(pod);
     }
-    for ((owner, held), Pods { pods, nodes }) in groups {
+    for ((owner, held), group) in groups {
+        let pods = &group.pods;
         let annotations: Vec<String> = held
             .iter()
             .map(|&i| {
@@ -105,11 +96,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
             })
             .collect();
         effects.dedup();
-        let place = if nodes.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", nodes.into_iter().collect::<Vec<_>>().join(", "))
-        };
+        let place = group.place();
         let message = if let [pod] = pods.as_slice() {
             format!(
                 "pod {pod}{place} is {}: {}",
@@ -121,7 +108,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 "{} pods are {} ({}){place}: {}",
                 pods.len(),
                 annotations.join(" and "),
-                names(&pods),
+                names(pods),
                 effects.join("; ")
             )
         };

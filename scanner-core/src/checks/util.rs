@@ -1,5 +1,7 @@
 //! Field readers shared by the checks: names, owners, label selectors, readiness, versions.
 
+use std::collections::BTreeSet;
+
 use api_catalog::KubeVersion;
 use serde_json::Value;
 
@@ -238,6 +240,34 @@ pub fn owner_of(pod: &Value) -> String {
         }
         Some((kind, n)) => qualified(kind, n),
         None => object_ref("Pod", pod),
+    }
+}
+
+/// The pods of one group (an owner's replicas, so that they make one finding) and the nodes
+/// they run on.
+#[derive(Debug, Default)]
+pub struct PodGroup<'a> {
+    /// Pod names, in list order.
+    pub pods: Vec<&'a str>,
+    /// Their nodes (a manifest's pods have none).
+    pub nodes: BTreeSet<&'a str>,
+}
+
+impl<'a> PodGroup<'a> {
+    /// Adds a pod and its node.
+    pub fn add(&mut self, pod: &'a Value) {
+        self.pods.push(name(pod));
+        self.nodes.extend(text(pod, "/spec/nodeName"));
+    }
+
+    /// ` on n1, n2`, or nothing when no node is known.
+    pub fn place(&self) -> String {
+        if self.nodes.is_empty() {
+            String::new()
+        } else {
+            let nodes: Vec<&str> = self.nodes.iter().copied().collect();
+            format!(" on {}", nodes.join(", "))
+        }
     }
 }
 
