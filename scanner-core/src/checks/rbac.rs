@@ -20,7 +20,7 @@ pub const READINESS_ROLE: &str = "upcheck-readiness";
 const DISCOVERY: [&str; 5] = ["/api", "/api/*", "/apis", "/apis/*", "/version"];
 
 /// A `ClusterRole` named `name` with `rules`, labelled as upcheck's.
-fn role(name: &str, rules: Vec<Value>) -> Value {
+fn role(name: &str, rules: &[Value]) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
@@ -53,12 +53,12 @@ pub fn readiness_role() -> Value {
     for r in needs {
         by_group.entry(r.group()).or_default().push(r.name());
     }
-    let rules = by_group
+    let rules: Vec<Value> = by_group
         .into_iter()
         .map(|(group, resources)| list([group], resources))
         .chain([get(&DISCOVERY)])
         .collect();
-    role(READINESS_ROLE, rules)
+    role(READINESS_ROLE, &rules)
 }
 
 /// The role `upcheck cluster` needs.
@@ -114,7 +114,7 @@ pub fn scanner_role(catalog: &Catalog) -> Value {
     urls.push("/metrics");
     role(
         SCANNER_ROLE,
-        vec![list([""], core), list(groups, ["*"]), get(&urls)],
+        &[list([""], core), list(groups, ["*"]), get(&urls)],
     )
 }
 
