@@ -60,8 +60,8 @@ pub fn is_finished(pod: &Value) -> bool {
 }
 
 /// What a drain of its node does with a pod: the one rule the drain checks (DRN003, DRN004,
-/// DRN005, DRN007, DRN008) share. It follows `kubectl drain --ignore-daemonsets` (see
-/// `docs/readiness-checks.md`, "Drain semantics"), checked in this order:
+/// DRN005, DRN007, DRN008) share. It follows `kubectl drain --ignore-daemonsets`, checked in
+/// this order:
 ///
 /// 1. finished (phase `Succeeded` or `Failed`) or already terminating (a
 ///    `metadata.deletionTimestamp`): [`Drain::Leaves`], it goes whatever the drain does;
@@ -93,8 +93,7 @@ pub fn drain(pod: &Value) -> Drain {
     } else if is_mirror_pod(pod) {
         Drain::Skipped
     } else if text(pod, "/spec/nodeName").is_none() && text(pod, "/status/phase").is_some() {
-        // Live pods always carry a string phase; a manifest's status, if any, is not the
-        // cluster's word.
+        // An API server always writes a string phase: a pod without one is a manifest.
         Drain::Leaves
     } else if matches!(controller(pod), Some(("DaemonSet", _))) {
         Drain::LeftRunning
