@@ -34,7 +34,9 @@ use api_catalog::{ApiStatus, KUBERNETES_RELEASES_CSV, KubeVersion};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::checks::add002::KUBEADM_COREDNS;
+use crate::checks::add002::kubeadm_coredns;
+use crate::checks::skew001::{Skew, oldest_allowed, skew};
+use crate::checks::skew006::{kubectl_range, outside};
 use crate::checks::util::lag;
 use crate::report::{CodeInfo, Family, Finding, Origin, Report, Severity};
 
@@ -384,47 +386,34 @@ impl Plan {
             let mut at = pool.kubelet;
             for h in &mut hops {
                 let s = h.from;
-                let roll = if at > s {
-                    Some((
-                        true,
-                        format!(
-                            "kubelet {at} is newer than the {s} control plane (SKEW001: a kubelet may never be newer than any apiserver): replace the nodes with {s} ones"
-                        ),
-                    ))
-                } else if at.minor + lag(at) < h.to.minor {
-                    Some((
-                        true,
-                        format!(
-                            "after the {} hop a kubelet must be at least {}.{} (SKEW001; {at} may trail by {})",
-                            h.to,
-                            h.to.major,
-                            h.to.minor - lag(at),
-                            lag(at)
-                        ),
-                    ))
-                } else if input.provider == Provider::Eks && at < s {
-                    Some((
-                        true,
-                        format!(
-                            "EKS asks managed node groups and Fargate to match the control plane ({s}) before it moves (a stricter rule than the upstream skew; self-managed nodes may trail)"
-                        ),
-                    ))
-                } else {
-                    None
+                // The kubelet window is SKEW001's; EKS adds its own stricter rule.
+                let roll = match skew(s, h.to, at) {
+                    Some(Skew::Newer) => Some(format!(
+                        "kubelet {at} is newer than the {s} control plane (SKEW001: a kubelet may never be newer than any apiserver): replace the nodes with {s} ones"
+                    )),
+                    Some(Skew::TooOld { needs }) => Some(format!(
+                        "after the {} hop a kubelet must be at least {needs} (SKEW001; {at} may trail by {})",
+                        h.to,
+                        lag(at)
+                    )),
+                    None if input.provider == Provider::Eks && at < s => Some(format!(
+                        "EKS asks managed node groups and Fargate to match the control plane ({s}) before it moves (a stricter rule than the upstream skew; self-managed nodes may trail)"
+                    )),
+                    None => None,
                 };
-                if let Some((required, reason)) = roll {
+                if let Some(reason) = roll {
                     h.node_rolls.push(NodeRoll {
                         pool: pool.name.clone(),
                         from: at,
                         to: s,
-                        required,
+                        required: true,
                         reason,
                     });
                     at = s;
                 }
             }
             if at < target {
-                let must = at.minor + lag(at) <= target.minor;
+                let must = at <= oldest_allowed(target, at);
                 after_rolls.push(NodeRoll {
                     pool: pool.name.clone(),
                     from: at,
@@ -444,8 +433,8 @@ impl Plan {
         // kubectl, per hop.
         if let Some(k) = input.kubectl {
             for h in &hops {
-                let (lo, hi) = h.kubectl_range;
-                if k < lo || k > hi {
+                if outside(k, h.to) {
+                    let (lo, hi) = h.kubectl_range;
                     before.push(Blocker {
                         code: crate::checks::skew006::CHECK.code.into(),
                         // The check's own severity: the plan does not make it worse.
@@ -573,19 +562,8 @@ fn add_api(list: &mut Vec<RemovedApi>, f: &Finding) {
     }
 }
 
-fn coredns(minor: KubeVersion) -> Option<String> {
-    KUBEADM_COREDNS.lines().skip(1).find_map(|l| {
-        let (k, d) = l.trim().split_once(',')?;
-        (k.parse::<KubeVersion>().ok()? == minor).then(|| d.to_owned())
-    })
-}
-
 fn hop(from: KubeVersion, to: KubeVersion, finishing: bool, provider: Provider) -> Hop {
-    let dns = coredns(to);
-    let kubectl_range = (
-        KubeVersion::new(to.major, to.minor.saturating_sub(1)),
-        KubeVersion::new(to.major, to.minor + 1),
-    );
+    let dns = kubeadm_coredns(to);
     Hop {
         from,
         to,
@@ -596,7 +574,7 @@ fn hop(from: KubeVersion, to: KubeVersion, finishing: bool, provider: Provider) 
         blockers: Vec::new(),
         steps: steps(provider, to, dns.as_deref(), finishing),
         coredns: dns,
-        kubectl_range,
+        kubectl_range: kubectl_range(to),
     }
 }
 

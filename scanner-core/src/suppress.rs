@@ -43,15 +43,9 @@ pub use crate::source::{Exclude, relative_to};
 /// Version of the baseline file format.
 pub const BASELINE_SCHEMA_VERSION: u32 = 1;
 
-/// Whether a code pattern (a code, a prefix such as `DEP` or `DRN`, or `*`) matches `code`.
-/// Case-insensitive, as `--select` and `--ignore` are.
-pub fn code_matches(pattern: &str, code: &str) -> bool {
-    let p = pattern.trim();
-    p == "*"
-        || (!p.is_empty()
-            && code.len() >= p.len()
-            && code.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
-}
+/// Whether a code pattern (a code, a prefix such as `DEP` or `DRN`, or `*` wildcards) matches
+/// `code`: the one syntax of [`crate::code_pattern`], shared with `--select` and `--ignore`.
+pub use crate::code_pattern::matches as code_matches;
 
 /// The value of an [`IGNORE_ANNOTATION`]: which codes, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]

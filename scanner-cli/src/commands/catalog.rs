@@ -10,6 +10,7 @@ use comfy_table::{Cell, ContentArrangement, Table, presets};
 use scanner_core::{ApiEntry, Catalog, KubeVersion, WILDCARD};
 
 use crate::args::{CatalogFetchArgs, CatalogListArgs, CatalogShowArgs, ListFormat, ShowFormat};
+use crate::render::csv::field as csv_field;
 use crate::{Stderr, exit, setup};
 
 /// Catalog files larger than this are refused: the embedded one is under 100 KB.
@@ -56,14 +57,6 @@ fn list_row(e: &ApiEntry) -> [String; 8] {
         replacement_cell(e),
         version_cell(e.replacement.as_ref().and_then(|r| r.available_in)),
     ]
-}
-
-fn csv_field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
 }
 
 pub fn list(args: &CatalogListArgs, err: &mut Stderr) -> Result<u8> {

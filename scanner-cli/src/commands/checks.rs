@@ -1,12 +1,11 @@
 //! `upcheck checks` and `upcheck explain`: the check catalog, from the one registry every
 //! format and the docs use.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};
 use scanner_core::Code;
-use scanner_core::checks::{self, Check, Resource};
+use scanner_core::checks::{self, Check};
 use serde_json::{Value, json};
 
 use crate::args::{ChecksArgs, ChecksFormat, ExplainArgs};
@@ -91,27 +90,7 @@ pub fn list(args: &ChecksArgs) -> Result<u8> {
 
 /// The `ClusterRole` the readiness checks need.
 fn rbac(format: ChecksFormat) -> Result<u8> {
-    let needs: BTreeSet<Resource> = checks::REGISTRY
-        .iter()
-        .flat_map(|c| c.needs.iter().copied())
-        .collect();
-    let mut by_group: std::collections::BTreeMap<&str, Vec<&str>> =
-        std::collections::BTreeMap::new();
-    for r in needs {
-        let group = r.api_versions()[0].split_once('/').map_or("", |(g, _)| g);
-        by_group.entry(group).or_default().push(r.name());
-    }
-    let rules: Vec<Value> = by_group
-        .into_iter()
-        .map(|(g, rs)| json!({"apiGroups": [g], "resources": rs, "verbs": ["list"]}))
-        .chain([json!({"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/version"], "verbs": ["get"]})])
-        .collect();
-    let role = json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": "upcheck-readiness", "labels": {"app.kubernetes.io/name": "upcheck"}},
-        "rules": rules,
-    });
+    let role = checks::rbac::readiness_role();
     let text = match format {
         ChecksFormat::Json => serde_json::to_string_pretty(&role)? + "\n",
         ChecksFormat::Yaml | ChecksFormat::Text => {

@@ -9,7 +9,9 @@ use scanner_core::Report;
 use super::RenderOptions;
 use super::columns;
 
-fn field(value: &str) -> String {
+/// One CSV field (RFC 4180): quoted, with quotes doubled, only when it holds a comma, a quote or
+/// a line break. Every CSV upcheck writes (`-o csv`, `upcheck catalog list -o csv`) uses it.
+pub(crate) fn field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {

@@ -2,7 +2,7 @@
 //! never choose the exit code.
 
 pub mod columns;
-mod csv;
+pub(crate) mod csv;
 pub mod explain;
 mod github;
 mod junit;

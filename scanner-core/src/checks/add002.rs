@@ -31,7 +31,7 @@ pub static CHECK: Check = Check {
 };
 
 /// The `CoreDNS` version kubeadm ships per Kubernetes minor (`kubernetes_minor,coredns_version`).
-pub(crate) const KUBEADM_COREDNS: &str = include_str!("data/kubeadm-coredns.csv");
+const KUBEADM_COREDNS: &str = include_str!("data/kubeadm-coredns.csv");
 
 /// The first `CoreDNS` line that reads `EndpointSlices` (and needs RBAC for them).
 const ENDPOINTSLICES_FROM: DnsVersion = DnsVersion::new(1, 8, 0);
@@ -118,6 +118,12 @@ static SHIPPED: LazyLock<Vec<(KubeVersion, DnsVersion)>> =
 /// The `CoreDNS` kubeadm ships with `minor`.
 fn shipped(minor: KubeVersion) -> Option<DnsVersion> {
     SHIPPED.iter().find(|(k, _)| *k == minor).map(|(_, d)| *d)
+}
+
+/// The `CoreDNS` version kubeadm ships with `minor`, as written in reports (`1.11.1`); the
+/// plan names it per hop.
+pub(crate) fn kubeadm_coredns(minor: KubeVersion) -> Option<String> {
+    shipped(minor).map(|d| d.to_string())
 }
 
 /// The minor before `v` (`None` below x.1).

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::util::{is_finished, is_mirror_pod, name, names, namespace, owner_of, selects, text};
+use super::util::{drain_evicts, name, names, namespace, owner_of, selects, text};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -28,12 +28,9 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     // (owner, budgets) → the pods under them, so a Deployment's replicas make one finding.
     let mut groups: BTreeMap<(String, Vec<&str>), Vec<&str>> = BTreeMap::new();
     for pod in ctx.state.list(Resource::Pods) {
-        // Pending, finished and terminating pods bypass budgets; drains skip mirror pods.
-        if is_finished(pod)
-            || is_mirror_pod(pod)
-            || text(pod, "/status/phase") == Some("Pending")
-            || pod.pointer("/metadata/deletionTimestamp").is_some()
-        {
+        // Only what a drain evicts; of that, the eviction API lets Pending pods pass
+        // whatever the budgets say.
+        if !drain_evicts(pod) || text(pod, "/status/phase") == Some("Pending") {
             continue;
         }
         let mut budgets: Vec<&str> = pdbs
@@ -99,7 +96,7 @@ mod tests {
         let pod = |n: &str, phase: &str| {
             json!({"metadata": {"name": n, "namespace": "a", "labels": {"app": "web"},
                 "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "controller": true}]},
-                "status": {"phase": phase}})
+                "spec": {"nodeName": "n1"}, "status": {"phase": phase}})
         };
         s.set(
             Resource::Pods,
@@ -134,6 +131,21 @@ mod tests {
             budget("none", &Value::Null),
         ]));
         assert!(f.is_empty());
+    }
+
+    #[test]
+    fn daemon_set_pods_stay_out() {
+        // A drain with --ignore-daemonsets never evicts them, so their budgets never answer
+        // 500 during it (before the shared drain rule, DRN003 reported them).
+        let mut s = state(vec![
+            budget("web", &json!({"matchLabels": {"app": "web"}})),
+            budget("all", &json!({})),
+        ]);
+        let ds = json!({"metadata": {"name": "agent-x", "namespace": "a", "labels": {"app": "web"},
+            "ownerReferences": [{"kind": "DaemonSet", "name": "agent", "controller": true}]},
+            "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}});
+        s.set(Resource::Pods, vec![ds]);
+        assert!(findings(&s).is_empty());
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! DRN004: unmanaged (bare) pods, which a drain refuses or deletes for good.
 
-use serde_json::Value;
-
-use super::util::{controller, is_finished, is_mirror_pod, object_ref, text};
+use super::util::{controller, drain_evicts, object_ref, text};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -25,19 +23,12 @@ pub static CHECK: Check = Check {
 
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     for pod in ctx.state.list(Resource::Pods) {
-        if controller(pod).is_some()
-            || is_mirror_pod(pod)
-            || is_finished(pod)
-            || pod.pointer("/metadata/deletionTimestamp").is_some()
-        {
+        // A pod with a controller is not bare (that includes DaemonSet pods, which a drain
+        // leaves running).
+        if controller(pod).is_some() || !drain_evicts(pod) {
             continue;
         }
         let node = text(pod, "/spec/nodeName");
-        // A live pod that no node runs yet (Pending, unscheduled) is on no node to drain;
-        // a manifest has no status and counts.
-        if node.is_none() && pod.pointer("/status/phase").is_some_and(Value::is_string) {
-            continue;
-        }
         let place = node.map_or_else(String::new, |n| format!(" on {n}"));
         out.push(CheckFinding::new(
             &CHECK,
@@ -56,7 +47,7 @@ mod tests {
     use super::*;
     use crate::checks::{ClusterState, Context};
     use api_catalog::KubeVersion;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use crate::checks::util::recorded_items as fixture;
 

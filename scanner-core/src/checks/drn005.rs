@@ -1,10 +1,10 @@
 //! DRN005: pods that keep data on their node (`emptyDir`, `hostPath`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::util::{controller, is_finished, is_mirror_pod, name, names, owner_of, text};
+use super::util::{PodGroup, drain_evicts, names, owner_of, text};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -25,44 +25,26 @@ pub static CHECK: Check = Check {
     run,
 };
 
-/// The pods of one group and the nodes they run on.
-#[derive(Default)]
-struct Pods<'a> {
-    pods: Vec<&'a str>,
-    nodes: BTreeSet<&'a str>,
-}
-
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     // (owner, volumes described) → (pods, nodes), so a Deployment's replicas make one finding.
-    let mut groups: BTreeMap<(String, String), Pods<'_>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), PodGroup<'_>> = BTreeMap::new();
     for pod in ctx.state.list(Resource::Pods) {
-        let node = text(pod, "/spec/nodeName");
-        if is_finished(pod)
-            || is_mirror_pod(pod)
-            || pod.pointer("/metadata/deletionTimestamp").is_some()
-            || matches!(controller(pod), Some(("DaemonSet", _)))
-            || (node.is_none() && pod.pointer("/status/phase").is_some())
-        {
+        if !drain_evicts(pod) {
             continue;
         }
         let Some(volumes) = describe(pod) else {
             continue;
         };
-        let Pods { pods, nodes } = groups.entry((owner_of(pod), volumes)).or_default();
-        pods.push(name(pod));
-        nodes.extend(node);
+        groups.entry((owner_of(pod), volumes)).or_default().add(pod);
     }
-    for ((owner, volumes), Pods { pods, nodes }) in groups {
+    for ((owner, volumes), group) in groups {
+        let pods = &group.pods;
         let (subject, verb) = if let [pod] = pods.as_slice() {
             (format!("pod {pod}"), "uses")
         } else {
-            (format!("{} pods ({})", pods.len(), names(&pods)), "use")
+            (format!("{} pods ({})", pods.len(), names(pods)), "use")
         };
-        let place = if nodes.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", nodes.into_iter().collect::<Vec<_>>().join(", "))
-        };
+        let place = group.place();
         out.push(CheckFinding::new(
             &CHECK,
             Severity::Warning,
@@ -189,6 +171,18 @@ mod tests {
             done,
         ]);
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn a_null_phase_counts_as_a_manifest() {
+        // No API server writes a null phase, so such a pod is read as a manifest, as DRN004
+        // already did (DRN005 used to take it for an unscheduled live pod and pass it).
+        let mut p = pod("tool", None, &json!([{"name": "tmp", "emptyDir": {}}]));
+        p["spec"]["nodeName"].take();
+        p["status"]["phase"] = Value::Null;
+        let f = findings(vec![p]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.starts_with("pod tool uses emptyDir tmp:"));
     }
 
     #[test]

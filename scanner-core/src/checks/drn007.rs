@@ -1,11 +1,10 @@
 //! DRN007: pods that may take longer to stop than the platforms wait for a drain.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::util::{controller, is_finished, is_mirror_pod, name, object_ref, text};
-use super::util::{names, owner_of};
+use super::util::{PodGroup, drain_evicts, names, object_ref, owner_of};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -59,8 +58,7 @@ fn shutdown(spec: &Value) -> (i64, bool) {
 struct Slow<'a> {
     grace: i64,
     pre_stop: bool,
-    pods: Vec<&'a str>,
-    nodes: BTreeSet<&'a str>,
+    group: PodGroup<'a>,
 }
 
 /// Seconds as minutes, rounded up (`601` → `11 min`).
@@ -89,15 +87,8 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         }
     }
     for pod in ctx.state.list(Resource::Pods) {
-        let node = text(pod, "/spec/nodeName");
-        // What a drain evicts: not finished, mirror, already deleting or DaemonSet pods, and
-        // not pods that were never scheduled (manifests have no status and are kept).
-        if is_finished(pod)
-            || is_mirror_pod(pod)
-            || pod.pointer("/metadata/deletionTimestamp").is_some()
-            || matches!(controller(pod), Some(("DaemonSet", _)))
-            || (node.is_none() && pod.pointer("/status/phase").is_some())
-        {
+        // Only what a drain evicts waits for its grace period during the drain.
+        if !drain_evicts(pod) {
             continue;
         }
         let Some(spec) = pod.get("spec") else {
@@ -113,26 +104,21 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
             entry.grace = entry.grace.max(grace);
             entry.pre_stop |= pre_stop;
         }
-        entry.pods.push(name(pod));
-        entry.nodes.extend(node);
+        entry.group.add(pod);
     }
     for (object, s) in slow {
         let Slow {
             grace,
             pre_stop,
-            pods,
-            nodes,
+            group,
         } = s;
+        let pods = &group.pods;
         let subject = match pods.as_slice() {
             [] => "its pods".to_owned(),
             [pod] => format!("pod {pod}"),
-            _ => format!("{} pods ({})", pods.len(), names(&pods)),
+            _ => format!("{} pods ({})", pods.len(), names(pods)),
         };
-        let place = if nodes.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", nodes.into_iter().collect::<Vec<_>>().join(", "))
-        };
+        let place = group.place();
         let hook = if pre_stop { " with a preStop hook" } else { "" };
         let m = minutes(grace);
         let against = if m > AKS_MINUTES {

@@ -1,10 +1,8 @@
 //! DRN008: autoscaler annotations that keep Cluster Autoscaler or Karpenter off a node.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::util::{
-    annotation, is_finished, is_mirror_pod, name, names, object_ref, owner_of, text,
-};
+use super::util::{Drain, PodGroup, annotation, drain, names, object_ref, owner_of};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -26,61 +24,62 @@ pub static CHECK: Check = Check {
 };
 
 /// The pod annotations that hold an autoscaler back: key, the value that does, who honours it
-/// and how.
-const POD_ANNOTATIONS: [(&str, &str, &str, &str); 3] = [
+/// and how, and whether it counts on pods a drain does not evict (mirror and `DaemonSet` pods):
+/// Cluster Autoscaler passes over those before reading the annotation, Karpenter honours it on
+/// every pod that runs on the node.
+const POD_ANNOTATIONS: [(&str, &str, &str, &str, bool); 3] = [
     (
         "cluster-autoscaler.kubernetes.io/safe-to-evict",
         "false",
         "Cluster Autoscaler will not remove",
         "",
+        false,
     ),
     (
         "karpenter.sh/do-not-disrupt",
         "true",
         "Karpenter will not voluntarily disrupt",
         ", drift to the new version included",
+        true,
     ),
     (
         "karpenter.sh/do-not-evict",
         "true",
         "Karpenter will not voluntarily disrupt",
         ", drift to the new version included",
+        true,
     ),
 ];
 
-/// The pods of one group and the nodes they run on.
-#[derive(Default)]
-struct Pods<'a> {
-    pods: Vec<&'a str>,
-    nodes: BTreeSet<&'a str>,
-}
-
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     // (owner, annotations) → (pods, nodes), so a Deployment's replicas make one finding.
-    let mut groups: BTreeMap<(String, Vec<usize>), Pods<'_>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, Vec<usize>), PodGroup<'_>> = BTreeMap::new();
     for pod in ctx.state.list(Resource::Pods) {
-        let node = text(pod, "/spec/nodeName");
-        if is_finished(pod)
-            || is_mirror_pod(pod)
-            || pod.pointer("/metadata/deletionTimestamp").is_some()
-            || (node.is_none() && pod.pointer("/status/phase").is_some())
-        {
+        let fate = drain(pod);
+        if fate == Drain::Leaves {
             continue;
         }
         let held: Vec<usize> = POD_ANNOTATIONS
             .iter()
             .enumerate()
-            .filter(|(_, (key, value, ..))| annotation(pod, key) == Some(value))
+            .filter(|(_, (key, value, _, _, unevicted))| {
+                annotation(pod, key) == Some(value) && (fate == Drain::Evicted || *unevicted)
+            })
             .map(|(i, _)| i)
             .collect();
         if held.is_empty() {
             continue;
         }
-        let Pods { pods, nodes } = groups.entry((owner_of(pod), held)).or_default();
-        pods.push(name(pod));
-        nodes.extend(node);
+        // A mirror pod's controller is its Node: name the pod, not a namespaced "Node".
+        let owner = if fate == Drain::Skipped {
+            object_ref("Pod", pod)
+        } else {
+            owner_of(pod)
+        };
+        groups.entry((owner, held)).or_default().add(pod);
     }
-    for ((owner, held), Pods { pods, nodes }) in groups {
+    for ((owner, held), group) in groups {
+        let pods = &group.pods;
         let annotations: Vec<String> = held
             .iter()
             .map(|&i| {
@@ -96,16 +95,12 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         let mut effects: Vec<String> = held
             .iter()
             .map(|&i| {
-                let (_, _, who, how) = POD_ANNOTATIONS[i];
+                let (_, _, who, how, _) = POD_ANNOTATIONS[i];
                 format!("{who} {whose}{how}")
             })
             .collect();
         effects.dedup();
-        let place = if nodes.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", nodes.into_iter().collect::<Vec<_>>().join(", "))
-        };
+        let place = group.place();
         let message = if let [pod] = pods.as_slice() {
             format!(
                 "pod {pod}{place} is {}: {}",
@@ -117,7 +112,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 "{} pods are {} ({}){place}: {}",
                 pods.len(),
                 annotations.join(" and "),
-                names(&pods),
+                names(pods),
                 effects.join("; ")
             )
         };
@@ -209,6 +204,45 @@ mod tests {
             vec![json!({"metadata": {"name": "n1"}})],
         );
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn pods_a_drain_leaves_count_for_karpenter_only() {
+        // Cluster Autoscaler passes over DaemonSet and mirror pods before it reads
+        // safe-to-evict; Karpenter lets any pod on the node hold it with do-not-disrupt.
+        // Before the shared drain rule, DRN008 reported DaemonSet pods for both and mirror
+        // pods for neither.
+        let mut daemon = pod(
+            "agent-x",
+            "n1",
+            &json!({"cluster-autoscaler.kubernetes.io/safe-to-evict": "false",
+                "karpenter.sh/do-not-disrupt": "true"}),
+        );
+        daemon["metadata"]["ownerReferences"] =
+            json!([{"kind": "DaemonSet", "name": "agent", "controller": true}]);
+        let mirror = json!({"metadata": {"name": "etcd-n2", "namespace": "kube-system",
+            "annotations": {"kubernetes.io/config.mirror": "x",
+                "cluster-autoscaler.kubernetes.io/safe-to-evict": "false",
+                "karpenter.sh/do-not-disrupt": "true"},
+            "ownerReferences": [{"kind": "Node", "name": "n2", "controller": true}]},
+            "spec": {"nodeName": "n2"}, "status": {"phase": "Running"}});
+        let f: Vec<(String, String)> = findings(vec![daemon, mirror], vec![])
+            .into_iter()
+            .map(|f| (f.object, f.message))
+            .collect();
+        assert_eq!(
+            f,
+            [
+                (
+                    "DaemonSet a/agent".to_owned(),
+                    "pod agent-x on n1 is do-not-disrupt=true: Karpenter will not voluntarily disrupt its node, drift to the new version included".to_owned()
+                ),
+                (
+                    "Pod kube-system/etcd-n2".to_owned(),
+                    "pod etcd-n2 on n2 is do-not-disrupt=true: Karpenter will not voluntarily disrupt its node, drift to the new version included".to_owned()
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -26,7 +26,8 @@ mod hlt002;
 mod node001;
 mod node002;
 mod path001;
-mod skew001;
+pub mod rbac;
+pub(crate) mod skew001;
 mod skew003;
 mod skew005;
 pub(crate) mod skew006;
@@ -253,6 +254,12 @@ mod tests {
         assert!(s.includes("DRN001") && s.includes("SKEW001"));
         assert!(!s.includes("DRN004") && !s.includes("HLT001"));
         assert!(Selection::default().includes("HLT001"));
+        // The syntax suppressions use: `*` wildcards too.
+        let wild = Selection {
+            select: vec!["SKEW*1".into(), "*".into()],
+            ignore: vec!["DRN".into()],
+        };
+        assert!(wild.includes("SKEW001") && wild.includes("HLT001") && !wild.includes("DRN001"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub static CHECK: Check = Check {
 
 /// Why a node component cannot stay where it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Skew {
+pub(crate) enum Skew {
     /// Newer than the control plane.
     Newer,
     /// Older than the oldest minor the control plane accepts after the hop.
@@ -53,15 +53,16 @@ pub(super) struct Roll {
 }
 
 /// The oldest node component minor an apiserver at `apiserver` accepts for a component at `component`.
-pub(super) fn oldest_allowed(apiserver: KubeVersion, component: KubeVersion) -> KubeVersion {
+pub(crate) fn oldest_allowed(apiserver: KubeVersion, component: KubeVersion) -> KubeVersion {
     KubeVersion::new(
         apiserver.major,
         apiserver.minor.saturating_sub(lag(component)),
     )
 }
 
-/// Whether a component at `version` fits the step `from → hop`.
-pub(super) fn skew(from: KubeVersion, hop: KubeVersion, version: KubeVersion) -> Option<Skew> {
+/// Whether a component at `version` fits the step `from → hop` (the kubelet window the plan
+/// rolls node pools by, too).
+pub(crate) fn skew(from: KubeVersion, hop: KubeVersion, version: KubeVersion) -> Option<Skew> {
     if version > from {
         return Some(Skew::Newer);
     }

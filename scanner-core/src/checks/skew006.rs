@@ -22,9 +22,18 @@ pub static CHECK: Check = Check {
     run,
 };
 
-/// kubectl is supported within one minor of the API server.
-fn outside(kubectl: KubeVersion, server: KubeVersion) -> bool {
-    kubectl.major != server.major || kubectl.minor.abs_diff(server.minor) > 1
+/// The kubectl versions an API server at `server` supports: one minor older to one newer.
+pub(crate) fn kubectl_range(server: KubeVersion) -> (KubeVersion, KubeVersion) {
+    (
+        KubeVersion::new(server.major, server.minor.saturating_sub(1)),
+        KubeVersion::new(server.major, server.minor + 1),
+    )
+}
+
+/// Whether `kubectl` is outside the range `server` supports.
+pub(crate) fn outside(kubectl: KubeVersion, server: KubeVersion) -> bool {
+    let (lo, hi) = kubectl_range(server);
+    kubectl < lo || kubectl > hi
 }
 
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
@@ -51,7 +60,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 "kubectl",
                 format!(
                     "kubectl {kubectl} is unsupported against the {hop} control plane (±1 minor): bump the pinned kubectl to at least {} before that hop",
-                    KubeVersion::new(hop.major, hop.minor.saturating_sub(1))
+                    kubectl_range(hop).0
                 ),
             )
             .at_hop(hop),

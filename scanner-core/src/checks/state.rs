@@ -150,11 +150,18 @@ impl Resource {
         Self::ALL.into_iter().find(|r| r.kind() == kind)
     }
 
+    /// The API group (`policy`; empty for the core group), as RBAC rules name it.
+    pub fn group(self) -> &'static str {
+        self.api_versions()[0]
+            .split_once('/')
+            .map_or("", |(group, _)| group)
+    }
+
     /// `poddisruptionbudgets.policy`, as RBAC and kubectl name it.
     pub fn reference(self) -> String {
-        match self.api_versions()[0].split_once('/') {
-            Some((group, _)) => format!("{}.{group}", self.name()),
-            None => self.name().to_owned(),
+        match self.group() {
+            "" => self.name().to_owned(),
+            group => format!("{}.{group}", self.name()),
         }
     }
 }

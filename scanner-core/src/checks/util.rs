@@ -1,5 +1,7 @@
 //! Field readers shared by the checks: names, owners, label selectors, readiness, versions.
 
+use std::collections::BTreeSet;
+
 use api_catalog::KubeVersion;
 use serde_json::Value;
 
@@ -55,6 +57,54 @@ pub fn is_mirror_pod(pod: &Value) -> bool {
 /// A pod that has finished (drains let it pass).
 pub fn is_finished(pod: &Value) -> bool {
     matches!(text(pod, "/status/phase"), Some("Succeeded" | "Failed"))
+}
+
+/// What a drain of its node does with a pod: the one rule the drain checks (DRN003, DRN004,
+/// DRN005, DRN007, DRN008) share. It follows `kubectl drain --ignore-daemonsets`, checked in
+/// this order:
+///
+/// 1. finished (phase `Succeeded` or `Failed`) or already terminating (a
+///    `metadata.deletionTimestamp`): [`Drain::Leaves`], it goes whatever the drain does;
+/// 2. a mirror (static) pod, annotated `kubernetes.io/config.mirror`: [`Drain::Skipped`];
+/// 3. a live pod that no node runs (a `status.phase` but no `spec.nodeName`):
+///    [`Drain::Leaves`], there is no node to drain it from;
+/// 4. controlled by a `DaemonSet`: [`Drain::LeftRunning`];
+/// 5. anything else: [`Drain::Evicted`], bare pods included (refused without `--force`, deleted
+///    for good with it).
+///
+/// A manifest has no status: its pods count as running on some node, so the checks also judge
+/// what a deployment would bring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drain {
+    /// Finished, terminating, or on no node: nothing for a drain to do.
+    Leaves,
+    /// A mirror pod: the kubelet runs it from a file and drains skip it.
+    Skipped,
+    /// A `DaemonSet`'s pod: `--ignore-daemonsets` leaves it running on the cordoned node.
+    LeftRunning,
+    /// Evicted (or deleted) by the drain.
+    Evicted,
+}
+
+/// What a drain of its node does with `pod` (see [`Drain`]).
+pub fn drain(pod: &Value) -> Drain {
+    if is_finished(pod) || pod.pointer("/metadata/deletionTimestamp").is_some() {
+        Drain::Leaves
+    } else if is_mirror_pod(pod) {
+        Drain::Skipped
+    } else if text(pod, "/spec/nodeName").is_none() && text(pod, "/status/phase").is_some() {
+        // An API server always writes a string phase: a pod without one is a manifest.
+        Drain::Leaves
+    } else if matches!(controller(pod), Some(("DaemonSet", _))) {
+        Drain::LeftRunning
+    } else {
+        Drain::Evicted
+    }
+}
+
+/// Whether a drain of its node evicts `pod` (see [`Drain`]).
+pub fn drain_evicts(pod: &Value) -> bool {
+    drain(pod) == Drain::Evicted
 }
 
 /// The pod's `Ready` condition is `True`.
@@ -192,6 +242,34 @@ pub fn owner_of(pod: &Value) -> String {
     }
 }
 
+/// The pods of one group (an owner's replicas, so that they make one finding) and the nodes
+/// they run on.
+#[derive(Debug, Default)]
+pub struct PodGroup<'a> {
+    /// Pod names, in list order.
+    pub pods: Vec<&'a str>,
+    /// Their nodes (a manifest's pods have none).
+    pub nodes: BTreeSet<&'a str>,
+}
+
+impl<'a> PodGroup<'a> {
+    /// Adds a pod and its node.
+    pub fn add(&mut self, pod: &'a Value) {
+        self.pods.push(name(pod));
+        self.nodes.extend(text(pod, "/spec/nodeName"));
+    }
+
+    /// ` on n1, n2`, or nothing when no node is known.
+    pub fn place(&self) -> String {
+        if self.nodes.is_empty() {
+            String::new()
+        } else {
+            let nodes: Vec<&str> = self.nodes.iter().copied().collect();
+            format!(" on {}", nodes.join(", "))
+        }
+    }
+}
+
 /// Up to five names, then how many more.
 pub fn names(list: &[&str]) -> String {
     let shown = list.iter().take(5).copied().collect::<Vec<_>>().join(", ");
@@ -236,6 +314,77 @@ mod tests {
             {"key": "tier", "operator": "In", "values": ["front", "back"]},
             {"key": "canary", "operator": "DoesNotExist"}]});
         assert!(selects(Some(&expr), Some(&labels)));
+    }
+
+    #[test]
+    fn what_a_drain_does_with_each_pod() {
+        let pod = |extra: Value| {
+            let mut p = json!({"metadata": {"name": "p", "namespace": "a"},
+                "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}});
+            json_patch(&mut p, &extra);
+            p
+        };
+        let ds = json!({"metadata": {"ownerReferences": [{"kind": "DaemonSet", "name": "d", "controller": true}]}});
+        for (case, p, want) in [
+            ("running", pod(json!({})), Drain::Evicted),
+            (
+                "bare manifest",
+                json!({"kind": "Pod", "spec": {}}),
+                Drain::Evicted,
+            ),
+            // A null phase is no live pod's: the pod counts as a manifest.
+            (
+                "null phase",
+                json!({"spec": {}, "status": {"phase": null}}),
+                Drain::Evicted,
+            ),
+            (
+                "succeeded",
+                pod(json!({"status": {"phase": "Succeeded"}})),
+                Drain::Leaves,
+            ),
+            (
+                "failed",
+                pod(json!({"status": {"phase": "Failed"}})),
+                Drain::Leaves,
+            ),
+            (
+                "terminating",
+                pod(json!({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}})),
+                Drain::Leaves,
+            ),
+            (
+                "unscheduled",
+                json!({"spec": {}, "status": {"phase": "Pending"}}),
+                Drain::Leaves,
+            ),
+            (
+                "mirror",
+                pod(json!({"metadata": {"annotations": {"kubernetes.io/config.mirror": "x"}}})),
+                Drain::Skipped,
+            ),
+            ("daemonset", pod(ds.clone()), Drain::LeftRunning),
+            (
+                "finished daemonset",
+                pod(json!({"metadata": ds["metadata"], "status": {"phase": "Failed"}})),
+                Drain::Leaves,
+            ),
+        ] {
+            assert_eq!(drain(&p), want, "{case}");
+            assert_eq!(drain_evicts(&p), want == Drain::Evicted, "{case}");
+        }
+    }
+
+    /// Merges `patch` into `target` (objects key by key, anything else replaced).
+    fn json_patch(target: &mut Value, patch: &Value) {
+        match (target, patch) {
+            (Value::Object(t), Value::Object(p)) => {
+                for (k, v) in p {
+                    json_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+            (t, p) => *t = p.clone(),
+        }
     }
 
     #[test]
