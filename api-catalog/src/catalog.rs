@@ -137,7 +137,19 @@ pub enum Lookup<'c> {
 }
 
 /// The verdict for one apiVersion/kind at a target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ApiStatus {
     /// Served at the target and not deprecated.
@@ -174,7 +186,9 @@ impl ApiStatus {
 }
 
 /// The version a component is judged at, and optionally the version it runs today.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Target {
     /// The version being upgraded to.
     pub target: KubeVersion,
@@ -184,7 +198,9 @@ pub struct Target {
 }
 
 /// Targets per component (`k8s` → 1.33). A component without a target is not judged.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Targets(BTreeMap<String, Target>);
 
@@ -229,7 +245,19 @@ pub struct Lifecycle {
 }
 
 /// Which catalog fact a verdict rests on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum MatchBasis {
     /// The exact group/version/kind.

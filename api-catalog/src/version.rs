@@ -121,6 +121,21 @@ impl Serialize for KubeVersion {
     }
 }
 
+// Written as a string, so the schema says so (a derive would describe the two numbers).
+impl schemars::JsonSchema for KubeVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "KubeVersion".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]+\\.[0-9]+$",
+            "description": "A Kubernetes minor release, major.minor (\"1.33\")."
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for KubeVersion {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;

@@ -512,11 +512,12 @@ impl Plan {
             for f in &readiness.findings {
                 // PATH001 describes the hops; the plan shows them itself. Node skew is planned
                 // above from the pools, so SKEW001 rows would repeat it.
-                if matches!(f.code, "PATH001" | "SKEW001") || f.severity == Severity::Info {
+                if matches!(f.code.as_str(), "PATH001" | "SKEW001") || f.severity == Severity::Info
+                {
                     continue;
                 }
                 let b = Blocker {
-                    code: f.code.to_owned(),
+                    code: f.code.clone(),
                     severity: f.severity,
                     object: f.object.clone(),
                     message: f.message.clone(),

@@ -544,6 +544,25 @@ pub(crate) fn read(job: FileJob, walk: &WalkOptions) -> Result<(String, Vec<u8>)
     }
 }
 
+/// A glob pattern that cannot be compiled.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid glob {pattern:?}: {reason}")]
+pub struct GlobError {
+    /// The pattern as written.
+    pub pattern: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl GlobError {
+    pub(crate) fn new(pattern: &str, e: &globset::Error) -> Self {
+        Self {
+            pattern: pattern.to_owned(),
+            reason: e.to_string(),
+        }
+    }
+}
+
 /// Paths to leave out of directory walks: globs relative to a root (the config file's
 /// directory).
 #[derive(Clone, Debug)]
@@ -564,16 +583,18 @@ impl Eq for Exclude {}
 
 impl Exclude {
     /// Globs relative to `root`; relative paths met while walking are relative to `cwd`.
-    pub fn new(root: &Path, cwd: &Path, patterns: &[String]) -> Result<Self, String> {
+    pub fn new(root: &Path, cwd: &Path, patterns: &[String]) -> Result<Self, GlobError> {
         let mut b = GlobSetBuilder::new();
         for p in patterns {
-            b.add(Glob::new(p).map_err(|e| format!("invalid glob {p:?}: {e}"))?);
+            b.add(Glob::new(p).map_err(|e| GlobError::new(p, &e))?);
         }
         Ok(Self {
             root: root.to_path_buf(),
             cwd: cwd.to_path_buf(),
             patterns: patterns.to_vec(),
-            set: b.build().map_err(|e| e.to_string())?,
+            set: b
+                .build()
+                .map_err(|e| GlobError::new(&patterns.join(", "), &e))?,
         })
     }
 

@@ -38,7 +38,44 @@ use serde::{Deserialize, Serialize};
 use crate::report::suppressed::subject;
 use crate::report::{CheckFinding, Finding, Report};
 pub use crate::report::{IGNORE_ANNOTATION, Suppressed, SuppressedBy};
-pub use crate::source::{Exclude, relative_to};
+pub use crate::source::{Exclude, GlobError, relative_to};
+
+/// Why an annotation, a rule or a baseline could not be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SuppressError {
+    /// The annotation is not `CODES: reason`.
+    #[error(
+        "{IGNORE_ANNOTATION} must be `CODES: reason` (for example `DEP002: migrating in PLAT-12`), got {0:?}"
+    )]
+    AnnotationShape(String),
+    /// The annotation names no code.
+    #[error("{IGNORE_ANNOTATION} names no code before the colon: {0:?}")]
+    AnnotationNoCode(String),
+    /// A code in the annotation is not a code or prefix.
+    #[error("{IGNORE_ANNOTATION}: {0:?} is not a check code or prefix")]
+    AnnotationBadCode(String),
+    /// The annotation gives no reason.
+    #[error("{IGNORE_ANNOTATION} needs a reason after the codes: {0:?}")]
+    AnnotationNoReason(String),
+    /// The annotation's value is not a string.
+    #[error("{IGNORE_ANNOTATION} must be a string")]
+    AnnotationNotString,
+    /// A glob of a rule cannot be compiled.
+    #[error(transparent)]
+    Glob(#[from] GlobError),
+    /// The baseline file is not the JSON a baseline is.
+    #[error("{0}")]
+    BaselineJson(String),
+    /// The baseline was written by an upcheck with another baseline schema.
+    #[error(
+        "baseline schema_version {found} is not supported (this upcheck reads {BASELINE_SCHEMA_VERSION})"
+    )]
+    BaselineVersion {
+        /// The version the file declares.
+        found: u32,
+    },
+}
 
 /// Version of the baseline file format.
 pub const BASELINE_SCHEMA_VERSION: u32 = 1;
@@ -58,11 +95,9 @@ pub struct InlineIgnore {
 
 impl InlineIgnore {
     /// Parses `CODES: reason`, where CODES is a comma-separated list of codes or prefixes.
-    pub fn parse(value: &str) -> Result<Self, String> {
+    pub fn parse(value: &str) -> Result<Self, SuppressError> {
         let Some((codes, reason)) = value.split_once(':') else {
-            return Err(format!(
-                "{IGNORE_ANNOTATION} must be `CODES: reason` (for example `DEP002: migrating in PLAT-12`), got {value:?}"
-            ));
+            return Err(SuppressError::AnnotationShape(value.to_owned()));
         };
         let codes: Vec<String> = codes
             .split(',')
@@ -70,23 +105,17 @@ impl InlineIgnore {
             .filter(|c| !c.is_empty())
             .collect();
         if codes.is_empty() {
-            return Err(format!(
-                "{IGNORE_ANNOTATION} names no code before the colon: {value:?}"
-            ));
+            return Err(SuppressError::AnnotationNoCode(value.to_owned()));
         }
         if let Some(bad) = codes
             .iter()
             .find(|c| *c != "*" && !c.bytes().all(|b| b.is_ascii_alphanumeric()))
         {
-            return Err(format!(
-                "{IGNORE_ANNOTATION}: {bad:?} is not a check code or prefix"
-            ));
+            return Err(SuppressError::AnnotationBadCode(bad.clone()));
         }
         let reason = reason.trim();
         if reason.is_empty() {
-            return Err(format!(
-                "{IGNORE_ANNOTATION} needs a reason after the codes: {value:?}"
-            ));
+            return Err(SuppressError::AnnotationNoReason(value.to_owned()));
         }
         Ok(Self {
             codes,
@@ -101,14 +130,14 @@ impl InlineIgnore {
 }
 
 /// The object's [`IGNORE_ANNOTATION`], parsed, when it has one.
-fn annotation(object: Option<&serde_json::Value>) -> Option<Result<InlineIgnore, String>> {
+fn annotation(object: Option<&serde_json::Value>) -> Option<Result<InlineIgnore, SuppressError>> {
     let value = object?
         .get("metadata")?
         .get("annotations")?
         .get(IGNORE_ANNOTATION)?;
     Some(match value.as_str() {
         Some(text) => InlineIgnore::parse(text),
-        None => Err(format!("{IGNORE_ANNOTATION} must be a string")),
+        None => Err(SuppressError::AnnotationNotString),
     })
 }
 
@@ -161,10 +190,10 @@ pub struct IgnoreRule {
 }
 
 /// A glob for an ignore rule field.
-pub fn glob(pattern: &str) -> Result<GlobMatcher, String> {
+pub fn glob(pattern: &str) -> Result<GlobMatcher, GlobError> {
     Glob::new(pattern)
         .map(|g| g.compile_matcher())
-        .map_err(|e| format!("invalid glob {pattern:?}: {e}"))
+        .map_err(|e| GlobError::new(pattern, &e))
 }
 
 impl IgnoreRule {
@@ -200,7 +229,7 @@ impl IgnoreRule {
 
     /// Readiness findings name their object as `Kind name` or `Kind namespace/name`.
     fn matches_check(&self, f: &CheckFinding) -> bool {
-        if !self.covers_code(f.code) || self.path.is_some() || self.api_version.is_some() {
+        if !self.covers_code(&f.code) || self.path.is_some() || self.api_version.is_some() {
             return false;
         }
         let (kind, rest) = f.object.split_once(' ').unwrap_or((f.object.as_str(), ""));
@@ -263,7 +292,7 @@ impl Baseline {
             .chain(report.readiness.iter().flat_map(|r| {
                 r.findings.iter().map(|f| BaselineEntry {
                     fingerprint: f.fingerprint.clone(),
-                    code: f.code.to_owned(),
+                    code: f.code.clone(),
                     subject: f.object.clone(),
                 })
             }))
@@ -277,13 +306,13 @@ impl Baseline {
     }
 
     /// Reads a baseline file's JSON.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let b: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Self, SuppressError> {
+        let b: Self =
+            serde_json::from_str(text).map_err(|e| SuppressError::BaselineJson(e.to_string()))?;
         if b.schema_version != BASELINE_SCHEMA_VERSION {
-            return Err(format!(
-                "baseline schema_version {} is not supported (this upcheck reads {BASELINE_SCHEMA_VERSION})",
-                b.schema_version
-            ));
+            return Err(SuppressError::BaselineVersion {
+                found: b.schema_version,
+            });
         }
         Ok(b)
     }

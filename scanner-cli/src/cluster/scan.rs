@@ -44,14 +44,7 @@ pub async fn server_version(conn: &Connection, out: &mut ClusterOutcome) -> Resu
             .and_then(|v| v.get("gitVersion")?.as_str().map(str::to_owned))),
         // Some clusters hide /version from unprivileged users; the scan can go on.
         403 => {
-            out.forbidden(
-                NotChecked {
-                    resource: "/version".into(),
-                    verb: "get".into(),
-                    namespace: None,
-                },
-                &version.message(),
-            );
+            out.forbidden(NotChecked::new("/version", "get", None), &version.message());
             Ok(None)
         }
         _ => bail!(unusable(conn, "/version", &version)),
@@ -224,11 +217,7 @@ fn failed(
 ) {
     match r.status {
         403 => out.forbidden(
-            NotChecked {
-                resource: resource.to_owned(),
-                verb: verb.to_owned(),
-                namespace: namespace.map(str::to_owned),
-            },
+            NotChecked::new(resource, verb, namespace.map(str::to_owned)),
             &r.message(),
         ),
         404 => out.warning(

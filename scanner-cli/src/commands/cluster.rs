@@ -223,12 +223,9 @@ pub fn report(
             parse: scanner_core::parse::ParseLimits::default(),
         };
         let judge = ClusterJudge::new(catalog, settings);
-        let info = ClusterInfo {
-            context: conn.context.clone(),
-            server: conn.server.clone(),
-            server_version,
-            namespace: what.namespace.clone(),
-        };
+        let mut info = ClusterInfo::new(conn.context.clone(), conn.server.clone());
+        info.server_version = server_version;
+        info.namespace.clone_from(&what.namespace);
         // The lists the selected readiness checks need.
         let needs: BTreeSet<Resource> = match &selection {
             Some(sel) => checks::REGISTRY

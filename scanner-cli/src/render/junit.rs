@@ -150,12 +150,12 @@ pub fn render(report: &Report, opts: &RenderOptions, out: &mut dyn Write) -> Res
                     esc(&format!("{}: {}", f.severity.as_str(), f.message))
                 )
             };
-            ready.case(f.code, &f.object, &body);
+            ready.case(&f.code, &f.object, &body);
         }
         for n in &r.not_run {
             ready.skipped += 1;
             let body = format!("      <skipped message=\"{}\"/>\n", esc(&n.reason));
-            ready.case(n.code, "not run", &body);
+            ready.case(&n.code, "not run", &body);
         }
         if ready.tests == 0 {
             ready.case("upcheck", "no readiness findings", "");

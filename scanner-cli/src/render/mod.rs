@@ -162,7 +162,7 @@ pub fn readiness_rows(report: &Report) -> Option<(String, Vec<[String; 5]>, Vec<
         .map(|f| {
             [
                 f.severity.as_str().to_owned(),
-                f.code.to_owned(),
+                f.code.clone(),
                 f.hop.map_or_else(String::new, |h| h.to_string()),
                 f.object.clone(),
                 f.message.clone(),

@@ -201,7 +201,7 @@ pub fn render(report: &Report, _opts: &RenderOptions, out: &mut dyn Write) -> Re
         .map(|f| finding_result(f, index(f.code.as_str())))
         .collect();
     if let Some(r) = &report.readiness {
-        results.extend(r.findings.iter().map(|f| check_result(f, index(f.code))));
+        results.extend(r.findings.iter().map(|f| check_result(f, index(&f.code))));
     }
     // What could not be read is not a finding, but the run is incomplete: say so where code
     // scanning shows tool problems.

@@ -174,7 +174,7 @@ pub fn run(
     for check in REGISTRY.iter().filter(|c| selection.includes(c.code)) {
         if offline && !check.offline {
             not_run.push(NotRun {
-                code: check.code,
+                code: check.code.to_owned(),
                 reason:
                     "needs live cluster state (status, running pods or nodes); run upcheck cluster"
                         .to_owned(),
@@ -183,7 +183,7 @@ pub fn run(
         }
         if check.needs_kubectl && ctx.kubectl.is_none() {
             not_run.push(NotRun {
-                code: check.code,
+                code: check.code.to_owned(),
                 reason: "needs the kubectl version your pipelines and runbooks use: give --kubectl-version".to_owned(),
             });
             continue;
@@ -195,18 +195,18 @@ pub fn run(
             .collect();
         if !missing.is_empty() {
             not_run.push(NotRun {
-                code: check.code,
+                code: check.code.to_owned(),
                 reason: missing.into_iter().collect::<Vec<_>>().join("; "),
             });
             continue;
         }
         (check.run)(&ctx, &mut findings);
-        ran.push(check.code);
+        ran.push(check.code.to_owned());
     }
     // Most severe first, then by code, hop and object: the order people read a plan in.
     findings.sort_by(|a, b| {
-        (a.severity, a.code, a.hop, &a.object, &a.message)
-            .cmp(&(b.severity, b.code, b.hop, &b.object, &b.message))
+        (a.severity, &a.code, a.hop, &a.object, &a.message)
+            .cmp(&(b.severity, &b.code, b.hop, &b.object, &b.message))
     });
     findings.dedup();
     fingerprint::assign_checks(&mut findings);

@@ -2,10 +2,12 @@
 //! CRDs, what the scan was not allowed to read, and counts. Types only; `live` fills them.
 
 use api_catalog::{ApiStatus, KubeVersion};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Which cluster was scanned.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ClusterInfo {
     /// The kubeconfig context (`in-cluster` for the pod's service account).
     pub context: String,
@@ -17,9 +19,22 @@ pub struct ClusterInfo {
     pub namespace: Option<String>,
 }
 
+impl ClusterInfo {
+    /// The cluster behind `context` at `server`; the version and namespace are filled later.
+    pub fn new(context: impl Into<String>, server: impl Into<String>) -> Self {
+        Self {
+            context: context.into(),
+            server: server.into(),
+            server_version: None,
+            namespace: None,
+        }
+    }
+}
+
 /// A call the API server says some client still makes through a deprecated API
 /// (`apiserver_requested_deprecated_apis`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct RequestedApi {
     /// What the metric says.
     #[serde(flatten)]
@@ -31,7 +46,10 @@ pub struct RequestedApi {
 }
 
 /// Something the scan was not allowed to read, and the permission it needs.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 pub struct NotChecked {
     /// The resource (`ingresses.networking.k8s.io`) or non-resource URL (`/metrics`).
     pub resource: String,
@@ -42,6 +60,19 @@ pub struct NotChecked {
 }
 
 impl NotChecked {
+    /// The scan needed `verb` on `resource` (in `namespace`, when namespaced).
+    pub fn new(
+        resource: impl Into<String>,
+        verb: impl Into<String>,
+        namespace: Option<String>,
+    ) -> Self {
+        Self {
+            resource: resource.into(),
+            verb: verb.into(),
+            namespace,
+        }
+    }
+
     /// "needs list on ingresses.networking.k8s.io".
     pub fn needs(&self) -> String {
         match &self.namespace {
@@ -52,7 +83,8 @@ impl NotChecked {
 }
 
 /// Counts of what a cluster scan read.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ClusterStats {
     /// Group/version/resources the server serves.
     pub served_resources: u64,
@@ -91,7 +123,8 @@ impl ClusterStats {
 }
 
 /// The cluster part of a report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ClusterSection {
     /// Which cluster.
     #[serde(flatten)]
@@ -110,7 +143,8 @@ pub struct ClusterSection {
 }
 
 /// A top-level resource served at one group/version (subresources are left out).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ServedResource {
     /// `group/version`, or `version` for the core group.
     pub api_version: String,
@@ -140,7 +174,8 @@ impl ServedResource {
 }
 
 /// A served API that is deprecated, removed or unknown at the target.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ServedApi {
     /// The served resource.
     #[serde(flatten)]
@@ -156,7 +191,8 @@ pub struct ServedApi {
 }
 
 /// What is wrong with one version of a CRD.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 #[serde(tag = "issue", rename_all = "kebab-case")]
 pub enum CrdIssue {
     /// The version is marked `deprecated: true` in `spec.versions`.
@@ -176,7 +212,8 @@ pub enum CrdIssue {
 }
 
 /// One finding on a CRD version.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct CrdFinding {
     /// The CRD's name (`crontabs.stable.example.com`).
     pub crd: String,
@@ -222,7 +259,7 @@ impl CrdFinding {
 }
 
 /// How an API version was found on an object.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "source", rename_all = "kebab-case")]
 pub enum Evidence {
     /// A `metadata.managedFields` entry.
@@ -272,7 +309,10 @@ impl Evidence {
 }
 
 /// One deprecated API some client requested.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 pub struct DeprecatedApiRequest {
     /// API group; empty for the core group.
     pub group: String,
@@ -299,7 +339,10 @@ impl DeprecatedApiRequest {
 }
 
 /// Where a release record was stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 #[serde(rename_all = "lowercase")]
 pub enum Storage {
     /// A Secret of type `helm.sh/release.v1`.

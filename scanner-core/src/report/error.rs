@@ -3,10 +3,14 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// What kind of input problem a [`ScanError`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
     /// The path does not exist (or a symlink points nowhere).
@@ -64,7 +68,10 @@ impl ErrorKind {
 }
 
 /// An input (or part of one) that could not be scanned. Its presence makes a scan incomplete.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 pub struct ScanError {
     /// The path as given on the command line (or `<stdin>`).
     pub path: String,
@@ -97,7 +104,10 @@ impl fmt::Display for ScanError {
 }
 
 /// What kind of notice a [`ScanWarning`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 #[serde(rename_all = "kebab-case")]
 pub enum WarningKind {
     /// A mapping key appears twice; the last value was used.
@@ -127,7 +137,10 @@ pub enum WarningKind {
 }
 
 /// Something worth knowing that did not prevent scanning.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 pub struct ScanWarning {
     /// The path as given.
     pub path: String,

@@ -4,7 +4,8 @@ use std::fmt;
 use std::fmt::Write as _;
 
 use api_catalog::{ApiStatus, KubeVersion, MatchBasis, Verdict};
-use serde::{Serialize, Serializer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize, Serializer};
 
 use super::Span;
 use super::cluster::{Evidence, Storage};
@@ -12,6 +13,7 @@ use super::cluster::{Evidence, Storage};
 /// A stable check code. Codes never change meaning once released; users put them in CI
 /// configurations and ignore lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Code {
     /// `DEP001` removed-api: the API version is no longer served at the target.
     RemovedApi,
@@ -78,8 +80,34 @@ impl Serialize for Code {
     }
 }
 
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown deprecation code {text:?}")))
+    }
+}
+
+// Written as its string (`DEP001`), one of three.
+impl JsonSchema for Code {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Code".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": ["DEP001", "DEP002", "DEP003"],
+            "description": "DEP001 removed-api, DEP002 deprecated-api, DEP003 unknown-api-version."
+        })
+    }
+}
+
 /// Where an object was found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Location {
     /// The path as given on the command line (relative stays relative), or `<stdin>`.
     pub path: String,
@@ -97,12 +125,13 @@ pub struct Location {
     pub api_version_span: Option<Span>,
     /// Line and column of the `apiVersion` value, when its span is known: where an editor or
     /// a code-scanning annotation should point.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version_position: Option<Position>,
 }
 
 /// A position in a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Position {
     /// 1-based line.
     pub line: u32,
@@ -111,7 +140,8 @@ pub struct Position {
 }
 
 /// The API to migrate to, as it applies at the target.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct FindingReplacement {
     /// `apiVersion` of the replacement.
     pub api_version: String,
@@ -126,7 +156,7 @@ pub struct FindingReplacement {
 }
 
 /// Where a finding from a live cluster came from. Absent for manifest files.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Origin {
     /// An object stored in the cluster, judged by the API versions it was written through.
@@ -157,7 +187,8 @@ pub enum Origin {
 }
 
 /// An object that uses a deprecated, removed or unknown API version at the target.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Finding {
     /// Stable code of the condition.
     pub code: Code,
@@ -193,7 +224,7 @@ pub struct Finding {
     /// One sentence for people.
     pub message: String,
     /// Where a finding from a live cluster came from (object evidence, Helm release).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
     /// Stable identity across runs and edits (not the line): for baselines and SARIF.
     pub fingerprint: String,

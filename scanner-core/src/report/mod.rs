@@ -13,7 +13,8 @@ pub mod readiness;
 pub mod suppressed;
 
 use api_catalog::{Catalog, KubeVersion, Targets};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub use cluster::{
     ClusterInfo, ClusterSection, ClusterStats, CrdFinding, CrdIssue, DeprecatedApiRequest,
@@ -33,7 +34,8 @@ pub type Span = std::ops::Range<usize>;
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// What produced the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ToolInfo {
     /// `upcheck`.
     pub name: String,
@@ -58,7 +60,8 @@ impl ToolInfo {
 }
 
 /// Counts of what was read.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct ScanStats {
     /// Files (and stdin) read.
     pub files: u64,
@@ -93,7 +96,8 @@ impl ScanStats {
 ///
 /// Findings, errors and warnings are sorted by a total order (path, document, item, line,
 /// code, identity), so a report is byte-identical whatever the thread count.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Report {
     /// [`REPORT_SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -117,18 +121,19 @@ pub struct Report {
     pub stats: ScanStats,
     /// What a live-cluster scan read beyond objects: served APIs, the apiserver's metric,
     /// CRDs, missing permissions. Absent for manifest scans.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterSection>,
     /// Upgrade readiness checks, when they ran.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness: Option<Readiness>,
     /// Findings accepted by ignore rules, inline annotations or a baseline, and by what.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppressed: Vec<Suppressed>,
 }
 
 /// Objects of one catalog component that were not judged.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct NotJudged {
     /// The component (`cert-manager`).
     pub component: String,
@@ -137,7 +142,10 @@ pub struct NotJudged {
 }
 
 /// What a [`Note`] is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 #[serde(rename_all = "kebab-case")]
 pub enum NoteKind {
     /// A target is newer than the catalog's data for the component.
@@ -151,7 +159,10 @@ pub enum NoteKind {
 }
 
 /// A note about how the scan judged, shown with every report.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[non_exhaustive]
 pub struct Note {
     /// What it is about.
     pub kind: NoteKind,
@@ -191,6 +202,15 @@ impl Note {
 }
 
 impl Report {
+    /// The JSON Schema (draft 2020-12) of the report as `-o json` writes it, generated from
+    /// these types. `docs/report.schema.json` is this text; a test keeps the two equal.
+    pub fn json_schema() -> String {
+        let schema = schemars::schema_for!(Report);
+        let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
     /// Whether something could not be scanned.
     pub fn is_incomplete(&self) -> bool {
         !self.errors.is_empty()
@@ -202,5 +222,45 @@ impl Report {
         self.errors.sort();
         self.warnings.sort();
         self.suppressed.sort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Report;
+
+    /// The committed schema is what the types describe; regenerate it with
+    /// `cargo run -p scanner-core --example report_schema > docs/report.schema.json`.
+    #[test]
+    fn reports_read_back_equal() {
+        use crate::live::cluster::{ClusterInfo, ClusterJudge, ClusterOutcome};
+        use crate::{Catalog, KubeVersion, ScanSettings, Scanner, Targets};
+
+        let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 25), None));
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/manifests");
+        let files = Scanner::new(Catalog::embedded(), settings.clone()).scan_paths([fixtures]);
+        assert!(!files.findings.is_empty() && !files.errors.is_empty());
+        let judge = ClusterJudge::new(Catalog::embedded(), settings);
+        let mut out = ClusterOutcome::default();
+        judge.metrics(
+            "apiserver_requested_deprecated_apis{group=\"batch\",removed_release=\"1.25\",resource=\"cronjobs\",subresource=\"\",version=\"v1beta1\"} 1\n",
+            &mut out,
+        );
+        let live = judge.finish(ClusterInfo::default(), out);
+        for report in [files, live] {
+            let json = serde_json::to_string(&report).unwrap_or_default();
+            let back: Report = serde_json::from_str(&json)
+                .unwrap_or_else(|e| panic!("reading the report back: {e}"));
+            assert_eq!(back, report);
+        }
+    }
+
+    #[test]
+    fn committed_schema_matches_the_types() {
+        let committed = include_str!("../../../docs/report.schema.json");
+        assert!(
+            committed == Report::json_schema(),
+            "docs/report.schema.json is out of date: cargo run -p scanner-core --example report_schema > docs/report.schema.json"
+        );
     }
 }

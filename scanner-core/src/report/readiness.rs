@@ -2,16 +2,18 @@
 //! that could not run. Types only; `checks` fills them.
 
 use api_catalog::KubeVersion;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::code::CodeInfo;
 pub use super::code::Severity;
 
 /// One readiness finding.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct CheckFinding {
     /// The check's code.
-    pub code: &'static str,
+    pub code: String,
     /// How bad it is.
     pub severity: Severity,
     /// What it is about: `Node node-a1`, `PodDisruptionBudget team-a/web`.
@@ -33,7 +35,7 @@ impl CheckFinding {
         message: impl Into<String>,
     ) -> Self {
         Self {
-            code: check.code,
+            code: check.code.to_owned(),
             severity,
             object: object.into(),
             hop: None,
@@ -51,16 +53,18 @@ impl CheckFinding {
 }
 
 /// A check that did not run, and why (the verdict cannot be "ready" while it is unknown).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct NotRun {
     /// The check's code.
-    pub code: &'static str,
+    pub code: String,
     /// Why.
     pub reason: String,
 }
 
 /// The readiness part of a report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Readiness {
     /// The version the upgrade starts from.
     pub current: KubeVersion,
@@ -69,7 +73,7 @@ pub struct Readiness {
     /// The control-plane minors on the way.
     pub hops: Vec<KubeVersion>,
     /// Codes of the checks that ran.
-    pub ran: Vec<&'static str>,
+    pub ran: Vec<String>,
     /// Findings, most severe first.
     pub findings: Vec<CheckFinding>,
     /// Checks that could not run, and why.

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::finding::{Finding, Origin};
 use super::readiness::CheckFinding;
@@ -12,7 +13,8 @@ use super::readiness::CheckFinding;
 pub const IGNORE_ANNOTATION: &str = "upcheck.io/ignore";
 
 /// What suppressed a finding.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum SuppressedBy {
     /// An ignore rule of the configuration.
@@ -42,7 +44,8 @@ impl fmt::Display for SuppressedBy {
 }
 
 /// A finding that was found and then accepted.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Suppressed {
     /// The finding's code.
     pub code: String,
@@ -63,7 +66,7 @@ impl Suppressed {
 
     pub(crate) fn check(f: &CheckFinding, by: SuppressedBy) -> Self {
         Self {
-            code: f.code.to_owned(),
+            code: f.code.clone(),
             subject: f.object.clone(),
             by,
         }
