@@ -899,6 +899,10 @@ fn a_terminal_gets_a_progress_line_and_a_pipe_does_not() {
             "1",
         ])
         .env("UPCHECK_CACHE_DIR", common::empty_cache())
+        .env(
+            "UPCHECK_RETRY_BACKOFF_MS",
+            common::RETRY_BACKOFF_MS.to_string(),
+        )
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -1010,14 +1014,16 @@ fn transient_failures_are_retried_and_change_nothing() {
     );
     assert!(retried[4].starts_with("GET /version succeeded on attempt 2 after "));
 
-    // Retry-After: 1 was honoured; without one, the backoff still waited.
+    // Retry-After: 1 was honoured; without one, the backoff still waited: at least half the
+    // first backoff, then at least the first backoff (jitter takes up to half off).
     let ingresses = c.server.arrivals(INGRESSES);
     assert_eq!(ingresses.len(), 3);
     assert!(ingresses[1] - ingresses[0] >= Duration::from_secs(1));
     let cronjobs = c.server.arrivals(CRONJOBS);
     assert_eq!(cronjobs.len(), 3);
-    assert!(cronjobs[1] - cronjobs[0] >= Duration::from_millis(100));
-    assert!(cronjobs[2] - cronjobs[1] >= Duration::from_millis(200));
+    let first = Duration::from_millis(common::RETRY_BACKOFF_MS);
+    assert!(cronjobs[1] - cronjobs[0] >= first / 2);
+    assert!(cronjobs[2] - cronjobs[1] >= first);
 }
 
 #[test]
@@ -1124,7 +1130,7 @@ fn the_whole_read_has_a_deadline() {
         "--timeout",
         "30",
         "--scan-timeout",
-        "2",
+        "1",
     ]);
     let took = started.elapsed();
     assert_eq!(run.code, 1, "{}", run.transcript());
@@ -1132,7 +1138,7 @@ fn the_whole_read_has_a_deadline() {
     assert_eq!(run.stdout, "", "no partial report");
     assert_eq!(
         run.stderr,
-        "error: the cluster read did not finish within 2 s (--scan-timeout); nothing was reported\n"
+        "error: the cluster read did not finish within 1 s (--scan-timeout); nothing was reported\n"
     );
 }
 
