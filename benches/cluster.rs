@@ -2,11 +2,11 @@
 //! resources, read in pages through the real kube client.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use scanner_benches::fake_apiserver::FakeApiServer;
+use upcheck_test_server::{Scenario, Server};
 
 fn cluster(c: &mut Criterion) {
     let objects = 50_000;
-    let server = FakeApiServer::start(objects).expect("server starts");
+    let server = Server::generated(objects, Scenario::default()).expect("server starts");
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = server.kubeconfig(dir.path()).expect("kubeconfig");
     let kubeconfig = kubeconfig.to_string_lossy().into_owned();

@@ -366,6 +366,3 @@ mod tests {
         assert!(report.errors.iter().all(|e| e.message.contains("template")));
     }
 }
-
-#[path = "fake_apiserver.rs"]
-pub mod fake_apiserver;

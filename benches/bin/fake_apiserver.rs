@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use scanner_benches::fake_apiserver::FakeApiServer;
+use upcheck_test_server::{Scenario, Server};
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -19,7 +19,7 @@ fn main() -> std::io::Result<()> {
     };
     let dir = PathBuf::from(dir);
     std::fs::create_dir_all(&dir)?;
-    let server = FakeApiServer::start(objects)?;
+    let server = Server::generated(objects, Scenario::default())?;
     let kubeconfig = server.kubeconfig(&dir)?;
     println!("{}", kubeconfig.display());
     loop {

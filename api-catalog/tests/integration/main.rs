@@ -1,0 +1,6 @@
+//! The catalog's integration tests, in one test binary (one link instead of one per file).
+
+mod catalog;
+mod properties;
+mod upstream;
+mod user_catalogs;

@@ -1,0 +1,87 @@
+//! Readiness-check tests through `upcheck cluster` against the recorded v1.20 server: edit a
+//! recorded list, serve it, run one check, read its findings.
+#![allow(dead_code, clippy::unwrap_used)] // each test file uses part of it; tests fail loudly
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::{Run, upcheck, workspace};
+use upcheck_test_server::{Scenario, Server};
+
+pub fn fixture() -> PathBuf {
+    workspace().join("fixtures/cluster/v1.20")
+}
+
+/// The recorded list behind a collection path (`/api/v1/nodes`).
+pub fn recorded(path: &str) -> Value {
+    let rel = path
+        .strip_prefix("/api/")
+        .map(|p| format!("core/{p}"))
+        .or_else(|| path.strip_prefix("/apis/").map(str::to_owned))
+        .unwrap();
+    let text = std::fs::read_to_string(fixture().join("list").join(format!("{rel}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A replacement for a recorded list: each item edited, or dropped when `edit` says so.
+pub fn edited(path: &str, edit: impl Fn(&mut Value) -> bool) -> (String, Value) {
+    let mut list = recorded(path);
+    let items = list["items"].as_array_mut().unwrap();
+    items.retain_mut(|i| edit(i));
+    (path.to_owned(), list)
+}
+
+pub fn run(replace: Vec<(String, Value)>, args: &[&str]) -> Run {
+    let server = Server::recorded(
+        &fixture(),
+        Scenario {
+            replace: replace.into_iter().collect(),
+            ..Scenario::default()
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.kubeconfig(dir.path()).unwrap();
+    let mut all = vec!["cluster", "--kubeconfig", kubeconfig.to_str().unwrap()];
+    all.extend_from_slice(&["--no-helm", "-o", "json"]);
+    all.extend_from_slice(args);
+    upcheck(&all)
+}
+
+/// Readiness findings of `code` as "severity object [@hop]".
+pub fn found(run: &Run, code: &str) -> Vec<String> {
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.transcript()));
+    let readiness = &report["readiness"];
+    assert!(
+        readiness["ran"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == code),
+        "{code} did not run: {}",
+        readiness["not_run"]
+    );
+    readiness["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| {
+            let hop = f["hop"]
+                .as_str()
+                .map_or_else(String::new, |h| format!(" @{h}"));
+            format!(
+                "{} {}{hop}",
+                f["severity"].as_str().unwrap(),
+                f["object"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+pub fn check(code: &str, target: &str, replace: Vec<(String, Value)>) -> Vec<String> {
+    let r = run(replace, &["-t", target, "--select", code]);
+    found(&r, code)
+}

@@ -1,0 +1,14 @@
+//! Every end-to-end test of the `upcheck` binary, in one test binary: each test binary links
+//! the whole client stack, so one of them instead of one per file saves most of the build.
+
+mod common;
+
+mod catalog;
+mod checks;
+mod checks_addons;
+mod checks_control_plane;
+mod ci;
+mod cli;
+mod cluster;
+mod plan;
+mod snapshot;
