@@ -88,7 +88,7 @@ fn every_code_the_plan_emits_is_registered() {
     let apart = plan(&["-t", "1.33", "--current", "1.33,1.31", "-o", "json"]);
     let mut seen = 0;
     for run in [&offline, &apart] {
-        seen += common::assert_codes_registered(&json(run));
+        seen += crate::common::assert_codes_registered(&json(run));
     }
     assert!(seen >= 5, "the plans carried only {seen} codes");
     for code in ["SKEW004", "SKEW006", "DEP001"] {
@@ -96,7 +96,7 @@ fn every_code_the_plan_emits_is_registered() {
             offline.stdout.contains(code) || apart.stdout.contains(code),
             "{code} not emitted"
         );
-        let explained = common::upcheck(&["explain", code]);
+        let explained = crate::common::upcheck(&["explain", code]);
         assert_eq!(explained.code, 0, "{}", explained.transcript());
     }
 }
