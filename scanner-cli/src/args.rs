@@ -618,11 +618,11 @@ pub struct ClusterArgs {
 /// Which readiness checks run and what fails the gate.
 #[derive(Debug, Args)]
 pub struct CheckSelectArgs {
-    /// Run only these readiness checks: codes or prefixes, comma-separated (DRN, SKEW001)
+    /// Run only these readiness checks: codes or prefixes, `*` for any characters, comma-separated (DRN, SKEW001, DRN*4)
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub select: Vec<String>,
 
-    /// Skip these readiness checks: codes or prefixes, comma-separated
+    /// Skip these readiness checks: codes or prefixes, `*` for any characters, comma-separated
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub ignore: Vec<String>,
 
