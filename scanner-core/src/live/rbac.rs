@@ -1,8 +1,8 @@
-//! The `ClusterRole` a scan needs: read-only, and only what the scan requests.
+//! The `ClusterRole` a live scan needs: read-only, and only what the scan requests.
 
 use std::collections::BTreeSet;
 
-use scanner_core::Catalog;
+use crate::Catalog;
 use serde_json::{Value, json};
 
 /// Name of the printed role.
@@ -52,7 +52,7 @@ pub fn cluster_role(catalog: &Catalog) -> Value {
     // The readiness checks and snapshots read these lists (nodes, pods, PDBs, workloads,
     // webhooks, ...).
     {
-        for r in &scanner_core::checks::Resource::ALL {
+        for r in &crate::checks::Resource::ALL {
             match r.api_versions()[0].split_once('/') {
                 Some((group, _)) => {
                     groups.insert(group.to_owned());
