@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use scanner_core::live::{LiveClient, LiveSettings, block_on, scan_cluster};
-use scanner_core::{Catalog, KubeVersion, Targets};
+use scanner_core::{Catalog, KubeVersion, Report, Targets};
 
 struct Args {
     kubeconfig: Option<PathBuf>,
@@ -23,14 +23,14 @@ struct Args {
     checks: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args(raw: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
         kubeconfig: None,
         context: None,
         target: "1.33".parse().map_err(|e| format!("{e}"))?,
         checks: true,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = raw.into_iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
@@ -48,13 +48,20 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
+    match run(std::env::args().skip(1)) {
+        Ok(report) if !report.errors.is_empty() => ExitCode::FAILURE,
+        Ok(report) if report.findings.is_empty() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(2),
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
+    }
+}
+
+/// Parses the arguments, scans, prints the findings and returns the report.
+pub fn run(raw_args: impl IntoIterator<Item = String>) -> Result<Report, String> {
+    let args = parse_args(raw_args)?;
     let mut settings =
         LiveSettings::new(Catalog::embedded(), Targets::kubernetes(args.target, None));
     if !args.checks {
@@ -74,20 +81,16 @@ fn main() -> ExitCode {
         );
         scan_cluster(&client, &settings).await
     });
-    let report = match scanned {
-        Ok(r) => r,
-        Err(e) => {
-            // The error and its causes: "cannot read kubeconfig ...: <why>".
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text = format!("{text}: {s}");
-                source = s.source();
-            }
-            eprintln!("error: {text}");
-            return ExitCode::FAILURE;
+    let report = scanned.map_err(|e| {
+        // The error and its causes: "cannot read kubeconfig ...: <why>".
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            text = format!("{text}: {s}");
+            source = s.source();
         }
-    };
+        text
+    })?;
     for f in &report.findings {
         let namespace = f
             .namespace
@@ -114,11 +117,5 @@ fn main() -> ExitCode {
         report.readiness.as_ref().map_or(0, |r| r.findings.len()),
         report.errors.len()
     );
-    if !report.errors.is_empty() {
-        ExitCode::FAILURE
-    } else if report.findings.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    }
+    Ok(report)
 }

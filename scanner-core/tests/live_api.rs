@@ -9,6 +9,11 @@
 #[path = "../../scanner-cli/tests/common/apiserver.rs"]
 mod apiserver;
 
+/// The example program, run here against the test server.
+#[path = "../examples/live_scan.rs"]
+#[allow(dead_code)] // its `main`
+mod example;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -247,4 +252,23 @@ fn an_unreachable_server_and_a_slow_one_end_the_scan() {
         Err(LiveError::ScanTimeout(limit)) => assert_eq!(limit, Duration::from_millis(300)),
         other => panic!("expected a scan timeout, got {other:?}"),
     }
+}
+
+#[test]
+fn the_example_program_scans_the_test_server() {
+    let c = cluster(Scenario::default());
+    let args = [
+        "--kubeconfig",
+        c.kubeconfig.to_str().unwrap(),
+        "--context",
+        "recorded",
+        "--target",
+        "1.22",
+    ];
+    let report = example::run(args.map(str::to_owned)).unwrap();
+    assert_eq!(report.findings.len(), snapshot_rows("NAME ", 3).len());
+    assert!(report.readiness.is_some());
+
+    let err = example::run(["--context".to_owned()]).unwrap_err();
+    assert_eq!(err, "--context needs a value");
 }

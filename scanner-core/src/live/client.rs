@@ -128,7 +128,10 @@ impl LiveClient {
     #[must_use]
     pub fn named(mut self, context: impl Into<String>, server: impl Into<String>) -> Self {
         self.context = context.into();
-        self.server = server.into().trim_end_matches('/').to_owned();
+        server
+            .into()
+            .trim_end_matches('/')
+            .clone_into(&mut self.server);
         self
     }
 

@@ -29,6 +29,7 @@ use crate::{Catalog, KubeVersion, Targets};
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+#[allow(clippy::struct_excessive_bools)] // one switch per part of the scan, as on the command line
 pub struct LiveSettings<'c> {
     /// The API lifecycle data objects are judged against.
     pub catalog: &'c Catalog,
@@ -94,7 +95,7 @@ impl<'c> LiveSettings<'c> {
             page_size: 500,
             timeout: Duration::from_secs(30),
             retries: 3,
-            scan_timeout: Some(Duration::from_secs(600)),
+            scan_timeout: Some(Duration::from_mins(10)),
             progress: None,
         }
     }
