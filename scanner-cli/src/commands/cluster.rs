@@ -264,3 +264,52 @@ pub fn report(
     let notes = loaded.notes.iter().chain(&target_notes).cloned().collect();
     Ok((scan.report, notes, scan.state))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use scanner_core::live::LiveError;
+
+    use super::cli_error;
+
+    #[test]
+    fn live_errors_name_the_options_that_change_them() {
+        let text = |e| cli_error(e).to_string();
+        assert_eq!(
+            text(LiveError::NoCurrentContext {
+                path: PathBuf::from("kc")
+            }),
+            "kubeconfig kc has no current-context; choose one with --context"
+        );
+        assert_eq!(
+            text(LiveError::ContextWithoutKubeconfig {
+                context: "prod".into()
+            }),
+            "--context \"prod\" given, but no kubeconfig was found (pass --kubeconfig)"
+        );
+        assert_eq!(
+            text(LiveError::NoAnswer {
+                server: "https://k".into(),
+                context: "c".into(),
+                path: "/version".into(),
+                reason: "no answer within 1 s".into(),
+            }),
+            "the API server at https://k (context \"c\") did not answer GET /version: no answer within 1 s (raise --timeout?)"
+        );
+        assert_eq!(
+            text(LiveError::ScanTimeout(Duration::from_secs(2))),
+            "the cluster read did not finish within 2 s (--scan-timeout); nothing was reported"
+        );
+        // Errors that name no option pass through unchanged.
+        assert_eq!(
+            text(LiveError::Unauthorized {
+                server: "https://k".into(),
+                context: "c".into(),
+                message: "Unauthorized".into(),
+            }),
+            "the API server at https://k rejected the credentials of context \"c\" (401 Unauthorized: Unauthorized)"
+        );
+    }
+}
