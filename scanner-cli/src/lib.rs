@@ -122,8 +122,9 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
 }
 
 /// Runs `upcheck cluster ...` or `upcheck helm ...` (the arguments as on the command line,
-/// program name first) and returns the report instead of printing it: for benchmarks and tools
-/// that embed the live scan with upcheck's own client.
+/// program name first) and returns the report instead of printing it, for benchmarks of the
+/// command as a whole. Programs that embed a live scan call `scanner_core::live` (feature
+/// `live`) with typed settings instead.
 pub fn live_report<I, T>(raw_args: I) -> anyhow::Result<scanner_core::Report>
 where
     I: IntoIterator<Item = T>,

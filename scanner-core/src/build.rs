@@ -24,7 +24,7 @@ pub(crate) const CONTROL_PLANE_MANAGERS: [&str; 5] = [
 ];
 
 /// What some inputs contributed to a report. Outcomes from parallel work merge in any order;
-/// [`finish`] makes the order.
+/// the report builder makes the order.
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Outcome {

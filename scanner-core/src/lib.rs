@@ -30,12 +30,13 @@
 //! ```
 #![warn(missing_docs)]
 
-// Layers, bottom up (ARCHITECTURE.md): report (types) → parse, source, code_pattern →
-// settings → build (the one report builder) → judge (the one judge) → scan, live, checks, suppress →
-// plan, snapshot → registry (every code). No module imports one above it.
+// Layers, bottom up (ARCHITECTURE.md): report (types) → parse, source, code_pattern, settings
+// → build (the one report builder) → judge (the one judge) → scan, inspect, checks, suppress →
+// plan, snapshot → live (the client) → registry (every code). No module imports one above it.
 mod build;
 pub mod checks;
 pub mod code_pattern;
+pub mod inspect;
 mod judge;
 pub mod live;
 pub mod parse;

@@ -16,7 +16,7 @@ pub struct ScanSettings {
     /// How directories are walked.
     pub walk: WalkOptions,
     /// Keep the objects the readiness checks read (PDBs, workloads, webhooks, ...), for
-    /// [`Scanner::scan_for_checks`].
+    /// [`crate::Scanner::scan_for_checks`].
     pub keep_for_checks: bool,
     /// Limits on parsing one YAML document (nesting depth, alias expansion).
     pub parse: parse::ParseLimits,

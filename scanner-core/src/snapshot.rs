@@ -28,8 +28,8 @@ use serde_json::Value;
 
 use crate::checks::util::{name, namespace, owner_of, text};
 use crate::checks::{ClusterState, Resource};
-use crate::live::discovery::ServedResource;
-use crate::live::helm::HelmRelease;
+use crate::inspect::discovery::ServedResource;
+use crate::inspect::helm::HelmRelease;
 use crate::report::{CodeInfo, Family, Severity};
 
 /// Version of the snapshot format. A reader accepts this version and every older one it

@@ -1,7 +1,3 @@
-//! Scanning a live cluster with the kube client. The client code lives in the binary's crate
-//! so that `scanner-core` (and file scanning) stays free of an async runtime and HTTP stack.
+//! The live scan itself is `scanner_core::live`; the command line only draws its progress.
 
-pub mod client;
 pub mod progress;
-pub mod rbac;
-pub mod scan;

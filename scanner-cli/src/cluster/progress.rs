@@ -1,15 +1,17 @@
 //! A one-line progress indicator on stderr, for long scans on a terminal only.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
-/// Counters shown on one line, redrawn at most a few times a second.
+use scanner_core::live::Progress as Counters;
+
+/// The scan's counters, shown on one line, redrawn at most a few times a second.
 #[derive(Debug, Default)]
 pub struct Progress {
     enabled: bool,
-    total: AtomicU64,
-    done: AtomicU64,
-    objects: AtomicU64,
+    counters: Arc<Counters>,
     drawn: AtomicBool,
 }
 
@@ -22,45 +24,56 @@ impl Progress {
         }
     }
 
-    pub fn set_total(&self, n: u64) {
-        self.total.store(n, Ordering::Relaxed);
+    /// The counters the scan advances (give them to `LiveSettings::progress`).
+    pub fn counters(&self) -> Arc<Counters> {
+        Arc::clone(&self.counters)
     }
 
-    pub fn resource_done(&self) {
-        self.done.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn objects(&self, n: u64) {
-        self.objects.fetch_add(n, Ordering::Relaxed);
+    /// Runs `work` while a thread redraws the line every 200 ms, then erases it, so the
+    /// report and diagnostics start on a clean line.
+    pub fn while_running<T>(&self, work: impl FnOnce() -> T) -> T {
+        if !self.enabled {
+            return work();
+        }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let result = std::thread::scope(|s| {
+            s.spawn(move || {
+                loop {
+                    self.draw();
+                    match stopped.recv_timeout(Duration::from_millis(200)) {
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => break,
+                    }
+                }
+            });
+            let result = work();
+            let _ = stop.send(());
+            result
+        });
+        self.clear();
+        result
     }
 
     /// Redraws the line.
-    pub fn draw(&self) {
-        if !self.enabled {
-            return;
-        }
+    fn draw(&self) {
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
             "\r\x1b[2Kupcheck: {}/{} resources listed, {} objects read",
-            self.done.load(Ordering::Relaxed),
-            self.total.load(Ordering::Relaxed),
-            self.objects.load(Ordering::Relaxed)
+            self.counters.done(),
+            self.counters.total(),
+            self.counters.objects()
         );
         let _ = err.flush();
         self.drawn.store(true, Ordering::Relaxed);
     }
 
-    /// Erases the line, so the report and diagnostics start on a clean line.
-    pub fn clear(&self) {
-        if self.enabled && self.drawn.load(Ordering::Relaxed) {
+    /// Erases the line.
+    fn clear(&self) {
+        if self.drawn.load(Ordering::Relaxed) {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[2K");
             let _ = err.flush();
         }
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.enabled
     }
 }

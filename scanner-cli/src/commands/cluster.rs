@@ -1,21 +1,18 @@
 //! `upcheck cluster` and `upcheck helm`: scan a live cluster.
 
-use std::collections::BTreeSet;
 use std::io::{self, IsTerminal};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use scanner_core::checks::{self, ClusterState, Resource, Selection, Severity};
-use scanner_core::live::cluster::{ClusterInfo, ClusterJudge, ClusterOutcome};
-use scanner_core::{KubeVersion, ScanSettings, Target, WalkOptions};
+use scanner_core::checks::{ClusterState, Selection, Severity};
+use scanner_core::live::{self, LiveClient, LiveError, LiveSettings, rbac};
+use scanner_core::{KubeVersion, Targets};
 
 use crate::args::{
     CatalogArgs, CheckSelectArgs, Cli, Command, ConnectionArgs, FailOn, OutputFormat, ReportArgs,
     TargetArgs,
 };
-use crate::cluster::client::{self, Connection};
 use crate::cluster::progress::Progress;
-use crate::cluster::{rbac, scan};
 use crate::{Stderr, setup, targets};
 
 /// `upcheck cluster` or `upcheck helm`.
@@ -71,10 +68,7 @@ pub fn options_of(command: &Command) -> Option<LiveArgs<'_>> {
             catalog: &a.catalog,
             report: &a.report,
             checks: (!a.no_checks).then_some(&a.checks),
-            what: scan::Options {
-                namespace: a.connection.namespace.clone(),
-                concurrency: a.connection.concurrency,
-                page_size: a.connection.page_size,
+            what: What {
                 objects: true,
                 helm: !a.no_helm,
                 all_revisions: a.all_revisions,
@@ -86,10 +80,7 @@ pub fn options_of(command: &Command) -> Option<LiveArgs<'_>> {
             catalog: &a.catalog,
             report: &a.report,
             checks: None,
-            what: scan::Options {
-                namespace: a.connection.namespace.clone(),
-                concurrency: a.connection.concurrency,
-                page_size: a.connection.page_size,
+            what: What {
                 objects: false,
                 helm: true,
                 all_revisions: a.all_revisions,
@@ -108,7 +99,16 @@ pub struct LiveArgs<'a> {
     pub report: &'a ReportArgs,
     /// The readiness checks to run; `None` for none.
     pub checks: Option<&'a CheckSelectArgs>,
-    pub what: scan::Options,
+    pub what: What,
+}
+
+/// What a live command reads.
+#[derive(Debug, Clone, Copy)]
+pub struct What {
+    /// Discovery, object lists, CRDs and `/metrics` (`upcheck cluster`); off for `upcheck helm`.
+    pub objects: bool,
+    pub helm: bool,
+    pub all_revisions: bool,
 }
 
 impl LiveArgs<'_> {
@@ -160,15 +160,74 @@ pub fn kubectl_version(c: &CheckSelectArgs) -> Result<Option<KubeVersion>> {
         .transpose()
 }
 
-/// Runs the readiness checks from the current version (the server's, or `--current`).
-fn readiness(
-    state: &ClusterState,
-    k8s: Target,
-    selection: &Selection,
-    kubectl: Option<KubeVersion>,
-) -> checks::Readiness {
-    let current = k8s.current.unwrap_or(k8s.target);
-    checks::run(state, current, k8s.target, selection, false, kubectl)
+/// Refuses connection settings no scan can run with, in the words of the options.
+pub fn check_connection(c: &ConnectionArgs) -> Result<()> {
+    if c.timeout == 0 {
+        anyhow::bail!("--timeout must be at least 1 second");
+    }
+    if c.concurrency == 0 {
+        anyhow::bail!("--concurrency must be at least 1");
+    }
+    if c.page_size == 0 {
+        anyhow::bail!("--page-size must be at least 1");
+    }
+    Ok(())
+}
+
+/// The live-scan settings the connection options give, judging against `catalog` at
+/// `targets`.
+pub fn settings<'c>(
+    c: &ConnectionArgs,
+    catalog: &'c scanner_core::Catalog,
+    targets: Targets,
+) -> LiveSettings<'c> {
+    LiveSettings::new(catalog, targets)
+        .namespace(c.namespace.clone())
+        .concurrency(c.concurrency)
+        .page_size(c.page_size)
+        .requests(Duration::from_secs(c.timeout), c.retries)
+        .scan_timeout((c.scan_timeout > 0).then(|| Duration::from_secs(c.scan_timeout)))
+}
+
+/// Runs `work` with a client for the kubeconfig and context of `c`, on a runtime of its own
+/// and within `--scan-timeout`.
+pub fn with_client<T, F>(c: &ConnectionArgs, work: impl FnOnce(LiveClient) -> F) -> Result<T>
+where
+    F: Future<Output = Result<T, LiveError>>,
+{
+    let scan_timeout = (c.scan_timeout > 0).then(|| Duration::from_secs(c.scan_timeout));
+    live::block_on(scan_timeout, async {
+        let client = LiveClient::from_kubeconfig_with_timeout(
+            c.kubeconfig.as_deref(),
+            c.context.as_deref(),
+            Duration::from_secs(c.timeout),
+        )
+        .await?;
+        work(client).await
+    })
+    .map_err(cli_error)
+}
+
+/// A live-scan error, naming the option that changes the outcome where there is one.
+fn cli_error(e: LiveError) -> anyhow::Error {
+    match e {
+        LiveError::NoCurrentContext { path } => anyhow::anyhow!(
+            "kubeconfig {} has no current-context; choose one with --context",
+            path.display()
+        ),
+        LiveError::ContextWithoutKubeconfig { context } => anyhow::anyhow!(
+            "--context {context:?} given, but no kubeconfig was found (pass --kubeconfig)"
+        ),
+        LiveError::NoConfig(source) => anyhow::Error::new(source).context(
+            "no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a pod; pass --kubeconfig",
+        ),
+        e @ LiveError::NoAnswer { .. } => anyhow::anyhow!("{e} (raise --timeout?)"),
+        LiveError::ScanTimeout(limit) => anyhow::anyhow!(
+            "the cluster read did not finish within {} s (--scan-timeout); nothing was reported",
+            limit.as_secs()
+        ),
+        e => anyhow::Error::new(e),
+    }
 }
 
 /// Runs the scan; returns the report, the notes about the catalog and targets, and the state
@@ -183,7 +242,7 @@ pub fn report(
         catalog: catalog_args,
         report: report_args,
         checks,
-        ref what,
+        what,
     } = *live;
     let selection = checks.map(selection).transpose()?;
     let kubectl = match checks {
@@ -192,68 +251,71 @@ pub fn report(
     };
     let loaded = setup::load(catalog_args)?;
     let catalog = &*loaded.catalog;
-    let (mut targets, target_notes) = targets::resolve(target_args, catalog, &loaded.file_targets)?;
-
-    let report = client::run(connection, async {
-        let conn = Connection::open(connection).await?;
-        let mut out = ClusterOutcome::default();
-        let server_version = scan::server_version(&conn, &mut out).await?;
-        // The server's version is today's version: replacements must be served there to
-        // migrate before the upgrade.
-        if target_args.current.is_empty()
-            && let Some(v) = server_version
-                .as_deref()
-                .and_then(|v| v.parse::<KubeVersion>().ok())
-            && let Some(t) = targets.get("k8s").copied()
-        {
-            targets.set(
-                "k8s",
-                Target {
-                    target: t.target,
-                    current: Some(v),
-                },
-            );
-        }
-        let k8s = targets.get("k8s").copied();
-        let settings = ScanSettings {
-            targets,
-            only_removed: report_args.only_removed,
-            walk: WalkOptions::default(),
-            keep_for_checks: false,
-            parse: scanner_core::parse::ParseLimits::default(),
-        };
-        let judge = ClusterJudge::new(catalog, settings);
-        let mut info = ClusterInfo::new(conn.context.clone(), conn.server.clone());
-        info.server_version = server_version;
-        info.namespace.clone_from(&what.namespace);
-        // The lists the selected readiness checks need.
-        let needs: BTreeSet<Resource> = match &selection {
-            Some(sel) => checks::REGISTRY
-                .iter()
-                .filter(|c| sel.includes(c.code))
-                .flat_map(|c| c.needs.iter().copied())
-                .collect(),
-            None => BTreeSet::new(),
-        };
-        let scanning = scan::scan(&conn, &judge, catalog, what, &needs, progress, out);
-        tokio::pin!(scanning);
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        let out = loop {
-            tokio::select! {
-                r = &mut scanning => break r,
-                _ = tick.tick(), if progress.enabled() => progress.draw(),
-            }
-        };
-        progress.clear();
-        let (mut out, state) = out?;
-        scan::record_retries(&conn, &mut out);
-        let mut report = judge.finish(info, out);
-        if let (Some(sel), Some(t)) = (&selection, k8s) {
-            report.readiness = Some(readiness(&state, t, sel, kubectl));
-        }
-        anyhow::Ok((report, state))
+    let (targets, target_notes) = targets::resolve(target_args, catalog, &loaded.file_targets)?;
+    check_connection(connection)?;
+    let settings = settings(connection, catalog, targets)
+        // Without --current, the server's version is today's version: replacements must be
+        // served there to migrate before the upgrade.
+        .current_from_server(target_args.current.is_empty())
+        .only_removed(report_args.only_removed)
+        .objects(what.objects)
+        .helm(what.helm, what.all_revisions)
+        .checks(selection, kubectl)
+        .progress(progress.counters());
+    let scan = progress.while_running(|| {
+        with_client(connection, |client| async move {
+            live::scan_cluster_with_state(&client, &settings).await
+        })
     })?;
-
     let notes = loaded.notes.iter().chain(&target_notes).cloned().collect();
-    Ok((report.0, notes, report.1))
+    Ok((scan.report, notes, scan.state))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use scanner_core::live::LiveError;
+
+    use super::cli_error;
+
+    #[test]
+    fn live_errors_name_the_options_that_change_them() {
+        let text = |e| cli_error(e).to_string();
+        assert_eq!(
+            text(LiveError::NoCurrentContext {
+                path: PathBuf::from("kc")
+            }),
+            "kubeconfig kc has no current-context; choose one with --context"
+        );
+        assert_eq!(
+            text(LiveError::ContextWithoutKubeconfig {
+                context: "prod".into()
+            }),
+            "--context \"prod\" given, but no kubeconfig was found (pass --kubeconfig)"
+        );
+        assert_eq!(
+            text(LiveError::NoAnswer {
+                server: "https://k".into(),
+                context: "c".into(),
+                path: "/version".into(),
+                reason: "no answer within 1 s".into(),
+            }),
+            "the API server at https://k (context \"c\") did not answer GET /version: no answer within 1 s (raise --timeout?)"
+        );
+        assert_eq!(
+            text(LiveError::ScanTimeout(Duration::from_secs(2))),
+            "the cluster read did not finish within 2 s (--scan-timeout); nothing was reported"
+        );
+        // Errors that name no option pass through unchanged.
+        assert_eq!(
+            text(LiveError::Unauthorized {
+                server: "https://k".into(),
+                context: "c".into(),
+                message: "Unauthorized".into(),
+            }),
+            "the API server at https://k rejected the credentials of context \"c\" (401 Unauthorized: Unauthorized)"
+        );
+    }
 }

@@ -16,7 +16,6 @@ use serde_json::Value;
 
 use crate::args::{Cli, PlanArgs, PlanFormat, ProviderArg, ReportArgs, TargetArgs};
 use crate::cluster::progress::Progress;
-use crate::cluster::scan;
 use crate::{Stderr, exit, setup, targets};
 
 /// Version of the plan's JSON.
@@ -221,10 +220,7 @@ fn live(cli: &Cli, args: &PlanArgs, target: KubeVersion) -> Result<(PlanInput, O
         catalog: &args.catalog,
         report: &report_args,
         checks: Some(&args.checks),
-        what: scan::Options {
-            namespace: args.connection.namespace.clone(),
-            concurrency: args.connection.concurrency,
-            page_size: args.connection.page_size,
+        what: super::cluster::What {
             objects: true,
             helm: true,
             all_revisions: false,

@@ -3,61 +3,34 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
-use scanner_core::live::cluster::ClusterOutcome;
-use scanner_core::snapshot::{self, Change, ClusterFacts, Diff, DiffOptions, Snapshot};
+use scanner_core::live;
+use scanner_core::snapshot::{self, Change, Diff, DiffOptions, Snapshot};
 
 use crate::args::{Cli, ConnectionArgs, PlanFormat, SnapshotDiffArgs, SnapshotSaveArgs};
-use crate::cluster::client::{self, Connection};
-use crate::cluster::scan;
 use crate::{Stderr, exit};
 
 /// Reads the live cluster into a snapshot; errors and warnings go to stderr.
 fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(Snapshot, bool)> {
-    let (snap, out) = client::run(connection, async {
-        let conn = Connection::open(connection).await?;
-        let mut out = ClusterOutcome::default();
-        let server_version = scan::server_version(&conn, &mut out).await?;
-        let opts = scan::Options {
-            namespace: connection.namespace.clone(),
-            concurrency: connection.concurrency,
-            page_size: connection.page_size,
-            objects: true,
-            helm: true,
-            all_revisions: true,
-        };
-        let (served, state, used, releases) = scan::snapshot_read(&conn, &opts, &mut out).await?;
-        scan::record_retries(&conn, &mut out);
-        // Per release, the newest revision whatever its status: a failed upgrade shows.
-        let mut newest: Vec<scanner_core::live::helm::HelmRelease> = Vec::new();
-        for r in releases {
-            match newest
-                .iter_mut()
-                .find(|n| n.namespace == r.namespace && n.name == r.name)
-            {
-                Some(n) if n.revision < r.revision => *n = r,
-                Some(_) => {}
-                None => newest.push(r),
-            }
-        }
-        let facts = ClusterFacts {
-            context: conn.context.clone(),
-            server: conn.server.clone(),
-            server_version,
-        };
-        anyhow::Ok((
-            Snapshot::capture(facts, &state, &served, &used, &newest),
-            out,
-        ))
+    super::cluster::check_connection(connection)?;
+    // Snapshots judge nothing: the catalog and targets are not read.
+    let settings = super::cluster::settings(
+        connection,
+        scanner_core::Catalog::embedded(),
+        scanner_core::Targets::new(),
+    );
+    let out = super::cluster::with_client(connection, |client| async move {
+        live::read_snapshot(&client, &settings).await
     })?;
-    for e in out.errors() {
+    let snap = out.snapshot;
+    for e in &out.errors {
         err.error(&e.to_string());
     }
     if !cli.quiet {
-        for w in out.warnings() {
+        for w in &out.warnings {
             err.warning(&w.to_string());
         }
     }
-    Ok((snap, out.errors().is_empty()))
+    Ok((snap, out.errors.is_empty()))
 }
 
 pub fn save(cli: &Cli, args: &SnapshotSaveArgs, err: &mut Stderr) -> Result<u8> {

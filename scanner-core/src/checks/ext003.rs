@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::live::crd::{CrdIssue, inspect_crd};
+use crate::inspect::crd::{CrdIssue, inspect_crd};
 
 use super::util::{object_ref, service_down};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::live::evidence::LAST_APPLIED_ANNOTATION;
+use crate::inspect::evidence::LAST_APPLIED_ANNOTATION;
 
 /// A resource the checks read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -233,7 +233,7 @@ mod tests {
     /// `cargo run -p scanner-core --example report_schema > docs/report.schema.json`.
     #[test]
     fn reports_read_back_equal() {
-        use crate::live::cluster::{ClusterInfo, ClusterJudge, ClusterOutcome};
+        use crate::inspect::cluster::{ClusterInfo, ClusterJudge, ClusterOutcome};
         use crate::{Catalog, KubeVersion, ScanSettings, Scanner, Targets};
 
         let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 25), None));

@@ -7,15 +7,148 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use http_body_util::BodyExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::args::ConnectionArgs;
+use super::error::LiveError;
 
-/// A client for one cluster, with what the report says about it.
+/// A client for one cluster, with the names the report gives it.
+///
+/// Make it inside the async runtime that will drive the scan: the kube client starts a
+/// background task on the runtime it is made on.
 #[derive(Clone)]
-pub struct Connection {
+pub struct LiveClient {
+    client: kube::Client,
+    context: String,
+    server: String,
+}
+
+impl std::fmt::Debug for LiveClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveClient")
+            .field("context", &self.context)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The kube client's own connect timeout when the caller names none; every request is also
+/// bounded by [`LiveSettings::timeout`](super::LiveSettings::timeout).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl LiveClient {
+    /// A client for `context` (default: the current context) of the kubeconfig at `path`
+    /// (default: `$KUBECONFIG`, then `~/.kube/config`, then the pod's service account).
+    pub async fn from_kubeconfig(
+        path: Option<&Path>,
+        context: Option<&str>,
+    ) -> Result<Self, LiveError> {
+        Self::from_kubeconfig_with_timeout(path, context, DEFAULT_TIMEOUT).await
+    }
+
+    /// As [`from_kubeconfig`](Self::from_kubeconfig), with the kube client's connect
+    /// timeout (and, 5 s longer, its read and write timeouts) set to `timeout`: give the same
+    /// value as [`LiveSettings::timeout`](super::LiveSettings::timeout).
+    pub async fn from_kubeconfig_with_timeout(
+        path: Option<&Path>,
+        context: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, LiveError> {
+        let (mut config, context) = if let Some((kubeconfig, path)) = load_kubeconfig(path)? {
+            let context = match context {
+                Some(c) => c.to_owned(),
+                None => kubeconfig
+                    .current_context
+                    .clone()
+                    .ok_or_else(|| LiveError::NoCurrentContext { path: path.clone() })?,
+            };
+            if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+                let known = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
+                return Err(LiveError::UnknownContext {
+                    context,
+                    path,
+                    known,
+                });
+            }
+            let options = KubeConfigOptions {
+                context: Some(context.clone()),
+                ..KubeConfigOptions::default()
+            };
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|source| LiveError::ContextUnusable {
+                    context: context.clone(),
+                    path,
+                    source,
+                })?;
+            (config, context)
+        } else {
+            if let Some(c) = context {
+                return Err(LiveError::ContextWithoutKubeconfig {
+                    context: c.to_owned(),
+                });
+            }
+            let config = kube::Config::incluster().map_err(LiveError::NoConfig)?;
+            (config, "in-cluster".to_owned())
+        };
+        // The client's built-in retry waits out a 503 for minutes; an aggregated API without a
+        // backend answers 503 for good, and the scan reports it instead.
+        config.default_retry = false;
+        // The whole-request timeout in `get` is the one users see; the client's own read and
+        // write timeouts only back it up.
+        config.connect_timeout = Some(timeout);
+        config.read_timeout = Some(timeout + Duration::from_secs(5));
+        config.write_timeout = Some(timeout + Duration::from_secs(5));
+        let server = config.cluster_url.to_string();
+        let server = server.trim_end_matches('/').to_owned();
+        let client = kube::Client::try_from(config).map_err(|source| LiveError::Client {
+            context: context.clone(),
+            source,
+        })?;
+        Ok(Self {
+            client,
+            context,
+            server,
+        })
+    }
+
+    /// Wraps a client the caller configured. Its 503 retry should be off
+    /// (`Config::default_retry = false`), or an API without a backend stalls the scan for
+    /// minutes. The report names it with [`named`](Self::named); by default both names are
+    /// empty.
+    pub fn from_client(client: kube::Client) -> Self {
+        Self {
+            client,
+            context: String::new(),
+            server: String::new(),
+        }
+    }
+
+    /// Sets the context name and server URL the report and errors give.
+    #[must_use]
+    pub fn named(mut self, context: impl Into<String>, server: impl Into<String>) -> Self {
+        self.context = context.into();
+        server
+            .into()
+            .trim_end_matches('/')
+            .clone_into(&mut self.server);
+        self
+    }
+
+    /// The context name (`in-cluster` for the pod's service account).
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// The API server URL, without a trailing slash.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+}
+
+/// A client with the per-scan request settings and the log of retried requests.
+#[derive(Clone)]
+pub(crate) struct Connection {
     client: kube::Client,
     /// The context name (`in-cluster` for the pod's service account).
     pub context: String,
@@ -31,7 +164,7 @@ pub struct Connection {
 /// A request that met transient failures: the path (without query), how many attempts it
 /// took, what went wrong, and whether it succeeded in the end.
 #[derive(Clone, Debug)]
-pub struct Retried {
+pub(crate) struct Retried {
     pub path: String,
     pub attempts: u32,
     pub causes: Vec<String>,
@@ -42,7 +175,7 @@ pub struct Retried {
 /// ask for minutes, and the scan has a deadline.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
 /// The most time one request may spend waiting between its attempts (the attempts themselves
-/// are bounded by `--timeout` each).
+/// are bounded by the request timeout each).
 const RETRY_BUDGET: Duration = Duration::from_secs(30);
 /// The first backoff when the server names no delay; doubled per retry.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -59,7 +192,7 @@ impl std::fmt::Debug for Connection {
 /// One response. The body is kept as bytes: list pages are parsed by the caller into only
 /// what it needs.
 #[derive(Debug)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     /// `Retry-After` in seconds, when sent.
     pub retry_after: Option<u64>,
@@ -91,7 +224,7 @@ impl Response {
 
 /// Why a request got no response.
 #[derive(Debug)]
-pub enum RequestError {
+pub(crate) enum RequestError {
     Timeout(u64),
     /// No answer. `transient`: the connection was refused, reset or closed early, which a
     /// restarting apiserver or proxy does and a retry may cure; TLS, DNS and credential-plugin
@@ -112,100 +245,25 @@ impl std::fmt::Display for RequestError {
 }
 
 impl Connection {
-    /// Resolves the kubeconfig (or in-cluster configuration) and builds a client.
-    pub async fn open(args: &ConnectionArgs) -> Result<Self> {
-        if args.timeout == 0 {
-            bail!("--timeout must be at least 1 second");
-        }
-        if args.concurrency == 0 {
-            bail!("--concurrency must be at least 1");
-        }
-        if args.page_size == 0 {
-            bail!("--page-size must be at least 1");
-        }
-        let timeout = Duration::from_secs(args.timeout);
-        let (mut config, context) = if let Some((kubeconfig, path)) =
-            load_kubeconfig(args.kubeconfig.as_deref())?
-        {
-            {
-                let context = match &args.context {
-                    Some(c) => c.clone(),
-                    None => kubeconfig.current_context.clone().with_context(|| {
-                        format!(
-                            "kubeconfig {} has no current-context; choose one with --context",
-                            path.display()
-                        )
-                    })?,
-                };
-                if !kubeconfig.contexts.iter().any(|c| c.name == context) {
-                    let known: Vec<&str> = kubeconfig
-                        .contexts
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect();
-                    bail!(
-                        "context {context:?} is not in kubeconfig {} (it has: {})",
-                        path.display(),
-                        if known.is_empty() {
-                            "no contexts".to_owned()
-                        } else {
-                            known.join(", ")
-                        }
-                    );
-                }
-                let options = KubeConfigOptions {
-                    context: Some(context.clone()),
-                    ..KubeConfigOptions::default()
-                };
-                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "context {context:?} in kubeconfig {} cannot be used",
-                            path.display()
-                        )
-                    })?;
-                (config, context)
-            }
-        } else {
-            {
-                if let Some(c) = &args.context {
-                    bail!("--context {c:?} given, but no kubeconfig was found (pass --kubeconfig)");
-                }
-                let config = kube::Config::incluster().context(
-                    "no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a pod; pass --kubeconfig",
-                )?;
-                (config, "in-cluster".to_owned())
-            }
-        };
-        // The client's built-in retry waits out a 503 for minutes; an aggregated API without a
-        // backend answers 503 for good, and the scan reports it instead.
-        config.default_retry = false;
-        // The whole-request timeout in `get` is the one users see; the client's own read and
-        // write timeouts only back it up.
-        config.connect_timeout = Some(timeout);
-        config.read_timeout = Some(timeout + Duration::from_secs(5));
-        config.write_timeout = Some(timeout + Duration::from_secs(5));
-        let server = config.cluster_url.to_string();
-        let server = server.trim_end_matches('/').to_owned();
-        let client = kube::Client::try_from(config)
-            .with_context(|| format!("cannot set up a client for context {context:?}"))?;
-        Ok(Self {
-            client,
-            context,
-            server,
+    /// A connection for one scan: `timeout` bounds each request, `retries` the attempts
+    /// after transient failures.
+    pub fn new(client: &LiveClient, timeout: Duration, retries: u32) -> Self {
+        Self {
+            client: client.client.clone(),
+            context: client.context.clone(),
+            server: client.server.clone(),
             timeout,
-            retries: args.retries,
+            retries,
             retried: Arc::default(),
-        })
+        }
     }
 
     /// GET `path_and_query`; any HTTP status is a response. Transient failures are retried
     /// (every request here is a read, so repeating it is safe): 429 throttling and 500, 502,
     /// 503 and 504 after the delay the server asks for (`Retry-After`) or an exponential
     /// backoff, and connections that break or are refused (an apiserver restarting during an
-    /// upgrade). At most `--retries` times and [`RETRY_BUDGET`] of waiting per request. A
-    /// request that times out is not repeated: it already took `--timeout`.
+    /// upgrade). At most `retries` times and [`RETRY_BUDGET`] of waiting per request. A
+    /// request that times out is not repeated: it already took the whole timeout.
     pub async fn get(&self, path_and_query: &str) -> Result<Response, RequestError> {
         let mut waited = Duration::ZERO;
         let mut causes = Vec::new();
@@ -355,51 +413,31 @@ fn backoff(attempt: u32) -> Duration {
     base.mul_f64(0.5 + f64::from(u32::try_from(jitter).unwrap_or(0)) / 2000.0)
 }
 
-/// Runs a live read on a single-threaded runtime, bounded by `--scan-timeout`: whatever the
-/// cluster does, the command ends, and a read cut short is an error, never a partial report.
-pub fn run<T>(args: &ConnectionArgs, work: impl Future<Output = Result<T>>) -> Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        if args.scan_timeout == 0 {
-            return work.await;
-        }
-        let limit = Duration::from_secs(args.scan_timeout);
-        match tokio::time::timeout(limit, work).await {
-            Ok(result) => result,
-            Err(_) => bail!(
-                "the cluster read did not finish within {} s (--scan-timeout); nothing was reported",
-                args.scan_timeout
-            ),
-        }
-    })
-}
-
-/// The kubeconfig to use: `--kubeconfig`, else `$KUBECONFIG` / `~/.kube/config` when present;
+/// The kubeconfig to use: `path`, else `$KUBECONFIG` / `~/.kube/config` when present;
 /// `None` means in-cluster configuration.
-fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, PathBuf)>> {
+fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, PathBuf)>, LiveError> {
     if let Some(path) = explicit {
-        let kc = Kubeconfig::read_from(path)
-            .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+        let kc = Kubeconfig::read_from(path).map_err(|source| LiveError::Kubeconfig {
+            path: path.to_path_buf(),
+            source,
+        })?;
         return Ok(Some((kc, path.to_path_buf())));
     }
     if let Some(paths) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         let shown = PathBuf::from(&paths);
-        let kc = Kubeconfig::read().with_context(|| {
-            format!(
-                "cannot read kubeconfig from $KUBECONFIG ({})",
-                shown.display()
-            )
+        let kc = Kubeconfig::read().map_err(|source| LiveError::KubeconfigEnv {
+            paths: shown.clone(),
+            source,
         })?;
         return Ok(Some((kc, shown)));
     }
     let default = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"));
     match default {
         Some(path) if path.exists() => {
-            let kc = Kubeconfig::read_from(&path)
-                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            let kc = Kubeconfig::read_from(&path).map_err(|source| LiveError::Kubeconfig {
+                path: path.clone(),
+                source,
+            })?;
             Ok(Some((kc, path)))
         }
         _ => Ok(None),

@@ -1,22 +1,24 @@
 //! The asynchronous half of a cluster scan: which requests to make, in which order, with how
-//! many in flight. Everything a response means is decided by `scanner_core::live`.
+//! many in flight. Everything a response means is decided by the judge ([`super::cluster`]).
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 
-use anyhow::{Result, bail};
 use futures::stream::{self, StreamExt};
-use scanner_core::checks::{ClusterState, Resource};
-use scanner_core::live::cluster::{ClusterJudge, ClusterOutcome, NotChecked, resource_ref};
-use scanner_core::live::discovery::{ServedResource, parse_resource_list, plan_object_lists};
-use scanner_core::live::helm::{self, HelmRelease};
-use scanner_core::{Catalog, ErrorKind, WarningKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::client::{Connection, RequestError, Response};
+use super::cluster::{ClusterJudge, ClusterOutcome, NotChecked, resource_ref};
+use super::discovery::{ServedResource, parse_resource_list, plan_object_lists};
+use super::error::LiveError;
+use super::helm::{self, HelmRelease};
 use super::progress::Progress;
+use crate::checks::{ClusterState, Resource};
+use crate::{Catalog, ErrorKind, WarningKind};
+
+type Result<T, E = LiveError> = std::result::Result<T, E>;
 
 /// A list whose continue token expires this many times in a row is given up on: the
 /// server is compacting faster than the scan can read.
@@ -24,11 +26,11 @@ const MAX_LIST_RESUMES: u32 = 5;
 
 /// What to read.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     pub namespace: Option<String>,
     pub concurrency: usize,
     pub page_size: u32,
-    /// Discovery, object lists, CRDs and `/metrics` (`upcheck cluster`); off for `upcheck helm`.
+    /// Discovery, object lists, CRDs and `/metrics`; off for a Helm-only scan.
     pub objects: bool,
     pub helm: bool,
     pub all_revisions: bool,
@@ -36,7 +38,10 @@ pub struct Options {
 
 /// Reads `/version`: the server's `gitVersion`. Errors when the cluster cannot be scanned
 /// at all (unreachable, bad credentials).
-pub async fn server_version(conn: &Connection, out: &mut ClusterOutcome) -> Result<Option<String>> {
+pub(crate) async fn server_version(
+    conn: &Connection,
+    out: &mut ClusterOutcome,
+) -> Result<Option<String>> {
     let version = fetch(conn, "/version").await?;
     match version.status {
         200 => Ok(serde_json::from_slice::<Value>(&version.body)
@@ -47,13 +52,13 @@ pub async fn server_version(conn: &Connection, out: &mut ClusterOutcome) -> Resu
             out.forbidden(NotChecked::new("/version", "get", None), &version.message());
             Ok(None)
         }
-        _ => bail!(unusable(conn, "/version", &version)),
+        _ => Err(unusable(conn, "/version", &version)),
     }
 }
 
 /// Runs the scan after [`server_version`]. Errors only when the cluster cannot be scanned at
 /// all; everything narrower is recorded in the outcome.
-pub async fn scan(
+pub(crate) async fn scan(
     conn: &Connection,
     judge: &ClusterJudge<'_>,
     catalog: &Catalog,
@@ -100,7 +105,7 @@ pub async fn scan(
                 let mut part = ClusterOutcome::default();
                 list_objects(conn, judge, &plan.list, opts, &mut part, progress).await?;
                 progress.resource_done();
-                Ok::<_, anyhow::Error>(part)
+                Ok::<_, LiveError>(part)
             })
             .buffer_unordered(opts.concurrency)
             .collect::<Vec<_>>()
@@ -120,7 +125,7 @@ pub async fn scan(
 
 /// Turns the requests that needed retries into warnings (those that never succeeded are
 /// already errors of their own) and counts them.
-pub fn record_retries(conn: &Connection, out: &mut ClusterOutcome) {
+pub(crate) fn record_retries(conn: &Connection, out: &mut ClusterOutcome) {
     for r in conn.take_retried() {
         out.stats.request_retries += u64::from(r.attempts - 1);
         if r.recovered {
@@ -145,12 +150,11 @@ async fn fetch(conn: &Connection, path: &str) -> Result<Response> {
         .await
         .map_err(|e| unreachable_error(conn, path, &e))?;
     if response.status == 401 {
-        bail!(
-            "the API server at {} rejected the credentials of context {:?} (401 Unauthorized: {})",
-            conn.server,
-            conn.context,
-            response.message()
-        );
+        return Err(LiveError::Unauthorized {
+            server: conn.server.clone(),
+            context: conn.context.clone(),
+            message: response.message(),
+        });
     }
     Ok(response)
 }
@@ -180,29 +184,30 @@ async fn fetch_part(
     }
 }
 
-fn unreachable_error(conn: &Connection, path: &str, e: &RequestError) -> anyhow::Error {
+fn unreachable_error(conn: &Connection, path: &str, e: &RequestError) -> LiveError {
     match e {
-        RequestError::Timeout(_) => anyhow::anyhow!(
-            "the API server at {} (context {:?}) did not answer GET {path}: {e} (raise --timeout?)",
-            conn.server,
-            conn.context
-        ),
-        RequestError::Connection { .. } => anyhow::anyhow!(
-            "cannot reach the API server at {} (context {:?}): {e}",
-            conn.server,
-            conn.context
-        ),
+        RequestError::Timeout(_) => LiveError::NoAnswer {
+            server: conn.server.clone(),
+            context: conn.context.clone(),
+            path: path.to_owned(),
+            reason: e.to_string(),
+        },
+        RequestError::Connection { .. } => LiveError::Unreachable {
+            server: conn.server.clone(),
+            context: conn.context.clone(),
+            reason: e.to_string(),
+        },
     }
 }
 
-fn unusable(conn: &Connection, path: &str, r: &Response) -> String {
-    format!(
-        "the API server at {} (context {:?}) answered GET {path} with HTTP {}: {}",
-        conn.server,
-        conn.context,
-        r.status,
-        r.message()
-    )
+fn unusable(conn: &Connection, path: &str, r: &Response) -> LiveError {
+    LiveError::Unusable {
+        server: conn.server.clone(),
+        context: conn.context.clone(),
+        path: path.to_owned(),
+        status: r.status,
+        message: r.message(),
+    }
 }
 
 /// Records a non-2xx answer: 403 as a missing permission, 404 as not served, others as
@@ -420,8 +425,8 @@ struct SlimAnnotations {
         skip_serializing_if = "Option::is_none"
     )]
     last_applied: Option<String>,
-    /// `upcheck.io/ignore` (the live inline-suppression test in tests/ci.rs fails if this drifts
-    /// from `scanner_core::suppress::IGNORE_ANNOTATION`).
+    /// `upcheck.io/ignore` (the live inline-suppression test in scanner-cli's tests/ci.rs fails
+    /// if this drifts from `crate::suppress::IGNORE_ANNOTATION`).
     #[serde(rename = "upcheck.io/ignore", skip_serializing_if = "Option::is_none")]
     ignore: Option<String>,
 }
@@ -667,7 +672,7 @@ async fn read_state(
                             }
                         }
                     }
-                    scanner_core::checks::state::slim(&mut o);
+                    crate::checks::state::slim(&mut o);
                     o
                 }));
             })
@@ -714,7 +719,7 @@ async fn list_objects(
         full_objects: is_crd,
     };
     list_pages(conn, &request, opts, out, |items, out| {
-        progress.objects(items.len() as u64);
+        progress.add_objects(items.len() as u64);
         if is_crd {
             for crd in &items {
                 judge.crd(crd, out);
@@ -726,9 +731,8 @@ async fn list_objects(
     .map(|_| ())
 }
 
-/// What `upcheck snapshot save` reads: served APIs, the state lists, and every Helm release
-/// record.
-pub async fn snapshot_read(
+/// What a snapshot reads: served APIs, the state lists, and every Helm release record.
+pub(crate) async fn snapshot_read(
     conn: &Connection,
     opts: &Options,
     out: &mut ClusterOutcome,
