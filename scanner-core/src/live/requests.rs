@@ -82,9 +82,7 @@ pub(crate) async fn scan(
     if opts.objects {
         let resources = discover(conn, opts, &mut out).await?;
         judge.served(&resources, &mut out);
-        state = read_state(conn, &resources, needs, opts, false, &mut out)
-            .await?
-            .0;
+        let mut reads = state_lists(&resources, needs, opts, &mut state);
         let mut plans = plan_object_lists(&resources, catalog);
         if let Some(ns) = &opts.namespace {
             let skipped = plans.iter().filter(|p| !p.list.namespaced).count();
@@ -99,21 +97,45 @@ pub(crate) async fn scan(
                 );
             }
         }
-        progress.set_total(plans.len() as u64);
-        let outcomes: Vec<ClusterOutcome> = stream::iter(plans)
-            .map(|plan| async move {
-                let mut part = ClusterOutcome::default();
-                list_objects(conn, judge, &plan.list, opts, &mut part, progress).await?;
-                progress.resource_done();
-                Ok::<_, LiveError>(part)
-            })
-            .buffer_unordered(opts.concurrency)
-            .collect::<Vec<_>>()
-            .await
+        // A list both the write-history judge and the checks need, through the same version,
+        // is read once: full objects feed the judge and, slimmed, the checks.
+        let plans: Vec<_> = plans
             .into_iter()
-            .collect::<Result<_>>()?;
-        for part in outcomes {
+            .map(|plan| {
+                let shared = reads
+                    .iter()
+                    .position(|(_, s)| {
+                        s.api_version == plan.list.api_version && s.resource == plan.list.resource
+                    })
+                    .map(|i| reads.remove(i).0);
+                (plan, shared)
+            })
+            .collect();
+        let (lists, _) = read_state(conn, reads, opts, false, &mut out).await?;
+        for (resource, objects) in lists {
+            keep_state(&mut state, resource, objects);
+        }
+        progress.set_total(plans.len() as u64);
+        let outcomes: Vec<(ClusterOutcome, Option<(Resource, Option<Vec<Value>>)>)> =
+            stream::iter(plans)
+                .map(|(plan, shared)| async move {
+                    let mut part = ClusterOutcome::default();
+                    let kept =
+                        list_objects(conn, judge, &plan.list, shared, opts, &mut part, progress)
+                            .await?;
+                    progress.resource_done();
+                    Ok::<_, LiveError>((part, kept))
+                })
+                .buffer_unordered(opts.concurrency)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .collect::<Result<_>>()?;
+        for (part, kept) in outcomes {
             out.merge(part);
+            if let Some((resource, objects)) = kept {
+                keep_state(&mut state, resource, objects);
+            }
         }
     }
 
@@ -611,17 +633,14 @@ type StateList = (
     BTreeSet<String>,
 );
 
-/// Reads the lists the readiness checks need, each through the most preferred version the
-/// server serves, concurrently.
-async fn read_state(
-    conn: &Connection,
+/// The lists the readiness checks need, each through the most preferred version the server
+/// serves; what cannot be read is marked in `state` with the reason.
+fn state_lists(
     served: &[ServedResource],
     needs: &BTreeSet<Resource>,
     opts: &Options,
-    keep_history: bool,
-    out: &mut ClusterOutcome,
-) -> Result<(ClusterState, BTreeSet<String>)> {
-    let mut state = ClusterState::new();
+    state: &mut ClusterState,
+) -> Vec<(Resource, ServedResource)> {
     let mut reads = Vec::new();
     for &resource in needs {
         let found = resource.api_versions().iter().find_map(|v| {
@@ -641,6 +660,28 @@ async fn read_state(
             None => state.unavailable_because(resource, "not served by this cluster"),
         }
     }
+    reads
+}
+
+/// A state list as read: its objects when the list was complete.
+fn keep_state(state: &mut ClusterState, resource: Resource, objects: Option<Vec<Value>>) {
+    match objects {
+        Some(objects) => state.set(resource, objects),
+        None => {
+            state.unavailable_because(resource, "could not be read completely (see the errors)");
+        }
+    }
+}
+
+/// Reads state lists concurrently: each list's objects (when complete) and the API versions
+/// objects were written through (for snapshots, `keep_history`).
+async fn read_state(
+    conn: &Connection,
+    reads: Vec<(Resource, ServedResource)>,
+    opts: &Options,
+    keep_history: bool,
+    out: &mut ClusterOutcome,
+) -> Result<(Vec<(Resource, Option<Vec<Value>>)>, BTreeSet<String>)> {
     let lists: Vec<Result<StateList>> = stream::iter(reads)
         .map(|(resource, served)| async move {
             let mut part = ClusterOutcome::default();
@@ -683,30 +724,27 @@ async fn read_state(
         .collect()
         .await;
     let mut used_versions = BTreeSet::new();
+    let mut read = Vec::new();
     for list in lists {
         let (resource, objects, part, used) = list?;
         used_versions.extend(used);
         out.merge(part);
-        match objects {
-            Some(objects) => state.set(resource, objects),
-            None => {
-                state
-                    .unavailable_because(resource, "could not be read completely (see the errors)");
-            }
-        }
+        read.push((resource, objects));
     }
-    Ok((state, used_versions))
+    Ok((read, used_versions))
 }
 
-/// Lists one resource and judges every object's write history.
+/// Lists one resource and judges every object's write history; with `keep`, also returns the
+/// slimmed objects for that readiness list (`None` inside when the list was incomplete).
 async fn list_objects(
     conn: &Connection,
     judge: &ClusterJudge<'_>,
     resource: &ServedResource,
+    keep: Option<Resource>,
     opts: &Options,
     out: &mut ClusterOutcome,
     progress: &Progress,
-) -> Result<()> {
+) -> Result<Option<(Resource, Option<Vec<Value>>)>> {
     let what = resource_ref(resource);
     let path = collection_path(resource, opts.namespace.as_deref());
     let is_crd = resource.resource == "customresourcedefinitions"
@@ -716,9 +754,10 @@ async fn list_objects(
         what: &what,
         path: &path,
         selectors: "",
-        full_objects: is_crd,
+        full_objects: is_crd || keep.is_some(),
     };
-    list_pages(conn, &request, opts, out, |items, out| {
+    let mut kept = Vec::new();
+    let complete = list_pages(conn, &request, opts, out, |items, out| {
         progress.add_objects(items.len() as u64);
         if is_crd {
             for crd in &items {
@@ -726,9 +765,15 @@ async fn list_objects(
             }
         }
         judge.objects(resource, &items, out);
+        if keep.is_some() {
+            kept.extend(items.into_iter().map(|mut o| {
+                crate::checks::state::slim(&mut o);
+                o
+            }));
+        }
     })
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(keep.map(|r| (r, complete.then_some(kept))))
 }
 
 /// What a snapshot reads: served APIs, the state lists, and every Helm release record.
@@ -744,7 +789,12 @@ pub(crate) async fn snapshot_read(
 )> {
     let resources = discover(conn, opts, out).await?;
     let needs: BTreeSet<Resource> = Resource::ALL.into_iter().collect();
-    let (state, used) = read_state(conn, &resources, &needs, opts, true, out).await?;
+    let mut state = ClusterState::new();
+    let reads = state_lists(&resources, &needs, opts, &mut state);
+    let (lists, used) = read_state(conn, reads, opts, true, out).await?;
+    for (resource, objects) in lists {
+        keep_state(&mut state, resource, objects);
+    }
     let releases = helm_records(conn, opts, out).await?;
     Ok((resources, state, used, releases))
 }

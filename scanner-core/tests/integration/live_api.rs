@@ -131,6 +131,43 @@ fn a_blocking_scan_reports_what_upcheck_cluster_reports() {
     assert!(!report.errors.is_empty());
 }
 
+/// A resource that both the write-history judge and the checks read (PDBs, HPAs, webhooks,
+/// ...) is listed once, through one version: no collection is requested twice.
+#[test]
+fn each_collection_is_listed_once() {
+    let c = cluster(Scenario::default());
+    scan_blocking(&c, "recorded", &settings_at("1.22")).unwrap();
+    let mut lists: Vec<String> = c
+        .server
+        .requests()
+        .iter()
+        // First pages only (no continue token), without the paging and selector query.
+        .filter(|r| !r.contains("continue="))
+        .map(|r| r.split('?').next().unwrap_or_default().to_owned())
+        // Collections, not discovery documents: /api/v1/RESOURCE, /apis/GROUP/VERSION/RESOURCE.
+        .filter(|p| {
+            let depth = p.matches('/').count();
+            (p.starts_with("/api/") && depth >= 3) || (p.starts_with("/apis/") && depth >= 4)
+        })
+        .collect();
+    lists.sort();
+    let twice: Vec<&String> = lists
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| &w[0])
+        .collect();
+    assert!(twice.is_empty(), "listed twice: {twice:?}");
+    for shared in [
+        "/apis/policy/v1beta1/poddisruptionbudgets",
+        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+    ] {
+        assert!(
+            lists.iter().any(|l| l == shared),
+            "{shared} not listed: {lists:?}"
+        );
+    }
+}
+
 #[test]
 fn an_async_caller_brings_its_own_client_and_runtime() {
     let c = cluster(Scenario::default());
