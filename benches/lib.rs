@@ -45,6 +45,13 @@ pub enum Profile {
     SmallFiles,
     /// Dominated by large `CustomResourceDefinition`s (100 KB to 2 MB each, deep schemas).
     LargeCrds,
+    /// `kubectl get -o json` dumps: JSON `List`s of 20 to 400 live objects (50 KB to 1 MB),
+    /// with status, managed fields and escaped `last-applied-configuration` annotations.
+    JsonLists,
+    /// Larger files than [`Profile::SmallFiles`] (about 5 KB on average): 80 % the small-file
+    /// mix, 10 % bundles of 3 to 12 documents, 5 % JSON `List`s of 5 to 25 objects, 5 % CRDs of
+    /// 10 to 40 KB.
+    Mixed,
 }
 
 /// What to generate.
@@ -191,6 +198,140 @@ fn values_file(out: &mut String, rng: &mut Rng) {
     );
 }
 
+/// One object as `kubectl get -o json` prints it inside a `List` (4-space indentation, keys
+/// sorted, the applied configuration kept as an escaped JSON string).
+fn live_json_item(out: &mut String, rng: &mut Rng, i: usize) {
+    let (api, kind) = if rng.below(2) == 0 {
+        pick(rng, WORKLOAD_APIS)
+    } else {
+        pick(rng, OTHER_APIS)
+    };
+    let ns = rng.below(20);
+    let generation = 1 + rng.below(9);
+    let replicas = 1 + rng.below(5);
+    let _ = write!(
+        out,
+        r#"        {{
+            "apiVersion": "{api}",
+            "kind": "{kind}",
+            "metadata": {{
+                "annotations": {{
+                    "deployment.kubernetes.io/revision": "{generation}",
+                    "kubectl.kubernetes.io/last-applied-configuration": "{{\"apiVersion\":\"{api}\",\"kind\":\"{kind}\",\"metadata\":{{\"annotations\":{{}},\"labels\":{{\"app\":\"live-{i}\"}},\"name\":\"live-{i}\",\"namespace\":\"team-{ns}\"}},\"spec\":{{\"replicas\":{replicas},\"selector\":{{\"matchLabels\":{{\"app\":\"live-{i}\"}}}}}}}}\n"
+                }},
+                "creationTimestamp": "2025-0{month}-1{day}T10:2{day}:00Z",
+                "generation": {generation},
+                "labels": {{
+                    "app": "live-{i}",
+                    "app.kubernetes.io/part-of": "shop"
+                }},
+                "managedFields": [
+                    {{
+                        "apiVersion": "{api}",
+                        "fieldsType": "FieldsV1",
+                        "fieldsV1": {{
+                            "f:metadata": {{
+                                "f:annotations": {{
+                                    ".": {{}},
+                                    "f:kubectl.kubernetes.io/last-applied-configuration": {{}}
+                                }},
+                                "f:labels": {{
+                                    ".": {{}},
+                                    "f:app": {{}}
+                                }}
+                            }},
+                            "f:spec": {{
+                                "f:replicas": {{}},
+                                "f:selector": {{}}
+                            }}
+                        }},
+                        "manager": "kubectl-client-side-apply",
+                        "operation": "Update",
+                        "time": "2025-0{month}-1{day}T10:2{day}:00Z"
+                    }}
+                ],
+                "name": "live-{i}",
+                "namespace": "team-{ns}",
+                "resourceVersion": "{rv}",
+                "uid": "{uid:016x}-0000-4000-8000-{i:012}"
+            }},
+            "spec": {{
+                "replicas": {replicas},
+                "selector": {{
+                    "matchLabels": {{
+                        "app": "live-{i}"
+                    }}
+                }},
+                "template": {{
+                    "metadata": {{
+                        "labels": {{
+                            "app": "live-{i}"
+                        }}
+                    }},
+                    "spec": {{
+                        "containers": [
+                            {{
+                                "image": "registry.example.com/team/live-{i}:1.{minor}.0",
+                                "imagePullPolicy": "IfNotPresent",
+                                "name": "app",
+                                "ports": [
+                                    {{
+                                        "containerPort": 8080,
+                                        "protocol": "TCP"
+                                    }}
+                                ],
+                                "resources": {{
+                                    "limits": {{
+                                        "cpu": "1",
+                                        "memory": "512Mi"
+                                    }},
+                                    "requests": {{
+                                        "cpu": "100m",
+                                        "memory": "128Mi"
+                                    }}
+                                }}
+                            }}
+                        ],
+                        "restartPolicy": "Always",
+                        "terminationGracePeriodSeconds": 30
+                    }}
+                }}
+            }},
+            "status": {{
+                "availableReplicas": {replicas},
+                "conditions": [
+                    {{
+                        "lastTransitionTime": "2025-0{month}-1{day}T10:2{day}:05Z",
+                        "message": "Deployment has minimum availability.",
+                        "reason": "MinimumReplicasAvailable",
+                        "status": "True",
+                        "type": "Available"
+                    }}
+                ],
+                "observedGeneration": {generation},
+                "readyReplicas": {replicas}
+            }}
+        }}"#,
+        month = 1 + rng.below(9),
+        day = rng.below(10),
+        rv = 100_000 + rng.below(900_000),
+        uid = rng.next_u64() >> 8,
+        minor = rng.below(30),
+    );
+}
+
+/// A `kubectl get -o json` list of `items` objects.
+fn json_list(out: &mut String, rng: &mut Rng, i: usize, items: u64) {
+    out.push_str("{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n");
+    for n in 0..items {
+        if n > 0 {
+            out.push_str(",\n");
+        }
+        live_json_item(out, rng, i * 1000 + usize::try_from(n).unwrap_or(0));
+    }
+    out.push_str("\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n");
+}
+
 /// One file's content and its document count.
 fn file(rng: &mut Rng, profile: Profile, i: usize) -> (String, &'static str, u64) {
     let mut out = String::with_capacity(4096);
@@ -202,6 +343,39 @@ fn file(rng: &mut Rng, profile: Profile, i: usize) -> (String, &'static str, u64
             crd(&mut out, rng, i, size);
             (out, "yaml", 1)
         }
+        Profile::JsonLists => {
+            let items = 20 + rng.below(381);
+            json_list(&mut out, rng, i, items);
+            (out, "json", 1)
+        }
+        Profile::Mixed => match rng.below(100) {
+            0..=79 => file(rng, Profile::SmallFiles, i),
+            80..=89 => {
+                let docs = 3 + rng.below(10);
+                for d in 0..docs {
+                    if d > 0 {
+                        out.push_str("---\n");
+                    }
+                    let n = i * 100 + usize::try_from(d).unwrap_or(0);
+                    if d % 3 == 0 {
+                        small_object(&mut out, rng, n);
+                    } else {
+                        workload(&mut out, rng, n);
+                    }
+                }
+                (out, "yaml", docs)
+            }
+            90..=94 => {
+                let items = 5 + rng.below(21);
+                json_list(&mut out, rng, i, items);
+                (out, "json", 1)
+            }
+            _ => {
+                let size = 10_000 + usize::try_from(rng.below(30_000)).unwrap_or(0);
+                crd(&mut out, rng, i, size);
+                (out, "yaml", 1)
+            }
+        },
         Profile::SmallFiles => match rng.below(100) {
             0..=39 => {
                 workload(&mut out, rng, i);

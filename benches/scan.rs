@@ -53,6 +53,24 @@ fn corpora(c: &mut Criterion) {
                 profile: Profile::LargeCrds,
             },
         ),
+        // About 95 MB of `kubectl get -o json` lists, 20 to 400 objects each.
+        (
+            "json-lists-100",
+            Spec {
+                files: 100,
+                seed: 6,
+                profile: Profile::JsonLists,
+            },
+        ),
+        // Larger files than small-*: bundles, CRDs and 5 % JSON lists (about 240 MB).
+        (
+            "mixed-43k",
+            Spec {
+                files: 43_000,
+                seed: 7,
+                profile: Profile::Mixed,
+            },
+        ),
     ];
     let corpora: Vec<_> = cases
         .iter()
@@ -117,6 +135,17 @@ fn parse_only(c: &mut Criterion) {
     )
     .unwrap();
     let crd = std::fs::read_to_string(dir.path().join("d0000/f000000.yaml")).unwrap();
+    let lists = tempfile::tempdir().unwrap();
+    scanner_benches::generate(
+        lists.path(),
+        Spec {
+            files: 1,
+            seed: 9,
+            profile: Profile::JsonLists,
+        },
+    )
+    .unwrap();
+    let list = std::fs::read_to_string(lists.path().join("d0000/f000000.json")).unwrap();
     let mut stream = String::new();
     for i in 0..200 {
         let _ = write!(
@@ -130,7 +159,11 @@ fn parse_only(c: &mut Criterion) {
         );
     }
     let mut group = c.benchmark_group("parse");
-    for (name, text) in [("large-crd", &crd), ("stream-200-small-documents", &stream)] {
+    for (name, text) in [
+        ("large-crd", &crd),
+        ("stream-200-small-documents", &stream),
+        ("json-list", &list),
+    ] {
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(format!("{name}/fast"), |b| b.iter(|| parse_documents(text)));
         group.bench_function(format!("{name}/full"), |b| {

@@ -195,14 +195,20 @@ pub fn render(report: &Report, _opts: &RenderOptions, out: &mut dyn Write) -> Re
             })
         })
         .collect();
-    let mut results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| finding_result(f, index(f.code.as_str())))
-        .collect();
-    if let Some(r) = &report.readiness {
-        results.extend(r.findings.iter().map(|f| check_result(f, index(&f.code))));
-    }
+    // Results are made and written one at a time (below): held as JSON values all at once
+    // they took about nine times the memory of the report.
+    let results = || {
+        report
+            .findings
+            .iter()
+            .map(|f| finding_result(f, index(f.code.as_str())))
+            .chain(
+                report
+                    .readiness
+                    .iter()
+                    .flat_map(|r| r.findings.iter().map(|f| check_result(f, index(&f.code)))),
+            )
+    };
     // What could not be read is not a finding, but the run is incomplete: say so where code
     // scanning shows tool problems.
     let notifications: Vec<Value> = report
@@ -248,7 +254,7 @@ pub fn render(report: &Report, _opts: &RenderOptions, out: &mut dyn Write) -> Re
                 "toolExecutionNotifications": notifications,
             }],
             "columnKind": "unicodeCodePoints",
-            "results": results,
+            "results": [],
             "properties": {
                 "catalogVersion": report.tool.catalog_version,
                 "targets": targets,
@@ -256,7 +262,37 @@ pub fn render(report: &Report, _opts: &RenderOptions, out: &mut dyn Write) -> Re
             },
         }]
     });
-    serde_json::to_writer_pretty(&mut *out, &sarif)?;
+    let text = serde_json::to_string_pretty(&sarif)?;
+    // The empty `results` array of the run (keys at depth 3, six spaces): no string holds a
+    // line break, so this line is that key.
+    let mark = "\n      \"results\": []";
+    let Some(at) = text.find(mark) else {
+        anyhow::bail!("SARIF layout without a results array");
+    };
+    let (head, tail) = text.split_at(at + mark.len() - 2);
+    out.write_all(head.as_bytes())?;
+    // The pretty printer's layout of the array at depth 4, one element at a time.
+    let mut any = false;
+    let mut buf = Vec::new();
+    for result in results() {
+        buf.clear();
+        serde_json::to_writer_pretty(&mut buf, &result)?;
+        out.write_all(if any { b",\n" } else { b"[\n" })?;
+        any = true;
+        for (i, line) in buf.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(b"        ")?;
+            out.write_all(line)?;
+        }
+    }
+    if any {
+        out.write_all(b"\n      ]")?;
+    } else {
+        out.write_all(b"[]")?;
+    }
+    out.write_all(&tail.as_bytes()[2..])?;
     writeln!(out)?;
     Ok(())
 }

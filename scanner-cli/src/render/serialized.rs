@@ -11,8 +11,9 @@ pub fn json(report: &Report, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// Streamed like JSON: the whole text in one string took as much memory again as the report.
 pub fn yaml(report: &Report, out: &mut dyn Write) -> Result<()> {
-    let text = serde_saphyr::to_string(report).context("cannot serialize the YAML report")?;
-    out.write_all(text.as_bytes())?;
+    let mut out = out;
+    serde_saphyr::to_io_writer(&mut out, report).context("cannot write the YAML report")?;
     Ok(())
 }

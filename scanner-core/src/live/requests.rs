@@ -116,21 +116,19 @@ pub(crate) async fn scan(
             keep_state(&mut state, resource, objects);
         }
         progress.set_total(plans.len() as u64);
-        let outcomes: Vec<(ClusterOutcome, Option<(Resource, Option<Vec<Value>>)>)> =
-            stream::iter(plans)
-                .map(|(plan, shared)| async move {
-                    let mut part = ClusterOutcome::default();
-                    let kept =
-                        list_objects(conn, judge, &plan.list, shared, opts, &mut part, progress)
-                            .await?;
-                    progress.resource_done();
-                    Ok::<_, LiveError>((part, kept))
-                })
-                .buffer_unordered(opts.concurrency)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .collect::<Result<_>>()?;
+        let outcomes: Vec<(ClusterOutcome, Option<StateRead>)> = stream::iter(plans)
+            .map(|(plan, shared)| async move {
+                let mut part = ClusterOutcome::default();
+                let kept = list_objects(conn, judge, &plan.list, shared, opts, &mut part, progress)
+                    .await?;
+                progress.resource_done();
+                Ok::<_, LiveError>((part, kept))
+            })
+            .buffer_unordered(opts.concurrency)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
         for (part, kept) in outcomes {
             out.merge(part);
             if let Some((resource, objects)) = kept {
@@ -663,7 +661,10 @@ fn state_lists(
     reads
 }
 
-/// A state list as read: its objects when the list was complete.
+/// A state list as read: the resource, and its objects when the list was complete.
+type StateRead = (Resource, Option<Vec<Value>>);
+
+/// Records a state list as read: its objects, or why the checks cannot use it.
 fn keep_state(state: &mut ClusterState, resource: Resource, objects: Option<Vec<Value>>) {
     match objects {
         Some(objects) => state.set(resource, objects),
@@ -681,7 +682,7 @@ async fn read_state(
     opts: &Options,
     keep_history: bool,
     out: &mut ClusterOutcome,
-) -> Result<(Vec<(Resource, Option<Vec<Value>>)>, BTreeSet<String>)> {
+) -> Result<(Vec<StateRead>, BTreeSet<String>)> {
     let lists: Vec<Result<StateList>> = stream::iter(reads)
         .map(|(resource, served)| async move {
             let mut part = ClusterOutcome::default();
@@ -744,7 +745,7 @@ async fn list_objects(
     opts: &Options,
     out: &mut ClusterOutcome,
     progress: &Progress,
-) -> Result<Option<(Resource, Option<Vec<Value>>)>> {
+) -> Result<Option<StateRead>> {
     let what = resource_ref(resource);
     let path = collection_path(resource, opts.namespace.as_deref());
     let is_crd = resource.resource == "customresourcedefinitions"

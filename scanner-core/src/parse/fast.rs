@@ -152,9 +152,12 @@ pub(crate) fn skim(text: &str, cap: usize) -> Option<FastHead> {
 /// Characters YAML does not allow in a stream, and line breaks a line-based reader would miss:
 /// left to the full parser.
 fn has_special_characters(bytes: &[u8]) -> bool {
+    // Whole blocks without early exits, so the compiler vectorises the test: this runs over
+    // every byte of every document (it showed in profiles), and real text has none.
+    let control = |b: u8| matches!(b, 0..=8 | 11 | 12 | 14..=31 | 0x7F);
     if bytes
-        .iter()
-        .any(|&b| (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b == 0x7F)
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |seen, &b| seen | control(b)))
     {
         return true;
     }
@@ -1142,13 +1145,15 @@ fn plain_continuation(line: &[u8], indent: usize) -> R<()> {
 mod json {
     use memchr::memchr2;
 
-    use super::{FastHead, FastItems, FastObject, MAX_KEY, R, Unsure};
+    use super::{FastHead, FastItem, FastItems, FastObject, MAX_KEY, R, Unsure};
 
     struct Reader<'a> {
         b: &'a [u8],
         pos: usize,
         /// See [`super::depth_cap`].
         cap: usize,
+        /// A position whose line is known, and that line.
+        counted: (usize, u32),
     }
 
     /// What a string token was.
@@ -1160,7 +1165,7 @@ mod json {
         escaped: bool,
     }
 
-    impl Reader<'_> {
+    impl<'a> Reader<'a> {
         fn ws(&mut self) {
             while self.pos < self.b.len()
                 && matches!(self.b[self.pos], b' ' | b'\t' | b'\n' | b'\r')
@@ -1357,33 +1362,57 @@ mod json {
             Ok(s)
         }
 
-        /// `metadata`'s object: `name` and `namespace` read, everything checked.
-        fn metadata(&mut self, head: &mut FastObject) -> R<()> {
+        /// The 1-based line of `at`. Lines are counted forward from the last position asked
+        /// about, so the items of a long `List` cost one pass over the text, not one each.
+        fn line_at(&mut self, at: usize) -> R<u32> {
+            let (from, line) = self.counted;
+            let n = memchr::memchr_iter(b'\n', &self.b[from..at]).count();
+            let line = line
+                .checked_add(u32::try_from(n).map_err(|_| Unsure)?)
+                .ok_or(Unsure)?;
+            self.counted = (at, line);
+            Ok(line)
+        }
+
+        /// A key's text. Escaped keys could spell an identity key: left to the full parser.
+        fn key_text(&self, k: &Str) -> R<&'a [u8]> {
+            if k.escaped {
+                return Err(Unsure);
+            }
+            Ok(&self.b[k.start + 1..k.end - 1])
+        }
+
+        /// `metadata`'s object at nesting `depth`: `name` and `namespace` read, everything
+        /// checked.
+        fn metadata(&mut self, head: &mut FastObject, depth: usize) -> R<()> {
+            if depth >= self.cap {
+                return Err(Unsure);
+            }
             self.expect(b'{')?;
             self.ws();
             if self.peek()? == b'}' {
                 self.pos += 1;
                 return Ok(());
             }
-            let mut seen: Vec<String> = Vec::new();
+            let (mut name_seen, mut namespace_seen) = (false, false);
             loop {
                 let k = self.key()?;
-                // Escaped keys could spell `name`: left to the full parser.
-                let name = self.text(&k)?;
-                if name == "name" || name == "namespace" {
-                    if seen.contains(&name) {
-                        return Err(Unsure);
+                match self.key_text(&k)? {
+                    b"name" => {
+                        if std::mem::replace(&mut name_seen, true) {
+                            return Err(Unsure);
+                        }
+                        let v = self.identity_string()?;
+                        head.name = Some(self.text(&v)?);
                     }
-                    let v = self.identity_string()?;
-                    let v = self.text(&v)?;
-                    if name == "name" {
-                        head.name = Some(v);
-                    } else {
-                        head.namespace = Some(v);
+                    b"namespace" => {
+                        if std::mem::replace(&mut namespace_seen, true) {
+                            return Err(Unsure);
+                        }
+                        let v = self.identity_string()?;
+                        head.namespace = Some(self.text(&v)?);
                     }
-                    seen.push(name);
-                } else {
-                    self.value(2)?;
+                    _ => self.value(depth + 1)?,
                 }
                 self.ws();
                 match self.peek()? {
@@ -1396,62 +1425,126 @@ mod json {
                 }
             }
         }
-    }
 
-    /// Reads a JSON object document.
-    pub(super) fn skim(b: &[u8], cap: usize) -> R<FastHead> {
-        let mut r = Reader { b, pos: 0, cap };
-        let mut head = FastObject::default();
-        r.expect(b'{')?;
-        r.ws();
-        if r.peek()? == b'}' {
-            r.pos += 1;
-        } else {
-            let mut seen: Vec<String> = Vec::new();
+        /// The members of an object whose `{` has just been read, at nesting `depth` (0 for
+        /// the document), through its `}`: identity fields read, everything else checked.
+        /// `items` is given for the document only: a list's items are unwrapped one level, as
+        /// kubectl does, so an item's own `items` is an ordinary value.
+        fn members(&mut self, depth: usize, mut items: Option<&mut FastItems>) -> R<FastObject> {
+            let mut head = FastObject::default();
+            self.ws();
+            if self.peek()? == b'}' {
+                self.pos += 1;
+                return Ok(head);
+            }
+            let top = items.is_some();
+            // The full parser warns about any duplicate key of the document, so the document's
+            // keys are all tracked; an item's duplicates are not reported, and only its
+            // identity keys matter (their last value would win).
+            let mut seen: Vec<&'a [u8]> = Vec::new();
             loop {
-                let k = r.key()?;
-                // Escaped keys could spell an identity key: left to the full parser.
-                let name = r.text(&k)?;
-                if seen.contains(&name) {
-                    return Err(Unsure);
+                let k = self.key()?;
+                let name = self.key_text(&k)?;
+                let identity = matches!(name, b"apiVersion" | b"kind" | b"metadata")
+                    || (top && name == b"items");
+                if top || identity {
+                    if seen.contains(&name) {
+                        return Err(Unsure);
+                    }
+                    seen.push(name);
                 }
-                match name.as_str() {
-                    "apiVersion" => {
-                        let v = r.identity_string()?;
-                        let text = r.text(&v)?;
-                        let line =
-                            u32::try_from(memchr::memchr_iter(b'\n', &b[..v.start]).count() + 1)
-                                .map_err(|_| Unsure)?;
+                match name {
+                    b"apiVersion" => {
+                        let v = self.identity_string()?;
+                        let text = self.text(&v)?;
+                        let line = self.line_at(v.start)?;
                         head.api_version = Some((text, v.start, line));
                     }
-                    "kind" => {
-                        let v = r.identity_string()?;
-                        head.kind = Some(r.text(&v)?);
+                    b"kind" => {
+                        let v = self.identity_string()?;
+                        head.kind = Some(self.text(&v)?);
                     }
-                    "metadata" => r.metadata(&mut head)?,
-                    "items" => return Err(Unsure),
-                    _ => r.value(1)?,
+                    b"metadata" => self.metadata(&mut head, depth + 1)?,
+                    b"items" if top => {
+                        if let Some(items) = items.as_deref_mut() {
+                            *items = self.items(depth + 1)?;
+                        }
+                    }
+                    _ => self.value(depth + 1)?,
                 }
-                seen.push(name);
-                r.ws();
-                match r.peek()? {
-                    b',' => r.pos += 1,
+                self.ws();
+                match self.peek()? {
+                    b',' => self.pos += 1,
                     b'}' => {
-                        r.pos += 1;
-                        break;
+                        self.pos += 1;
+                        return Ok(head);
                     }
                     _ => return Err(Unsure),
                 }
             }
         }
+
+        /// The document's `items` at nesting `depth`: a sequence's elements (objects with the
+        /// line of their `{`), or the fact that it is something else.
+        fn items(&mut self, depth: usize) -> R<FastItems> {
+            self.ws();
+            if self.peek()? != b'[' {
+                self.value(depth)?;
+                return Ok(FastItems::NotSequence);
+            }
+            if depth + 1 >= self.cap {
+                return Err(Unsure);
+            }
+            self.pos += 1;
+            let mut out = Vec::new();
+            self.ws();
+            if self.peek()? == b']' {
+                self.pos += 1;
+                return Ok(FastItems::Sequence(out));
+            }
+            loop {
+                self.ws();
+                if self.peek()? == b'{' {
+                    let line = self.line_at(self.pos)?;
+                    self.pos += 1;
+                    let object = self.members(depth + 1, None)?;
+                    out.push(FastItem::Mapping(object, line));
+                } else {
+                    self.value(depth + 1)?;
+                    out.push(FastItem::Other);
+                }
+                self.ws();
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b']' => {
+                        self.pos += 1;
+                        return Ok(FastItems::Sequence(out));
+                    }
+                    _ => return Err(Unsure),
+                }
+            }
+        }
+    }
+
+    /// Reads a JSON object document, a `List`'s items included.
+    pub(super) fn skim(b: &[u8], cap: usize) -> R<FastHead> {
+        let mut r = Reader {
+            b,
+            pos: 0,
+            cap,
+            counted: (0, 1),
+        };
+        if cap == 0 {
+            return Err(Unsure);
+        }
+        r.expect(b'{')?;
+        let mut items = FastItems::Absent;
+        let object = r.members(0, Some(&mut items))?;
         r.ws();
         // One object per document; anything after it (a JSON stream) is for the full reader.
         if r.pos != b.len() {
             return Err(Unsure);
         }
-        Ok(FastHead {
-            object: head,
-            items: FastItems::Absent,
-        })
+        Ok(FastHead { object, items })
     }
 }

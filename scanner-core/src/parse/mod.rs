@@ -579,7 +579,7 @@ mod tests {
             ("manifests/list-kind/lists.yaml", 5),
             ("manifests/clean/app.yaml", 3),
             ("manifests/json/deployment.json", 1),
-            ("manifests/json/list.json", 0),
+            ("manifests/json/list.json", 1),
             ("manifests/traps/embedded-api-versions.yaml", 4),
         ] {
             let text = std::fs::read_to_string(format!("{root}{file}")).unwrap();

@@ -158,6 +158,107 @@ fn fast_reader_agrees_on_damaged_documents() {
     assert!(compared > 5_000, "{compared}");
 }
 
+/// JSON documents, `List`s above all, are read by the fast path's JSON reader; every shape of
+/// list, item and identity value must get the full parser's answer (or be left to it).
+#[test]
+fn fast_reader_agrees_on_json_lists() {
+    let item = |api: &str, kind: &str, name: &str| {
+        format!(
+            "{{\"apiVersion\": \"{api}\", \"kind\": \"{kind}\", \"metadata\": {{\"name\": \"{name}\", \"namespace\": \"ns\", \"labels\": {{\"a\": \"b\"}}}}, \"spec\": {{\"x\": [1, 2.5, -3e2, true, false, null, \"s\\n\\u00e9\"]}}}}"
+        )
+    };
+    let deploy = item("extensions/v1beta1", "Deployment", "web");
+    let pdb = item("policy/v1beta1", "PodDisruptionBudget", "pdb");
+    let items = [
+        format!("[{deploy}, {pdb}]"),
+        format!("[\n    {deploy},\n    {pdb}\n  ]"),
+        "[]".to_owned(),
+        " [ ] ".to_owned(),
+        "null".to_owned(),
+        "{}".to_owned(),
+        "\"x\"".to_owned(),
+        "7".to_owned(),
+        format!("[1, \"two\", null, [3], {deploy}, {{}}]"),
+        // An item whose own `items` is an ordinary value (lists unwrap one level).
+        format!(
+            "[{{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [{deploy}]}}]"
+        ),
+        // Duplicate identity keys in an item: the last one wins in the full parser.
+        "[{\"apiVersion\": \"v1\", \"apiVersion\": \"apps/v1beta1\", \"kind\": \"Deployment\"}]".to_owned(),
+        "[{\"kind\": \"Service\", \"metadata\": {\"name\": \"a\", \"name\": \"b\"}, \"apiVersion\": \"v1\"}]".to_owned(),
+        // Duplicate other keys in an item are not reported.
+        "[{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"spec\": 1, \"spec\": 2}]".to_owned(),
+        // Identity values that are not plain strings.
+        "[{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": 5}}]".to_owned(),
+        "[{\"apiVersion\": \"v\\u0031\", \"kind\": \"Service\"}]".to_owned(),
+        "[{\"apiVersion\": null, \"kind\": \"Service\"}]".to_owned(),
+        "[{\"apiVersion\": \"v1\", \"kind\": [\"Service\"]}]".to_owned(),
+        "[{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": null}]".to_owned(),
+        "[{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": []}]".to_owned(),
+        "[{\"ki\\u006ed\": \"Service\", \"apiVersion\": \"v1\"}]".to_owned(),
+        // Broken: a missing comma, a trailing comma, an unclosed array.
+        format!("[{deploy} {pdb}]"),
+        format!("[{deploy},]"),
+        format!("[{deploy}"),
+    ];
+    let mut compared = 0;
+    for items in &items {
+        for kind in ["List", "DeploymentList", "NotAListing"] {
+            for (before, after) in [
+                (
+                    format!("\"apiVersion\": \"v1\",\n  \"kind\": \"{kind}\",\n  "),
+                    String::new(),
+                ),
+                (
+                    String::new(),
+                    format!(",\n  \"kind\": \"{kind}\",\n  \"apiVersion\": \"v1\""),
+                ),
+                (
+                    format!("\"kind\": \"{kind}\", "),
+                    ", \"metadata\": {\"resourceVersion\": \"\"}, \"apiVersion\": \"v1\""
+                        .to_owned(),
+                ),
+                // The document's own duplicate `items`: the full parser warns.
+                (
+                    format!("\"apiVersion\": \"v1\", \"kind\": \"{kind}\", \"items\": [], "),
+                    String::new(),
+                ),
+            ] {
+                let doc = format!("{{\n  {before}\"items\": {items}{after}\n}}\n");
+                assert_same(&format!("json list: {doc}"), &doc);
+                // The same with Windows line ends, as the second document of a stream, and
+                // after a comment line.
+                assert_same("crlf", &doc.replace('\n', "\r\n"));
+                assert_same(
+                    "stream",
+                    &format!("apiVersion: v1\nkind: Service\n---\n{doc}"),
+                );
+                assert_same("comment", &format!("# dump\n{doc}"));
+                compared += 4;
+            }
+        }
+    }
+    assert!(compared > 1_000, "{compared}");
+    // The plain lists must be read on the fast path, items and lines included.
+    let doc = format!(
+        "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    {deploy},\n    {pdb}\n  ]\n}}\n"
+    );
+    let docs = parse_documents(&doc);
+    let objects: Vec<_> = docs[0]
+        .objects
+        .iter()
+        .map(|o| (o.kind.as_str(), o.item, o.line, o.api_version_span.clone()))
+        .collect();
+    let at = |s: &str| doc.find(s).map(|i| i + 1..i + 1 + s.len() - 2);
+    assert_eq!(
+        objects,
+        [
+            ("Deployment", Some(0), 5, at("\"extensions/v1beta1\"")),
+            ("PodDisruptionBudget", Some(1), 6, at("\"policy/v1beta1\"")),
+        ]
+    );
+}
+
 /// Set `UPCHECK_REALSAMPLE=/path/to/realsample` to compare on the real-world sample too.
 #[test]
 fn fast_reader_agrees_on_the_real_world_sample_when_available() {
