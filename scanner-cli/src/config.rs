@@ -238,7 +238,7 @@ fn rule(e: &IgnoreEntry, origin: String) -> Result<IgnoreRule> {
     if !unknown.is_empty() {
         return Err(fail(format!(
             "`codes` has {}, which matches no code (see upcheck checks; DEP001-DEP003)",
-            unknown.join(", ")
+            crate::policy::show_patterns(&unknown)
         )));
     }
     if e.path.is_none()

@@ -25,3 +25,19 @@ impl Policy {
         suppress::relative_to(&self.root, &self.cwd, Path::new(path))
     }
 }
+
+/// Code patterns for an error message: an empty or blank one is shown quoted, so the message
+/// does not read as if nothing were named.
+pub fn show_patterns(patterns: &[&str]) -> String {
+    patterns
+        .iter()
+        .map(|p| {
+            if p.trim().is_empty() {
+                format!("{p:?} (empty)")
+            } else {
+                (*p).to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

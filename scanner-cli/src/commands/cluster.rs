@@ -134,7 +134,7 @@ pub fn selection(c: &CheckSelectArgs) -> Result<Selection> {
     if !unknown.is_empty() {
         anyhow::bail!(
             "unknown check code or prefix in --select/--ignore: {} (see upcheck checks)",
-            unknown.join(", ")
+            crate::policy::show_patterns(&unknown)
         );
     }
     Ok(selection)

@@ -389,6 +389,15 @@ fn unknown_selectors_are_refused() {
         "{}",
         r.stderr
     );
+    // An empty pattern (an unset variable) is refused and named, not shown as nothing.
+    let r = upcheck(&["files", "fixtures/examples", "--checks", "--ignore", ""]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("unknown check code or prefix in --select/--ignore: \"\" (empty)"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
