@@ -175,6 +175,10 @@ pub struct HelmStatus {
     pub status: String,
     /// `chart-version`.
     pub chart: Option<String>,
+    /// The `group/version`s its manifest uses, so a diff sees a release move off an API.
+    /// Empty in snapshots written before upcheck recorded it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_versions: Vec<String>,
 }
 
 /// A CRD's versions.
@@ -431,17 +435,20 @@ impl Snapshot {
         // state dropped them) and what Helm manifests use.
         let mut used: BTreeSet<String> = written_through.clone();
         for h in helm {
+            let mut versions = BTreeSet::new();
             for doc in crate::parse::parse_documents(&h.manifest) {
                 for o in doc.objects {
-                    used.insert(o.api_version);
+                    versions.insert(o.api_version);
                 }
             }
+            used.extend(versions.iter().cloned());
             s.helm.push(HelmStatus {
                 namespace: h.namespace.clone(),
                 name: h.name.clone(),
                 revision: h.revision,
                 status: h.status.clone(),
                 chart: h.chart.clone(),
+                api_versions: versions.into_iter().collect(),
             });
         }
         s.used_api_versions = used.into_iter().collect();
@@ -494,6 +501,8 @@ pub static CODES: &[&CodeInfo] = &[
     &WORKLOAD_GONE,
     &DAEMONSET_UNSCHEDULED,
     &WORKLOAD_READY,
+    &WORKLOAD_SCALED,
+    &PDB_GONE,
     &IMAGE,
     &POD_NOT_READY,
     &POD_READY,
@@ -503,6 +512,7 @@ pub static CODES: &[&CodeInfo] = &[
     &HELM_FAILED,
     &HELM_REVISION,
     &HELM_GONE,
+    &HELM_API_MOVED,
     &API_NOT_SERVED,
     &API_REMOVED,
 ];
@@ -577,6 +587,24 @@ pub static WORKLOAD_READY: CodeInfo = CodeInfo::new(
     "Workload readiness changed",
     Severity::Blocker,
     "A Deployment or StatefulSet has fewer ready replicas than before and fewer than it wants (a regression), or more than before (an improvement). Pods that do not come back after a drain block the next node's drain through their PodDisruptionBudget.",
+);
+
+/// `workload-scaled`.
+pub static WORKLOAD_SCALED: CodeInfo = CodeInfo::new(
+    "workload-scaled",
+    Family::Snapshot,
+    "Workload scaled",
+    Severity::Warning,
+    "A Deployment or StatefulSet wants a different number of replicas than in the first snapshot. Scaled to zero it is a regression: nothing of it runs any more (an autoscaler or a GitOps sync that lost its configuration, or a manual scale-down during the upgrade that was never undone). Any other change is listed as expected, and its pods are then judged against the new replica count.",
+);
+
+/// `pdb-gone`.
+pub static PDB_GONE: CodeInfo = CodeInfo::new(
+    "pdb-gone",
+    Family::Snapshot,
+    "PodDisruptionBudget gone",
+    Severity::Warning,
+    "A PodDisruptionBudget of the first snapshot no longer exists: the pods it protected can now all be evicted at once by the next drain. Often removed to unblock a stuck drain and never put back.",
 );
 
 /// `image`.
@@ -660,6 +688,15 @@ pub static HELM_GONE: CodeInfo = CodeInfo::new(
     "A Helm release of the first snapshot has no release record any more: uninstalled, or its storage Secrets deleted, so Helm can no longer upgrade or roll it back.",
 );
 
+/// `helm-api-moved`.
+pub static HELM_API_MOVED: CodeInfo = CodeInfo::new(
+    "helm-api-moved",
+    Family::Snapshot,
+    "Helm release moved off an API no longer served",
+    Severity::Info,
+    "A Helm release's newest revision no longer uses an API version its earlier revision used and the cluster does not serve: an improvement, since Helm can upgrade or roll back a release only while every object in its stored manifest has a served API version.",
+);
+
 /// `api-not-served`.
 pub static API_NOT_SERVED: CodeInfo = CodeInfo::new(
     "api-not-served",
@@ -721,6 +758,7 @@ pub fn diff(before: &Snapshot, after: &Snapshot, opts: &DiffOptions) -> Diff {
     compare_nodes(before, after, &mut d);
     compare_workloads(before, after, &mut d);
     compare_pods(before, after, opts, &mut d);
+    compare_pdbs(before, after, &mut d);
     compare_helm(before, after, &mut d);
     compare_apis(before, after, &mut d);
     d.regressions.sort();
@@ -754,14 +792,47 @@ fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
         m
     }
     let (b, a) = (pools(before), pools(after));
+    // A node still there but no longer Ready is named, whatever its pool. Counts per pool
+    // (before) keep the pool totals below from reporting the same node again.
+    let after_by_name: BTreeMap<&str, &Node> =
+        after.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+    let mut named: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in &before.nodes {
+        if let Some(now) = after_by_name.get(n.name.as_str())
+            && n.ready
+            && !now.ready
+        {
+            *named.entry(n.pool.as_str()).or_default() += 1;
+            d.regressions.push(change(
+                Severity::Blocker,
+                &NODE_NOT_READY,
+                format!("Node {}", n.name),
+                "was Ready, is not now".into(),
+            ));
+        }
+    }
+    let lost = |ready_before: usize, ready_after: usize, named: usize| {
+        let unexplained = ready_before.saturating_sub(ready_after);
+        (unexplained > named).then(|| {
+            let also = if named == 0 {
+                String::new()
+            } else {
+                format!(" ({named} of them reported by name)")
+            };
+            format!("{ready_before} Ready node(s) before, {ready_after} now{also}")
+        })
+    };
     // Kubelet minors change pool names when nodes are grouped by version: compare totals then.
     let by_version = |p: &str| p.starts_with("kubelet ");
     let mut b_loose = 0;
     let mut a_loose = 0;
+    let mut named_loose = 0;
     for (pool, nodes) in &b {
         let ready_before = nodes.iter().filter(|n| n.ready).count();
+        let named_here = named.get(pool.as_str()).copied().unwrap_or(0);
         if by_version(pool) {
             b_loose += ready_before;
+            named_loose += named_here;
             continue;
         }
         let after_nodes = a.get(pool).map(Vec::as_slice).unwrap_or_default();
@@ -773,12 +844,12 @@ fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
                 format!("pool {pool}"),
                 format!("had {} node(s), none now", nodes.len()),
             ));
-        } else if ready_after < ready_before {
+        } else if let Some(message) = lost(ready_before, ready_after, named_here) {
             d.regressions.push(change(
                 Severity::Blocker,
                 &NODE_NOT_READY,
                 format!("pool {pool}"),
-                format!("{ready_before} Ready node(s) before, {ready_after} now"),
+                message,
             ));
         } else if ready_after > ready_before {
             d.improvements.push(change(
@@ -810,29 +881,13 @@ fn compare_nodes(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
             a_loose += nodes.iter().filter(|n| n.ready).count();
         }
     }
-    if a_loose < b_loose {
+    if let Some(message) = lost(b_loose, a_loose, named_loose) {
         d.regressions.push(change(
             Severity::Blocker,
             &NODE_NOT_READY,
             "nodes without a pool label".into(),
-            format!("{b_loose} Ready before, {a_loose} now"),
+            message,
         ));
-    }
-    // A node still there but no longer Ready is named, whatever its pool.
-    let after_by_name: BTreeMap<&str, &Node> =
-        after.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
-    for n in &before.nodes {
-        if let Some(now) = after_by_name.get(n.name.as_str())
-            && n.ready
-            && !now.ready
-        {
-            d.regressions.push(change(
-                Severity::Blocker,
-                &NODE_NOT_READY,
-                format!("Node {}", n.name),
-                "was Ready, is not now".into(),
-            ));
-        }
     }
 }
 
@@ -868,6 +923,28 @@ fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
             ));
             continue;
         };
+        // Deployments and StatefulSets only: a DaemonSet's count follows the nodes.
+        if now.desired != w.desired && w.kind != "DaemonSet" {
+            let message = format!(
+                "{} replica(s) wanted before, {} now",
+                w.desired, now.desired
+            );
+            if now.desired == 0 {
+                d.regressions.push(change(
+                    Severity::Warning,
+                    &WORKLOAD_SCALED,
+                    id.clone(),
+                    format!("{message}: scaled to zero, nothing of it runs"),
+                ));
+            } else {
+                d.expected.push(change(
+                    Severity::Info,
+                    &WORKLOAD_SCALED,
+                    id.clone(),
+                    message,
+                ));
+            }
+        }
         if now.ready < w.ready && now.ready < now.desired {
             let code = if w.kind == "DaemonSet" {
                 &DAEMONSET_UNSCHEDULED
@@ -883,7 +960,9 @@ fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
                     w.ready, w.desired, now.ready, now.desired
                 ),
             ));
-        } else if now.ready > w.ready {
+        } else if now.ready > w.ready && w.ready < w.desired {
+            // Only a workload that was short counts: more replicas because more are wanted
+            // is the scale above, not a recovery.
             d.improvements.push(change(
                 Severity::Info,
                 &WORKLOAD_READY,
@@ -914,6 +993,14 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
         m
     }
     let (b, a) = (group(before), group(after));
+    let workloads = |s: &Snapshot| -> BTreeMap<String, u32> {
+        s.workloads
+            .iter()
+            .filter(|w| w.kind != "Job")
+            .map(|w| (w.id(), w.desired))
+            .collect()
+    };
+    let (wanted_before, wanted_after) = (workloads(before), workloads(after));
     let before_by_name: BTreeMap<(&str, &str), &Pod> = before
         .pods
         .iter()
@@ -923,7 +1010,13 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
         let now = a.get(owner).map(Vec::as_slice).unwrap_or_default();
         let healthy_before = pods.iter().filter(|p| p.healthy()).count();
         let healthy_now = now.iter().filter(|p| p.healthy()).count();
-        if healthy_now < healthy_before {
+        // Fewer pods because the workload is gone (workload-gone) or wants fewer and has them
+        // all (workload-scaled) is reported once, there.
+        let explained = wanted_before.contains_key(owner)
+            && wanted_after
+                .get(owner)
+                .is_none_or(|&want| healthy_now >= want as usize);
+        if healthy_now < healthy_before && !explained {
             let broken: Vec<String> = now
                 .iter()
                 .filter(|p| !p.healthy())
@@ -1015,7 +1108,7 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
             .get(&(p.namespace.as_str(), p.name.as_str()))
             .map_or(0, |b| b.restarts);
         let up = p.restarts.saturating_sub(since);
-        if up >= opts.restart_threshold {
+        if up > 0 && up >= opts.restart_threshold {
             d.regressions.push(change(
                 Severity::Warning,
                 &RESTARTS,
@@ -1029,7 +1122,42 @@ fn compare_pods(before: &Snapshot, after: &Snapshot, opts: &DiffOptions, d: &mut
     }
 }
 
+/// Whether the snapshot read `resource` (its `unavailable` entries start with the resource's
+/// reference): a list that could not be read is a gap, not a loss.
+fn was_read(s: &Snapshot, resource: Resource) -> bool {
+    let reference = resource.reference();
+    !s.unavailable.iter().any(|u| {
+        u.strip_prefix(reference.as_str())
+            .is_some_and(|rest| rest.starts_with(':') || rest == " was not read")
+    })
+}
+
+fn compare_pdbs(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    if !was_read(before, Resource::PodDisruptionBudgets)
+        || !was_read(after, Resource::PodDisruptionBudgets)
+    {
+        return;
+    }
+    let a: BTreeSet<(&str, &str)> = after
+        .pdbs
+        .iter()
+        .map(|p| (p.namespace.as_str(), p.name.as_str()))
+        .collect();
+    for p in &before.pdbs {
+        if !a.contains(&(p.namespace.as_str(), p.name.as_str())) {
+            d.regressions.push(change(
+                Severity::Warning,
+                &PDB_GONE,
+                format!("PodDisruptionBudget {}/{}", p.namespace, p.name),
+                "no longer exists: the next drain may evict all the pods it protected at once"
+                    .into(),
+            ));
+        }
+    }
+}
+
 fn compare_helm(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    let served: BTreeSet<&str> = after.served.iter().map(String::as_str).collect();
     let a: BTreeMap<(&str, &str), &HelmStatus> = after
         .helm
         .iter()
@@ -1049,15 +1177,33 @@ fn compare_helm(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
                     ),
                 ));
             }
-            Some(now) if now.revision != h.revision => d.expected.push(change(
-                Severity::Info,
-                &HELM_REVISION,
-                subject,
-                format!(
+            Some(now) if now.revision != h.revision => {
+                let dropped: Vec<&str> = h
+                    .api_versions
+                    .iter()
+                    .filter(|v| !now.api_versions.contains(v))
+                    .map(String::as_str)
+                    .filter(|v| !served.is_empty() && !served.contains(v))
+                    .collect();
+                let revision = format!(
                     "revision {} → {} ({})",
                     h.revision, now.revision, now.status
-                ),
-            )),
+                );
+                if dropped.is_empty() {
+                    d.expected
+                        .push(change(Severity::Info, &HELM_REVISION, subject, revision));
+                } else {
+                    d.improvements.push(change(
+                        Severity::Info,
+                        &HELM_API_MOVED,
+                        subject,
+                        format!(
+                            "{revision} no longer uses {}, which the cluster does not serve",
+                            dropped.join(", ")
+                        ),
+                    ));
+                }
+            }
             Some(_) => {}
             None => d.regressions.push(change(
                 Severity::Warning,
@@ -1074,8 +1220,12 @@ fn compare_apis(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
     if served.is_empty() {
         return;
     }
+    let before_served: BTreeSet<&str> = before.served.iter().map(String::as_str).collect();
+    // Only a version that was served and is not now: a Helm manifest can name a version the
+    // cluster never served (a failed release, a chart older than the cluster), and that did
+    // not change between the snapshots.
     for v in &before.used_api_versions {
-        if !served.contains(v.as_str()) {
+        if before_served.contains(v.as_str()) && !served.contains(v.as_str()) {
             d.regressions.push(change(
                 Severity::Blocker,
                 &API_NOT_SERVED,
@@ -1084,7 +1234,6 @@ fn compare_apis(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
             ));
         }
     }
-    let before_served: BTreeSet<&str> = before.served.iter().map(String::as_str).collect();
     for v in before_served.difference(&served) {
         if !before.used_api_versions.iter().any(|u| u == v) {
             d.expected.push(change(
@@ -1139,6 +1288,7 @@ mod tests {
             revision: 4,
             status: "deployed".into(),
             chart: None,
+            api_versions: vec!["apps/v1".into(), "extensions/v1beta1".into()],
         });
         s.served = vec!["v1".into(), "apps/v1".into(), "extensions/v1beta1".into()];
         s.used_api_versions = vec!["apps/v1".into(), "extensions/v1beta1".into()];
@@ -1229,5 +1379,140 @@ mod tests {
             Snapshot::parse("{\"nodes\": []}"),
             Err(SnapshotError::Invalid(_))
         ));
+    }
+
+    fn node(name: &str, pool: &str, ready: bool) -> Node {
+        Node {
+            name: name.into(),
+            pool: pool.into(),
+            kubelet: "v1.34.9".into(),
+            runtime: "containerd://2.1.4".into(),
+            os_image: "Ubuntu".into(),
+            ready,
+            unschedulable: false,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_does_not_differ_from_itself() {
+        let mut s = base();
+        // A Helm manifest naming versions the cluster never served (a failed release).
+        s.used_api_versions.push("batch/v1beta1".into());
+        s.helm[0].api_versions.push("batch/v1beta1".into());
+        s.nodes = vec![
+            node("a", "kubelet 1.34", true),
+            node("b", "kubelet 1.33", false),
+        ];
+        s.pdbs.push(Pdb {
+            namespace: "shop".into(),
+            name: "web".into(),
+            allowed_disruptions: 0,
+        });
+        let d = diff(
+            &s,
+            &s,
+            &DiffOptions {
+                restart_threshold: 0,
+            },
+        );
+        assert_eq!(d, Diff::default());
+        let fixture = include_str!("../../fixtures/snapshots/schema-v1.json");
+        let f = Snapshot::parse(fixture).unwrap();
+        assert_eq!(diff(&f, &f, &DiffOptions::default()), Diff::default());
+    }
+
+    #[test]
+    fn a_node_gone_not_ready_is_reported_once() {
+        let mut before = Snapshot::empty();
+        before.nodes = (1..=5)
+            .map(|i| node(&format!("n{i}"), "kubelet 1.34", true))
+            .collect();
+        let mut after = before.clone();
+        after.nodes[4].ready = false;
+        let d = diff(&before, &after, &DiffOptions::default());
+        let got: Vec<(&str, &str)> = d
+            .regressions
+            .iter()
+            .map(|c| (c.code, c.subject.as_str()))
+            .collect();
+        assert_eq!(got, [("node-not-ready", "Node n5")]);
+        // A node that left is counted in the total, beside the one named.
+        after.nodes.remove(0);
+        let d = diff(&before, &after, &DiffOptions::default());
+        assert_eq!(d.regressions.len(), 2, "{:?}", d.regressions);
+        assert_eq!(
+            d.regressions[1].message,
+            "5 Ready node(s) before, 3 now (1 of them reported by name)"
+        );
+    }
+
+    #[test]
+    fn pdb_deleted_scaled_to_zero_and_helm_moved_off_a_removed_api() {
+        let mut before = base();
+        before.served.retain(|v| v != "extensions/v1beta1");
+        before.workloads.push(Workload {
+            kind: "Deployment".into(),
+            namespace: Some("shop".into()),
+            name: "web".into(),
+            desired: 2,
+            ready: 2,
+            images: vec![],
+            failed: false,
+        });
+        before.pdbs.push(Pdb {
+            namespace: "shop".into(),
+            name: "web".into(),
+            allowed_disruptions: 1,
+        });
+        let mut after = before.clone();
+        after.pdbs.clear();
+        after.workloads[0].desired = 0;
+        after.workloads[0].ready = 0;
+        after.pods.clear();
+        after.helm[0].revision = 5;
+        after.helm[0].api_versions = vec!["apps/v1".into(), "networking.k8s.io/v1".into()];
+        let d = diff(&before, &after, &DiffOptions::default());
+        let show = |cs: &[Change]| -> Vec<String> {
+            cs.iter()
+                .map(|c| format!("{} {}", c.code, c.subject))
+                .collect()
+        };
+        assert_eq!(
+            show(&d.regressions),
+            [
+                "pdb-gone PodDisruptionBudget shop/web",
+                "workload-scaled Deployment shop/web"
+            ]
+        );
+        assert_eq!(
+            show(&d.improvements),
+            ["helm-api-moved Helm release shop/web"]
+        );
+        assert!(
+            d.improvements[0]
+                .message
+                .contains("no longer uses extensions/v1beta1"),
+            "{}",
+            d.improvements[0].message
+        );
+        assert!(d.expected.is_empty(), "{:?}", d.expected);
+        // PDBs that could not be read are a gap, not a loss.
+        let mut unread = after.clone();
+        unread.unavailable = vec!["poddisruptionbudgets.policy: not served by this cluster".into()];
+        let d = diff(&before, &unread, &DiffOptions::default());
+        assert_eq!(
+            show(&d.regressions),
+            ["workload-scaled Deployment shop/web"]
+        );
+        // Scaled up: expected, not an improvement in readiness.
+        let mut up = before.clone();
+        up.workloads[0].desired = 4;
+        up.workloads[0].ready = 4;
+        let d = diff(&before, &up, &DiffOptions::default());
+        assert!(
+            d.regressions.is_empty() && d.improvements.is_empty(),
+            "{d:?}"
+        );
+        assert_eq!(show(&d.expected), ["workload-scaled Deployment shop/web"]);
     }
 }

@@ -40,8 +40,13 @@ fn base() -> Replace {
 
 /// Saves a snapshot of the server with `replace` into `dir/name`.
 fn save(dir: &Path, name: &str, replace: Replace) -> (PathBuf, Run) {
+    save_from(&fixture(), dir, name, replace)
+}
+
+/// The same, from the recording in `recording`.
+fn save_from(recording: &Path, dir: &Path, name: &str, replace: Replace) -> (PathBuf, Run) {
     let server = Server::recorded(
-        &fixture(),
+        recording,
         Scenario {
             replace,
             ..Scenario::default()
@@ -445,4 +450,154 @@ fn schema_1_snapshots_stay_readable() {
         regressions(&d),
         ["containers-missing Pod shop/web-7d4b9-x2x9q"]
     );
+}
+
+fn v134() -> PathBuf {
+    common::workspace().join("fixtures/cluster/v1.34")
+}
+
+/// A list of the 1.34 recording.
+fn recorded_v134(path: &str) -> Value {
+    let rel = path
+        .strip_prefix("/api/")
+        .map(|p| format!("core/{p}"))
+        .or_else(|| path.strip_prefix("/apis/").map(str::to_owned))
+        .unwrap();
+    let file = v134().join("list").join(format!("{rel}.json"));
+    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+}
+
+/// Decodes a Helm release Secret's payload, edits it, and encodes it back.
+fn edit_release(record: &mut Value, f: impl Fn(&mut Value)) {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let outer = engine
+        .decode(record["data"]["release"].as_str().unwrap())
+        .unwrap();
+    let gz = engine.decode(outer).unwrap();
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut json)
+        .unwrap();
+    let mut release: Value = serde_json::from_str(&json).unwrap();
+    f(&mut release);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(release.to_string().as_bytes()).unwrap();
+    let inner = engine.encode(enc.finish().unwrap());
+    record["data"]["release"] = Value::from(engine.encode(inner));
+}
+
+fn changes(v: &Value, kind: &str) -> Vec<String> {
+    v[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["code"].as_str().unwrap(),
+                c["subject"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_snapshot_diffed_with_itself_reports_nothing_on_both_recordings() {
+    let dir = tempfile::tempdir().unwrap();
+    for (recording, replace) in [(v134(), Replace::new()), (fixture(), base())] {
+        let (path, run) = save_from(&recording, dir.path(), "self.json", replace);
+        assert!(path.exists(), "{}", run.transcript());
+        let (run, d) = diff(&path, &path);
+        common::assert_codes_registered(&d);
+        assert_eq!(run.code, 0, "{}: {}", recording.display(), run.transcript());
+        for kind in ["regressions", "improvements", "expected"] {
+            assert!(changes(&d, kind).is_empty(), "{kind}: {}", run.stdout);
+        }
+    }
+}
+
+#[test]
+fn a_deleted_pdb_a_scale_to_zero_and_a_helm_release_off_a_removed_api_on_1_34() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, _) = save_from(&v134(), dir.path(), "before.json", Replace::new());
+    let mut after = Replace::new();
+    let mut pdbs = recorded_v134("/apis/policy/v1/poddisruptionbudgets");
+    pdbs["items"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p["metadata"]["name"] != "web-pdb");
+    after.insert("/apis/policy/v1/poddisruptionbudgets".into(), pdbs);
+    let mut deployments = recorded_v134("/apis/apps/v1/deployments");
+    for d in deployments["items"].as_array_mut().unwrap() {
+        if d["metadata"]["name"] == "old-app" {
+            d["spec"]["replicas"] = Value::from(0);
+            for field in [
+                "replicas",
+                "readyReplicas",
+                "availableReplicas",
+                "updatedReplicas",
+            ] {
+                d["status"].as_object_mut().unwrap().remove(field);
+            }
+        }
+    }
+    after.insert("/apis/apps/v1/deployments".into(), deployments);
+    let mut pods = recorded_v134("/api/v1/pods");
+    pods["items"].as_array_mut().unwrap().retain(|p| {
+        !p["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("old-app-")
+    });
+    after.insert("/api/v1/pods".into(), pods);
+    // storefront revision 3 drops autoscaling/v2beta2 (the HPA moves to autoscaling/v2);
+    // revision 2 is superseded.
+    let mut secrets = recorded_v134("/api/v1/secrets");
+    let items = secrets["items"].as_array_mut().unwrap();
+    let r2 = items
+        .iter_mut()
+        .find(|i| i["metadata"]["name"] == "sh.helm.release.v1.storefront.v2")
+        .unwrap();
+    let mut r3 = r2.clone();
+    edit_release(r2, |r| r["info"]["status"] = Value::from("superseded"));
+    r2["metadata"]["labels"]["status"] = Value::from("superseded");
+    edit_release(&mut r3, |r| {
+        let manifest = r["manifest"].as_str().unwrap();
+        assert!(manifest.contains("autoscaling/v2beta2"));
+        r["manifest"] = Value::from(manifest.replace("autoscaling/v2beta2", "autoscaling/v2"));
+        r["version"] = Value::from(3);
+    });
+    r3["metadata"]["name"] = Value::from("sh.helm.release.v1.storefront.v3");
+    r3["metadata"]["labels"]["version"] = Value::from("3");
+    items.push(r3);
+    after.insert("/api/v1/secrets".into(), secrets);
+    let (after_path, _) = save_from(&v134(), dir.path(), "after.json", after);
+
+    let (run, d) = diff(&before, &after_path);
+    common::assert_codes_registered(&d);
+    assert_eq!(run.code, 6, "{}", run.transcript());
+    assert_eq!(
+        changes(&d, "regressions"),
+        [
+            "pdb-gone PodDisruptionBudget shop/web-pdb",
+            "workload-scaled Deployment legacy/old-app"
+        ],
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        changes(&d, "improvements"),
+        ["helm-api-moved Helm release shop/storefront"],
+        "{}",
+        run.stdout
+    );
+    assert!(changes(&d, "expected").is_empty(), "{}", run.stdout);
+    let text = upcheck(&[
+        "snapshot",
+        "diff",
+        before.to_str().unwrap(),
+        after_path.to_str().unwrap(),
+    ]);
+    assert_eq!(text.code, 6);
+    insta::assert_snapshot!(text.stdout);
 }
