@@ -80,10 +80,48 @@ fn pod_problems(pod: &Value) -> Vec<String> {
                 .unwrap_or("not scheduled");
             problems.push(format!("Pending and not scheduled ({why})"));
         }
+        // Scheduled but not started: the kubelet cannot set the pod up (a volume that does not
+        // mount, a missing Secret, a sandbox the runtime cannot create), so it waits in
+        // ContainerCreating or PodInitializing without a reason listed above. The check has no
+        // clock, so like the other states it is reported whenever it is seen.
+        Some("Pending") if problems.is_empty() && scheduled(pod) => {
+            let waiting = waiting_reasons(pod);
+            let node = text(pod, "/spec/nodeName").map_or_else(String::new, |n| format!(" on {n}"));
+            problems.push(if waiting.is_empty() {
+                format!("Pending: scheduled{node} but not started")
+            } else {
+                format!(
+                    "Pending: scheduled{node} but not started ({})",
+                    waiting.join(", ")
+                )
+            });
+        }
         Some("Running") if !pod_ready(pod) => problems.push("Running but not Ready".to_owned()),
         _ => {}
     }
     problems
+}
+
+/// Whether the scheduler placed the pod (a bound pod has a node; the condition says so too).
+fn scheduled(pod: &Value) -> bool {
+    condition(pod, "PodScheduled") == Some("True") || text(pod, "/spec/nodeName").is_some()
+}
+
+/// `container X is waiting in Reason` for every container that waits.
+fn waiting_reasons(pod: &Value) -> Vec<String> {
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .filter_map(|list| {
+            pod.pointer(&format!("/status/{list}"))
+                .and_then(Value::as_array)
+        })
+        .flatten()
+        .filter_map(|c| {
+            let reason = text(c, "/state/waiting/reason")?;
+            let container = c.get("name").and_then(Value::as_str).unwrap_or("?");
+            Some(format!("container {container} is waiting in {reason}"))
+        })
+        .collect()
 }
 
 fn int(v: &Value, pointer: &str) -> Option<i64> {
@@ -283,5 +321,39 @@ mod tests {
         assert!(f[3].message.starts_with(
             "container api is waiting in CrashLoopBackOff (23 restarts); Running but not Ready"
         ));
+    }
+
+    #[test]
+    fn a_scheduled_pod_that_never_starts_is_reported() {
+        use crate::checks::util::recorded_items_at;
+        let f = findings(
+            recorded_items_at("v1.34", "core/v1/pods.json"),
+            vec![],
+            vec![],
+            vec![],
+        );
+        let git_sync: Vec<&CheckFinding> = f
+            .iter()
+            .filter(|f| f.object == "Pod legacy/git-sync-legacy")
+            .collect();
+        assert_eq!(git_sync.len(), 1, "{f:?}");
+        assert_eq!(git_sync[0].severity, Severity::Warning);
+        assert!(
+            git_sync[0].message.starts_with(
+                "Pending: scheduled on pool-a-2 but not started (container web is waiting in ContainerCreating)"
+            ),
+            "{}",
+            git_sync[0].message
+        );
+        // Not yet scheduled stays its own case.
+        let mut unscheduled = pod("a", "p", "Pending", "False", Some("ContainerCreating"));
+        unscheduled["status"]["conditions"] =
+            json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]);
+        let f = findings(vec![unscheduled], vec![], vec![], vec![]);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .starts_with("Pending and not scheduled (Unschedulable)")
+        );
     }
 }

@@ -282,10 +282,16 @@ pub fn names(list: &[&str]) -> String {
 
 /// The items of a recorded v1.20 list (`core/v1/pods.json`), for tests.
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // tests fail loudly on purpose
 pub fn recorded_items(file: &str) -> Vec<Value> {
+    recorded_items_at("v1.20", file)
+}
+
+/// The items of a list of the recording `version` (`v1.34`), for tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail loudly on purpose
+pub fn recorded_items_at(version: &str, file: &str) -> Vec<Value> {
     let path = format!(
-        "{}/../fixtures/cluster/v1.20/list/{file}",
+        "{}/../fixtures/cluster/{version}/list/{file}",
         env!("CARGO_MANIFEST_DIR")
     );
     let list: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
