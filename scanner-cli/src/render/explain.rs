@@ -1,6 +1,8 @@
 //! The long explanation of any code, from the one registry: what `upcheck explain` prints and
 //! what SARIF rules carry as help.
 
+use std::fmt::Write as _;
+
 use scanner_core::registry;
 use scanner_core::{Family, Severity};
 
@@ -29,8 +31,23 @@ pub fn explanation(code: &str) -> Option<String> {
                 .iter()
                 .map(|r| format!("list {}", r.reference()))
                 .collect();
+            // The removal facts the check acts on, each with its source (data, not prose).
+            let mut facts = String::new();
+            for (i, f) in scanner_core::checks::facts::of(info.code)
+                .iter()
+                .enumerate()
+            {
+                if i == 0 {
+                    facts.push_str("Facts:\n");
+                }
+                let _ = writeln!(
+                    facts,
+                    "  {} {}: {} (source: {})",
+                    f.id, f.minor, f.what, f.source
+                );
+            }
             format!(
-                "{} · {} ({})\n\n{}\n\nReads:    {}\nApplies:  {}\nNeeds:    {}\nOffline:  {}\nFix:      {}\n",
+                "{} · {} ({})\n\n{}\n\nReads:    {}\nApplies:  {}\nNeeds:    {}\nOffline:  {}\nFix:      {}\n{facts}",
                 info.code,
                 info.title,
                 info.severity.as_str(),

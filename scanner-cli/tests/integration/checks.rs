@@ -435,6 +435,19 @@ fn checks_and_explain_output() {
 }
 
 #[test]
+fn explain_prints_removal_facts_with_their_sources() {
+    let r = upcheck(&["explain", "NODE001"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    assert!(
+        r.stdout.contains("containerd-1 1.38: ")
+            && r.stdout.contains("kubernetes/kubernetes#139121"),
+        "{}",
+        r.stdout
+    );
+    insta::assert_snapshot!("explain_node001", r.transcript());
+}
+
+#[test]
 fn recorded_1_20_readiness_in_markdown() {
     let r = run(vec![], &["-t", "1.22", "-o", "markdown", "--only-removed"]);
     let readiness: String = r

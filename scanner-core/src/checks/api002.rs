@@ -1,10 +1,12 @@
 //! API002: in-tree volume plugins that stop working at a hop.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use api_catalog::KubeVersion;
 use serde_json::Value;
 
+use super::facts::{self, Effect};
 use super::util::{is_finished, object_ref, text};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
@@ -49,47 +51,33 @@ struct Plugin {
     fate: Fate,
 }
 
-const fn plugin(key: &'static str, minor: u16, fate: Fate) -> Plugin {
-    Plugin {
-        key,
-        stops: KubeVersion::new(1, minor),
-        fate,
-    }
-}
-
-/// In-tree volume plugins. Source: the design reference readiness-checks.md, §4.3 "In-tree
-/// volume plugins" (release where each stops working, and the CSI driver it needs). `flexVolume` is left out: it is still served, only
-/// kubeadm's automatic mount of its directory went away.
-const PLUGINS: &[Plugin] = &[
-    plugin("photonPersistentDisk", 16, Fate::Removed),
-    plugin("scaleIO", 22, Fate::Removed),
-    plugin("flocker", 25, Fate::Removed),
-    plugin("quobyte", 25, Fate::Removed),
-    plugin("storageos", 25, Fate::Removed),
-    plugin("glusterfs", 26, Fate::Removed),
-    plugin("cephfs", 31, Fate::Removed),
-    plugin("rbd", 31, Fate::Removed),
-    plugin("gitRepo", 33, Fate::Disabled(KubeVersion::new(1, 36))),
-    plugin("cinder", 26, Fate::Migrated("cinder.csi.openstack.org")),
-    plugin(
-        "awsElasticBlockStore",
-        27,
-        Fate::Migrated("ebs.csi.aws.com"),
-    ),
-    plugin("azureDisk", 27, Fate::Migrated("disk.csi.azure.com")),
-    plugin(
-        "gcePersistentDisk",
-        28,
-        Fate::Migrated("pd.csi.storage.gke.io"),
-    ),
-    plugin(
-        "vsphereVolume",
-        30,
-        Fate::Migrated("csi.vsphere.vmware.com"),
-    ),
-    plugin("azureFile", 30, Fate::Migrated("file.csi.azure.com")),
-    plugin("portworxVolume", 36, Fate::Migrated("pxd.portworx.com")),
-];
+/// In-tree volume plugins, from `data/removals.yaml` (release where each stops working, the
+/// CSI driver it needs, and the source of each). `flexVolume` is left out: it is still served,
+/// only kubeadm's automatic mount of its directory went away.
+static PLUGINS: LazyLock<Vec<Plugin>> = LazyLock::new(|| {
+    let facts = facts::of("API002");
+    facts
+        .iter()
+        .filter_map(|f| {
+            let fate = match f.effect {
+                Effect::Removed => Fate::Removed,
+                Effect::CsiMigrated => Fate::Migrated(f.driver.as_deref()?),
+                Effect::Disabled => Fate::Disabled(
+                    facts
+                        .iter()
+                        .find(|l| l.id == f.id && l.effect == Effect::Locked)?
+                        .minor,
+                ),
+                Effect::Locked | Effect::Refused => return None,
+            };
+            Some(Plugin {
+                key: f.id.as_str(),
+                stops: f.minor,
+                fate,
+            })
+        })
+        .collect()
+});
 
 /// The severity, the minor where it starts, and what to say, for `plugin` on this upgrade (none
 /// when the target does not reach it or the CSI driver is installed).

@@ -103,8 +103,15 @@ const MASTER_TAINT: (&str, &str, KubeVersion) = (
 const SECCOMP_POD: &str = "seccomp.security.alpha.kubernetes.io/pod";
 /// The per-container alpha seccomp annotation, followed by the container name.
 const SECCOMP_CONTAINER: &str = "container.seccomp.security.alpha.kubernetes.io/";
-/// The minor from which the seccomp annotations have no effect.
-const SECCOMP_GONE: KubeVersion = KubeVersion::new(1, 27);
+/// The minor from which the seccomp annotations have no effect (`data/removals.yaml`).
+fn seccomp_gone() -> Option<KubeVersion> {
+    super::facts::find(
+        "API003",
+        "seccomp-annotations",
+        super::facts::Effect::Removed,
+    )
+    .map(|f| f.minor)
+}
 
 /// How a label is used, which decides what goes wrong without it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,14 +265,16 @@ fn issues(ctx: &Context<'_>, meta: Option<&Value>, spec: &Value) -> Vec<Issue> {
             text: format!("tolerates {old_taint} but not {new_taint}: kubeadm taints control-plane nodes {new_taint} from 1.24 and drops the old taint in 1.25, so these pods no longer fit on control-plane nodes; tolerate {new_taint} as well"),
         });
     }
-    if let Some(hop) = hop_reaching(ctx, SECCOMP_GONE) {
-        out.extend(seccomp(meta, spec, hop));
+    if let Some(gone) = seccomp_gone()
+        && let Some(hop) = hop_reaching(ctx, gone)
+    {
+        out.extend(seccomp(meta, spec, hop, gone));
     }
     out
 }
 
 /// Alpha seccomp annotations that no `securityContext.seccompProfile` backs.
-fn seccomp(meta: Option<&Value>, spec: &Value, hop: KubeVersion) -> Vec<Issue> {
+fn seccomp(meta: Option<&Value>, spec: &Value, hop: KubeVersion, gone: KubeVersion) -> Vec<Issue> {
     let mut out = Vec::new();
     let Some(annotations) = meta
         .and_then(|m| m.get("annotations"))
@@ -305,7 +314,7 @@ fn seccomp(meta: Option<&Value>, spec: &Value, hop: KubeVersion) -> Vec<Issue> {
             key: format!("seccomp {key}"),
             severity: Severity::Warning,
             hop: Some(hop),
-            text: format!("annotation {key}: {value} has no effect from {SECCOMP_GONE}, and no securityContext.seccompProfile takes its place: pods created from then on run without that seccomp profile; set {field}"),
+            text: format!("annotation {key}: {value} has no effect from {gone}, and no securityContext.seccompProfile takes its place: pods created from then on run without that seccomp profile; set {field}"),
         });
     }
     out

@@ -21,6 +21,7 @@ mod drn008;
 mod ext001;
 mod ext002;
 mod ext003;
+pub mod facts;
 mod hlt001;
 mod hlt002;
 mod node001;

@@ -26,8 +26,10 @@ pub static CHECK: Check = Check {
     run,
 };
 
-/// The minor whose kubelets refuse cgroup v1 by default.
-const CGROUP_V1_REFUSED: KubeVersion = KubeVersion::new(1, 35);
+/// The minor whose kubelets refuse cgroup v1 by default (`data/removals.yaml`).
+fn cgroup_v1_refused() -> Option<KubeVersion> {
+    super::facts::find("NODE002", "cgroup-v1", super::facts::Effect::Refused).map(|f| f.minor)
+}
 
 /// The oldest kernel that boots a cgroup v2 host the kubelet can use.
 const CGROUP_V2_KERNEL: (u32, u32) = (4, 15);
@@ -136,8 +138,11 @@ const CONFIRM: &str =
     "`stat -fc %T /sys/fs/cgroup/` on the node prints cgroup2fs on cgroup v2, tmpfs on v1";
 
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
-    let Some(hop) = ctx.hops.iter().copied().find(|h| *h >= CGROUP_V1_REFUSED) else {
-        return; // No kubelet reaches 1.35 in this upgrade.
+    let Some(refused) = cgroup_v1_refused() else {
+        return;
+    };
+    let Some(hop) = ctx.hops.iter().copied().find(|h| *h >= refused) else {
+        return; // No kubelet reaches that minor in this upgrade.
     };
     for node in ctx.state.list(Resource::Nodes) {
         if text(node, "/status/nodeInfo/operatingSystem").is_some_and(|os| os != "linux") {
@@ -154,7 +159,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         let (layout, evidence) = infer(os_image, kernel);
         let finding = match layout {
             Layout::V2 => continue,
-            Layout::V1 if kubelet.is_some_and(|k| k >= CGROUP_V1_REFUSED) => CheckFinding::new(
+            Layout::V1 if kubelet.is_some_and(|k| k >= refused) => CheckFinding::new(
                 &CHECK,
                 Severity::Info,
                 object,
@@ -168,7 +173,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 Severity::Blocker,
                 object,
                 format!(
-                    "{node_name} runs {evidence}, which boots with cgroup v1 by default (inferred from the OS image and kernel version; the API does not report the cgroup version): kubelet 1.35 refuses to start on cgroup v1 by default (failCgroupV1), so move the node to a cgroup v2 image before its kubelet reaches 1.35; to confirm, {CONFIRM}"
+                    "{node_name} runs {evidence}, which boots with cgroup v1 by default (inferred from the OS image and kernel version; the API does not report the cgroup version): kubelet {refused} refuses to start on cgroup v1 by default (failCgroupV1), so move the node to a cgroup v2 image before its kubelet reaches {refused}; to confirm, {CONFIRM}"
                 ),
             ),
             Layout::Unknown => CheckFinding::new(
@@ -176,7 +181,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 Severity::Info,
                 object,
                 format!(
-                    "{node_name} runs {evidence}, whose cgroup version cannot be inferred from the OS image (the API does not report it): kubelet 1.35 refuses to start on cgroup v1 by default (failCgroupV1), so confirm it before its kubelet reaches 1.35: {CONFIRM}"
+                    "{node_name} runs {evidence}, whose cgroup version cannot be inferred from the OS image (the API does not report it): kubelet {refused} refuses to start on cgroup v1 by default (failCgroupV1), so confirm it before its kubelet reaches {refused}: {CONFIRM}"
                 ),
             ),
         };

@@ -7,6 +7,7 @@
 use api_catalog::KubeVersion;
 use serde_json::Value;
 
+use super::facts::{self, Effect};
 use super::util::{is_finished, is_mirror_pod, name, namespace, object_ref, text, version_of};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
@@ -35,41 +36,19 @@ const COMPONENTS: [&str; 3] = [
     "cloud-controller-manager",
 ];
 
-/// An in-tree cloud provider: the `--cloud-provider` value and the first minor without it.
-#[derive(Clone, Copy, Debug)]
-struct Provider {
-    value: &'static str,
-    removed: KubeVersion,
+/// The first minor without the in-tree cloud provider `value` (`data/removals.yaml`, KEP-2395).
+fn in_tree_removed(value: &str) -> Option<KubeVersion> {
+    facts::of("SKEW005")
+        .into_iter()
+        .find(|f| f.id == value && f.effect == Effect::Removed)
+        .map(|f| f.minor)
 }
 
-/// In-tree cloud providers (KEP-2395). `openstack` went in 1.26 and `aws` in 1.27; the rest
-/// were removed by 1.31 at the latest (the release that finished the removal).
-const IN_TREE: &[Provider] = &[
-    Provider {
-        value: "openstack",
-        removed: KubeVersion::new(1, 26),
-    },
-    Provider {
-        value: "aws",
-        removed: KubeVersion::new(1, 27),
-    },
-    Provider {
-        value: "azure",
-        removed: KubeVersion::new(1, 31),
-    },
-    Provider {
-        value: "gce",
-        removed: KubeVersion::new(1, 31),
-    },
-    Provider {
-        value: "vsphere",
-        removed: KubeVersion::new(1, 31),
-    },
-];
-
 /// From this minor `DisableCloudProviders` is on by default: in-tree providers refuse to start
-/// unless the gate is turned off.
-const DISABLED_BY_DEFAULT: KubeVersion = KubeVersion::new(1, 29);
+/// unless the gate is turned off (`data/removals.yaml`).
+fn disabled_by_default() -> Option<KubeVersion> {
+    facts::find("SKEW005", "DisableCloudProviders", Effect::Disabled).map(|f| f.minor)
+}
 
 /// Which component a pod runs, if it is one of [`COMPONENTS`] in kube-system.
 fn component(pod: &Value) -> Option<&'static str> {
@@ -194,23 +173,18 @@ fn skew(
 /// The finding for an in-tree `--cloud-provider`, at the first hop where it stops working.
 fn cloud_provider(ctx: &Context<'_>, words: &[&str]) -> Option<(KubeVersion, String)> {
     let value = flag(words, "--cloud-provider")?;
-    let provider = IN_TREE.iter().find(|p| p.value == value)?;
+    let removed = in_tree_removed(value)?;
     let gate_off = words
         .iter()
         .any(|w| w.contains("DisableCloudProviders=false"));
-    let breaks = if gate_off {
-        provider.removed
-    } else {
-        provider.removed.min(DISABLED_BY_DEFAULT)
-    };
+    let disabled = disabled_by_default().filter(|_| !gate_off);
+    let breaks = disabled.map_or(removed, |d| removed.min(d));
     let hop = ctx.hops.iter().copied().find(|h| *h >= breaks)?;
-    let removed = provider.removed;
-    let why = if breaks == removed {
-        format!("the in-tree {value} cloud provider is gone in {removed}")
-    } else {
-        format!(
-            "in-tree cloud providers are disabled by default from {DISABLED_BY_DEFAULT} (DisableCloudProviders) and the {value} one is gone by {removed}"
-        )
+    let why = match disabled {
+        Some(d) if breaks != removed => format!(
+            "in-tree cloud providers are disabled by default from {d} (DisableCloudProviders) and the {value} one is gone by {removed}"
+        ),
+        _ => format!("the in-tree {value} cloud provider is gone in {removed}"),
     };
     Some((
         hop,
