@@ -608,7 +608,11 @@ fn steps(provider: Provider, to: KubeVersion, dns: Option<&str>, finishing: bool
             format!("First control-plane node: upgrade the kubeadm package to {to}, `kubeadm upgrade plan`, then `kubeadm upgrade apply v{to}.x`"),
             format!("Other control-plane nodes: upgrade kubeadm to {to}, `kubeadm upgrade node`"),
             format!("Control-plane kubelets: drain, upgrade kubelet and kubectl packages to {to}, restart kubelet, uncordon (one node at a time)"),
-            format!("Add-ons: kubeadm upgrades kube-proxy and {dns_line}; upgrade the CNI and CSI drivers to versions supported at {to}"),
+            // kube-proxy follows the control plane's version; CoreDNS has its own numbering.
+            match dns {
+                Some(d) => format!("Add-ons: kubeadm upgrades kube-proxy to {to} and CoreDNS to {d} (what kubeadm ships with {to}); upgrade the CNI and CSI drivers to versions supported at {to}"),
+                None => format!("Add-ons: kubeadm upgrades kube-proxy to {to} and CoreDNS to the version it ships with {to}; upgrade the CNI and CSI drivers to versions supported at {to}"),
+            },
         ],
         Provider::K3s => vec![
             format!("Servers: upgrade with the system-upgrade-controller (a Plan with `version: v{to}.x+k3s1`, servers first) or `curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v{to}.x+k3s1 sh -` one server at a time"),
@@ -669,7 +673,7 @@ fn backups(provider: Provider) -> Vec<String> {
         b.push("Copy /etc/kubernetes (PKI, static-pod manifests, kubeconfigs) from each control-plane node".to_owned());
     }
     b.push("Stateful workloads: take their own backups (databases, volumes snapshots)".to_owned());
-    b.push("Capture the state to compare after each hop: `upcheck cluster -o json > before-upgrade.json`, `kubectl get nodes -o wide`, `kubectl get pods -A -o wide`".to_owned());
+    b.push("Capture the state to compare after each hop: `upcheck snapshot save -o before-upgrade.json` (after each hop, `upcheck snapshot diff before-upgrade.json` names what regressed), `kubectl get nodes -o wide`, `kubectl get pods -A -o wide`".to_owned());
     b
 }
 
@@ -679,7 +683,7 @@ fn after_checks(target: KubeVersion) -> Vec<String> {
         "Every node Ready and at the target minor: `kubectl get nodes -o wide`".to_owned(),
         "No pod stuck Pending, CrashLoopBackOff or ImagePullBackOff: `kubectl get pods -A --field-selector=status.phase!=Running,status.phase!=Succeeded`".to_owned(),
         format!("kubectl in pipelines and runbooks within one minor of {target}"),
-        "Compare with the capture taken before the upgrade; fix regressions before closing the story".to_owned(),
+        "`upcheck snapshot diff before-upgrade.json`: compare with the capture taken before the upgrade; fix regressions before closing the story".to_owned(),
     ]
 }
 
@@ -772,6 +776,24 @@ mod tests {
 
     fn v(minor: u16) -> KubeVersion {
         KubeVersion::new(1, minor)
+    }
+
+    #[test]
+    fn kubeadm_add_on_versions_and_the_capture_step_read_right() {
+        let s = steps(Provider::Kubeadm, v(35), Some("1.13.1"), false);
+        assert!(
+            s.iter().any(|l| l.starts_with(
+                "Add-ons: kubeadm upgrades kube-proxy to 1.35 and CoreDNS to 1.13.1 "
+            )),
+            "{s:?}"
+        );
+        let b = backups(Provider::Kubeadm);
+        let capture = b.iter().find(|l| l.starts_with("Capture")).unwrap();
+        assert!(
+            capture.contains("`upcheck snapshot save -o before-upgrade.json`"),
+            "{capture}"
+        );
+        assert!(!capture.contains("upcheck cluster -o json"), "{capture}");
     }
 
     fn input(apiservers: &[u16], target: u16, pools: &[u16], provider: Provider) -> PlanInput {

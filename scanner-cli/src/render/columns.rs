@@ -186,15 +186,25 @@ fn location(f: &Finding) -> String {
             by.dedup();
             format!("{} (by {})", f.location.path, by.join(", "))
         }
+        // A revision that is not the deployed one (failed, superseded, pending) says so: its
+        // objects may never have reached the cluster.
         Some(Origin::Helm {
             release,
             namespace,
             revision,
+            status,
             ..
-        }) => format!(
-            "helm release {namespace}/{release} r{revision}, manifest line {}",
-            f.location.line
-        ),
+        }) => {
+            let status = if status == "deployed" {
+                String::new()
+            } else {
+                format!(" ({status})")
+            };
+            format!(
+                "helm release {namespace}/{release} r{revision}{status}, manifest line {}",
+                f.location.line
+            )
+        }
         None => {
             let mut l = format!("{}:{}", f.location.path, f.location.line);
             if !f.parsed {

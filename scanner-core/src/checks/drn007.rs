@@ -13,7 +13,7 @@ pub static CHECK: Check = Check {
         family: Family::Readiness,
         title: "Slow shutdown vs the drain budget",
         severity: Severity::Warning,
-        reads: "Pod spec.{terminationGracePeriodSeconds,nodeName,containers[].lifecycle.preStop}, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror, status.phase; Deployment and StatefulSet spec.template.spec.{terminationGracePeriodSeconds,containers[].lifecycle.preStop}",
+        reads: "Pod spec.{terminationGracePeriodSeconds,nodeName,containers[].lifecycle.preStop}, metadata.{ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror, status.phase; Deployment and StatefulSet spec.template.spec.{terminationGracePeriodSeconds,containers[].lifecycle.preStop}; Node metadata.labels (which platform's drain limit to cite, when nodes were read)",
         applies: "every hop that drains or replaces nodes; on manifests every Deployment, StatefulSet and Pod",
         remediation: "Lower terminationGracePeriodSeconds (and the preStop hook or application drain time inside it) below the platform's drain limit, or raise the limit: AKS drainTimeoutInMinutes, kubectl drain --timeout, the pipeline's own timeout; on EKS managed node groups plan a forced update for these nodes.",
         explanation: "Evicting a pod starts its shutdown: the preStop hook runs, then the containers get SIGTERM, and the kubelet kills them once terminationGracePeriodSeconds (30 by default) has passed. kubectl drain waits for every evicted pod to be gone, so a node takes at least as long to drain as its slowest pod may take to stop. Platforms do not wait forever: EKS managed node groups give up on a node after 15 minutes, AKS fails the upgrade after drainTimeoutInMinutes (30 by default) and CI pipelines have their own timeouts. A grace period above 10 minutes, all the more with a preStop hook that uses it, leaves little or no room inside those limits, before counting budgets that release pods one at a time.",
@@ -37,6 +37,54 @@ const DEFAULT_GRACE_SECONDS: i64 = 30;
 const EKS_MINUTES: i64 = 15;
 /// AKS's default `drainTimeoutInMinutes`.
 const AKS_MINUTES: i64 = 30;
+
+/// The managed platform whose drain limit applies, as the node labels show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Platform {
+    Eks,
+    Aks,
+    /// Anything else (kubeadm, other platforms, or no nodes read): no platform limit to cite.
+    Other,
+}
+
+/// Told from the nodes' labels when they were read (a manifest scan has none): only the
+/// platform the cluster runs on has its limit cited.
+fn platform(ctx: &Context<'_>) -> Platform {
+    let labels = ctx
+        .state
+        .list(Resource::Nodes)
+        .iter()
+        .filter_map(|n| n.pointer("/metadata/labels").and_then(Value::as_object))
+        .flat_map(|l| l.keys());
+    for label in labels {
+        if label.starts_with("eks.amazonaws.com/") {
+            return Platform::Eks;
+        }
+        if label.starts_with("kubernetes.azure.com/") {
+            return Platform::Aks;
+        }
+    }
+    Platform::Other
+}
+
+/// The limit a drain of `minutes` runs into, on `platform`.
+fn against(platform: Platform, minutes: i64) -> String {
+    match platform {
+        Platform::Eks if minutes > EKS_MINUTES => format!(
+            "longer than the {EKS_MINUTES} minutes EKS managed node groups wait per node"
+        ),
+        Platform::Eks => {
+            format!("most of the {EKS_MINUTES} minutes EKS managed node groups wait per node")
+        }
+        Platform::Aks if minutes > AKS_MINUTES => {
+            format!("longer than AKS's default drainTimeoutInMinutes of {AKS_MINUTES}")
+        }
+        Platform::Aks => {
+            format!("a large part of AKS's default drainTimeoutInMinutes of {AKS_MINUTES}")
+        }
+        Platform::Other => "and the drain of its node waits that long: check it against `kubectl drain --timeout` and your pipeline's own timeout".to_owned(),
+    }
+}
 
 /// The grace period and whether a container has a preStop hook, for a pod spec.
 fn shutdown(spec: &Value) -> (i64, bool) {
@@ -106,6 +154,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         }
         entry.group.add(pod);
     }
+    let platform = platform(ctx);
     for (object, s) in slow {
         let Slow {
             grace,
@@ -121,17 +170,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         let place = group.place();
         let hook = if pre_stop { " with a preStop hook" } else { "" };
         let m = minutes(grace);
-        let against = if m > AKS_MINUTES {
-            format!(
-                "longer than the {EKS_MINUTES} minutes EKS managed node groups wait per node and AKS's default drainTimeoutInMinutes of {AKS_MINUTES}"
-            )
-        } else if m > EKS_MINUTES {
-            format!(
-                "longer than the {EKS_MINUTES} minutes EKS managed node groups wait per node (AKS waits {AKS_MINUTES} by default)"
-            )
-        } else {
-            format!("most of the {EKS_MINUTES} minutes EKS managed node groups wait per node")
-        };
+        let against = against(platform, m);
         out.push(CheckFinding::new(
             &CHECK,
             Severity::Warning,
@@ -152,7 +191,26 @@ mod tests {
     use crate::checks::util::recorded_items as fixture;
 
     fn findings(pods: Vec<Value>, deployments: Vec<Value>, sts: Vec<Value>) -> Vec<CheckFinding> {
+        findings_on(
+            &json!({"eks.amazonaws.com/nodegroup": "ng-1"}),
+            pods,
+            deployments,
+            sts,
+        )
+    }
+
+    /// On nodes with `labels`.
+    fn findings_on(
+        labels: &Value,
+        pods: Vec<Value>,
+        deployments: Vec<Value>,
+        sts: Vec<Value>,
+    ) -> Vec<CheckFinding> {
         let mut s = ClusterState::new();
+        s.set(
+            Resource::Nodes,
+            vec![json!({"metadata": {"name": "n1", "labels": labels}})],
+        );
         s.set(Resource::Pods, pods);
         s.set(Resource::Deployments, deployments);
         s.set(Resource::StatefulSets, sts);
@@ -204,15 +262,15 @@ mod tests {
             [
                 (
                     "Deployment ml/predictor",
-                    "terminationGracePeriodSeconds 1200 with a preStop hook: its pods may take up to 20 min to stop once evicted, longer than the 15 minutes EKS managed node groups wait per node (AKS waits 30 by default)"
+                    "terminationGracePeriodSeconds 1200 with a preStop hook: its pods may take up to 20 min to stop once evicted, longer than the 15 minutes EKS managed node groups wait per node"
                 ),
                 (
                     "Pod ml/worker",
-                    "terminationGracePeriodSeconds 3600: pod worker on n3 may take up to 60 min to stop once evicted, longer than the 15 minutes EKS managed node groups wait per node and AKS's default drainTimeoutInMinutes of 30"
+                    "terminationGracePeriodSeconds 3600: pod worker on n3 may take up to 60 min to stop once evicted, longer than the 15 minutes EKS managed node groups wait per node"
                 ),
                 (
                     "StatefulSet ml/db",
-                    "terminationGracePeriodSeconds 1200: pod db-0 on n1 may take up to 20 min to stop once evicted, longer than the 15 minutes EKS managed node groups wait per node (AKS waits 30 by default)"
+                    "terminationGracePeriodSeconds 1200: pod db-0 on n1 may take up to 20 min to stop once evicted, longer than the 15 minutes EKS managed node groups wait per node"
                 ),
             ]
         );
@@ -262,5 +320,33 @@ mod tests {
             fixture("apps/v1/statefulsets.json"),
         );
         assert!(f.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn only_the_platform_the_nodes_show_is_cited() {
+        let pods = || vec![pod("a", None, "n1", Some(3600))];
+        let aks = findings_on(
+            &json!({"kubernetes.azure.com/agentpool": "np1"}),
+            pods(),
+            vec![],
+            vec![],
+        );
+        assert!(
+            aks[0]
+                .message
+                .ends_with("longer than AKS's default drainTimeoutInMinutes of 30"),
+            "{}",
+            aks[0].message
+        );
+        // A kubeadm cluster (or none read): no provider's limit, the generic advice.
+        let kubeadm = findings_on(
+            &json!({"node-role.kubernetes.io/control-plane": ""}),
+            pods(),
+            vec![],
+            vec![],
+        );
+        let m = &kubeadm[0].message;
+        assert!(!m.contains("EKS") && !m.contains("AKS"), "{m}");
+        assert!(m.ends_with("and the drain of its node waits that long: check it against `kubectl drain --timeout` and your pipeline's own timeout"), "{m}");
     }
 }

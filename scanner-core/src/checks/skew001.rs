@@ -126,6 +126,18 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 Skew::Newer => format!(
                     "{subject} is newer than the {from} control plane (a kubelet may never be newer than the apiserver): drain and replace it with a {from} node before the {from} → {hop} step"
                 ),
+                // A kubelet already outside today's window says so first: it is unsupported
+                // now, not only from that hop on.
+                Skew::TooOld { needs }
+                    if at == kubelet
+                        && from == ctx.current
+                        && kubelet < oldest_allowed(ctx.current, kubelet) =>
+                {
+                    format!(
+                        "{subject} is already outside the window of the {from} control plane (needs ≥ {}), and too old for the {from} → {hop} step (needs ≥ {needs}): drain and roll it to {from} first",
+                        oldest_allowed(ctx.current, kubelet)
+                    )
+                }
                 Skew::TooOld { needs } => format!(
                     "{subject} is too old for the {from} → {hop} step (needs ≥ {needs}): drain and roll it to {from} first"
                 ),
@@ -276,5 +288,27 @@ mod tests {
                 ("Node node-b2".to_owned(), Severity::Warning, None),
             ]
         );
+    }
+
+    #[test]
+    fn a_kubelet_already_outside_the_window_says_so_first() {
+        let mut s = ClusterState::new();
+        s.set(
+            Resource::Nodes,
+            vec![json!({"metadata": {"name": "pool-b-2"},
+                "status": {"nodeInfo": {"kubeletVersion": "v1.30.14"}}})],
+        );
+        for target in [35, 36] {
+            let ctx = Context::new(&s, KubeVersion::new(1, 34), KubeVersion::new(1, target));
+            let mut out = Vec::new();
+            run(&ctx, &mut out);
+            assert!(
+                out[0].message.starts_with(
+                    "kubelet 1.30 on pool-b-2 is already outside the window of the 1.34 control plane (needs ≥ 1.31), and too old for the 1.34 → 1.35 step (needs ≥ 1.32)"
+                ),
+                "{}",
+                out[0].message
+            );
+        }
     }
 }
