@@ -11,4 +11,5 @@ mod ci;
 mod cli;
 mod cluster;
 mod plan;
+mod recorded_v1_34;
 mod snapshot;
