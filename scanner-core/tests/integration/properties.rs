@@ -104,3 +104,140 @@ proptest! {
         prop_assert_eq!(keys, sorted);
     }
 }
+
+mod snapshots {
+    use proptest::prelude::*;
+    use scanner_core::snapshot::{
+        Crd, Diff, DiffOptions, HelmStatus, Node, Pdb, Pod, Snapshot, Workload, diff,
+    };
+
+    const VERSIONS: &[&str] = &[
+        "v1",
+        "apps/v1",
+        "policy/v1",
+        "policy/v1beta1",
+        "extensions/v1beta1",
+        "autoscaling/v2beta2",
+        "batch/v1beta1",
+    ];
+    const POOLS: &[&str] = &["ng-a", "control-plane", "kubelet 1.33", "kubelet 1.34"];
+    const PHASES: &[&str] = &["Running", "Pending", "Failed", "Succeeded"];
+    const KINDS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "Job"];
+    const STATUSES: &[&str] = &["deployed", "failed", "superseded", "pending-upgrade"];
+
+    fn versions() -> impl Strategy<Value = Vec<String>> {
+        proptest::sample::subsequence(VERSIONS, 0..VERSIONS.len())
+            .prop_map(|v| v.into_iter().map(str::to_owned).collect())
+    }
+
+    /// A snapshot as a capture makes one: names unique within their kind.
+    fn snapshot() -> impl Strategy<Value = Snapshot> {
+        let nodes = proptest::collection::vec((0..POOLS.len(), any::<bool>()), 0..6);
+        let workloads =
+            proptest::collection::vec((0..KINDS.len(), 0u32..4, 0u32..4, any::<bool>()), 0..5);
+        let pods = proptest::collection::vec(
+            (0usize..6, 0..PHASES.len(), 1usize..3, 0u32..3, 0u32..9),
+            0..8,
+        );
+        let pdbs = proptest::collection::vec(-1i64..3, 0..3);
+        let helm = proptest::collection::vec((1u64..5, 0..STATUSES.len(), versions()), 0..3);
+        (
+            nodes,
+            workloads,
+            pods,
+            pdbs,
+            helm,
+            versions(),
+            versions(),
+            any::<bool>(),
+        )
+            .prop_map(|(nodes, workloads, pods, pdbs, helm, served, used, gap)| {
+                let mut s = Snapshot::empty();
+                s.nodes = nodes
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (pool, ready))| Node {
+                        name: format!("n{i}"),
+                        pool: POOLS[pool].to_owned(),
+                        kubelet: "v1.34.1".into(),
+                        runtime: "containerd://2.1.0".into(),
+                        os_image: "Ubuntu".into(),
+                        ready,
+                        unschedulable: false,
+                    })
+                    .collect();
+                s.workloads = workloads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(kind, desired, ready, failed))| Workload {
+                        kind: KINDS[kind].to_owned(),
+                        namespace: Some("ns".into()),
+                        name: format!("w{i}"),
+                        desired,
+                        ready,
+                        images: vec![format!("img:{i}")],
+                        failed,
+                    })
+                    .collect();
+                s.pods = pods
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (owner, phase, containers, ready, restarts))| Pod {
+                        namespace: "ns".into(),
+                        name: format!("p{i}"),
+                        owner: s.workloads.get(owner).map_or_else(
+                            || format!("Pod ns/p{i}"),
+                            |w| format!("{} ns/{}", w.kind, w.name),
+                        ),
+                        node: None,
+                        phase: PHASES[phase].to_owned(),
+                        containers: (0..containers).map(|c| format!("c{c}")).collect(),
+                        ready,
+                        restarts,
+                    })
+                    .collect();
+                s.pdbs = pdbs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, allowed)| Pdb {
+                        namespace: "ns".into(),
+                        name: format!("pdb{i}"),
+                        allowed_disruptions: allowed,
+                    })
+                    .collect();
+                s.helm = helm
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (revision, status, api_versions))| HelmStatus {
+                        namespace: "ns".into(),
+                        name: format!("r{i}"),
+                        revision,
+                        status: STATUSES[status].to_owned(),
+                        chart: None,
+                        api_versions,
+                    })
+                    .collect();
+                s.crds = vec![Crd {
+                    name: "widgets.example.com".into(),
+                    served: vec!["v1".into()],
+                    stored: vec!["v1alpha1".into(), "v1".into()],
+                }];
+                s.served = served;
+                s.used_api_versions = used;
+                if gap {
+                    s.unavailable = vec!["poddisruptionbudgets.policy: forbidden".into()];
+                }
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn a_snapshot_diffed_with_itself_is_empty(s in snapshot(), threshold in 0u32..5) {
+            let d = diff(&s, &s, &DiffOptions { restart_threshold: threshold });
+            prop_assert_eq!(d, Diff::default());
+        }
+    }
+}
