@@ -14,7 +14,7 @@ use serde_json::Value;
 use upcheck_test_server::Scenario;
 
 /// Objects of the 1.34 README's table "Objects written through deprecated / beta / alpha
-/// versions" that are findings at every target from 1.34 (VolumeAttributesClass `bronze` was
+/// versions" that are findings at every target from 1.34 (`VolumeAttributesClass` `bronze` was
 /// added after the list was recorded, so it is not in the recording). Endpoints written by the
 /// endpoints controller are not for users to migrate (counted as control-plane writes).
 const DEPRECATED_AT_1_34: &[(&str, &str, &str, &str, &str, &str)] = &[
@@ -53,7 +53,7 @@ const DEPRECATED_AT_1_34: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Deprecated from 1.35 (resource.k8s.io v1beta1, the alpha MutatingAdmissionPolicy).
+/// Deprecated from 1.35 (resource.k8s.io v1beta1, the alpha `MutatingAdmissionPolicy`).
 const DEPRECATED_FROM_1_35: &[(&str, &str, &str, &str, &str, &str)] = &[
     (
         "deprecated",
@@ -81,7 +81,7 @@ const DEPRECATED_FROM_1_35: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Deprecated from 1.36 (resource.k8s.io v1beta2, coordination v1beta1 LeaseCandidate).
+/// Deprecated from 1.36 (resource.k8s.io v1beta2, coordination v1beta1 `LeaseCandidate`).
 const DEPRECATED_FROM_1_36: &[(&str, &str, &str, &str, &str, &str)] = &[
     (
         "deprecated",
