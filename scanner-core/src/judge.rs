@@ -65,21 +65,7 @@ impl Judge<'_> {
         if !verdict.status.is_reportable() {
             return;
         }
-        if let Some(Origin::Object { evidence, .. }) = &subject.origin {
-            let by_clients = evidence.iter().any(|e| match e {
-                Evidence::ManagedFields { manager, .. } => !is_control_plane_manager(manager),
-                Evidence::LastApplied => true,
-            });
-            if !by_clients {
-                out.control_plane_writes += 1;
-                return;
-            }
-        }
-        if self.only_removed && verdict.status == ApiStatus::Deprecated {
-            out.stats.suppressed += 1;
-            return;
-        }
-        let live = matches!(subject.origin, Some(Origin::Object { .. }));
+        let origin = subject.origin;
         let Some(mut f) = Finding::from_verdict(
             &verdict,
             subject.api_version,
@@ -91,7 +77,34 @@ impl Judge<'_> {
         ) else {
             return;
         };
-        f.origin = subject.origin;
+        f.origin = origin;
+        self.keep(f, read, out);
+    }
+
+    /// Records a finding unless it is dropped: written only by Kubernetes' own components,
+    /// a deprecation under `--only-removed`, or suppressed by the object's own annotation.
+    /// Findings the catalog does not decide (a CRD's own deprecated versions) come here too.
+    pub fn keep<'v>(
+        &self,
+        f: Finding,
+        read: impl FnOnce() -> Option<&'v Value>,
+        out: &mut Outcome,
+    ) {
+        if let Some(Origin::Object { evidence, .. }) = &f.origin {
+            let by_clients = evidence.iter().any(|e| match e {
+                Evidence::ManagedFields { manager, .. } => !is_control_plane_manager(manager),
+                Evidence::LastApplied => true,
+            });
+            if !by_clients {
+                out.control_plane_writes += 1;
+                return;
+            }
+        }
+        if self.only_removed && f.status == ApiStatus::Deprecated {
+            out.stats.suppressed += 1;
+            return;
+        }
+        let live = matches!(f.origin, Some(Origin::Object { .. }));
         match inline(read(), &f) {
             Inline::Suppress(s) => {
                 out.suppressed.push(s);

@@ -515,6 +515,8 @@ pub static CODES: &[&CodeInfo] = &[
     &HELM_API_MOVED,
     &API_NOT_SERVED,
     &API_REMOVED,
+    &API_UNAVAILABLE,
+    &API_RECOVERED,
 ];
 
 /// `version`.
@@ -761,6 +763,7 @@ pub fn diff(before: &Snapshot, after: &Snapshot, opts: &DiffOptions) -> Diff {
     compare_pdbs(before, after, &mut d);
     compare_helm(before, after, &mut d);
     compare_apis(before, after, &mut d);
+    compare_unavailable_apis(before, after, &mut d);
     d.regressions.sort();
     d.improvements.sort();
     d.expected.sort();
@@ -1246,10 +1249,97 @@ fn compare_apis(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
     }
 }
 
+/// `api-unavailable`.
+pub static API_UNAVAILABLE: CodeInfo = CodeInfo::new(
+    "api-unavailable",
+    Family::Snapshot,
+    "API became unavailable",
+    Severity::Warning,
+    "An API group version (typically an aggregated API such as metrics.k8s.io) did not answer discovery when the second snapshot was taken, but did in the first: its backing service broke during the upgrade. Clients of it (HPAs, `kubectl top`) fail until it recovers.",
+);
+
+/// `api-recovered`.
+pub static API_RECOVERED: CodeInfo = CodeInfo::new(
+    "api-recovered",
+    Family::Snapshot,
+    "API available again",
+    Severity::Info,
+    "An API group version that did not answer discovery in the first snapshot is served in the second: an improvement, listed so the recovery is visible.",
+);
+
+/// How an unavailable API group version is written in [`Snapshot::unavailable`]; the diff
+/// reads the group version back from it.
+const UNAVAILABLE_API: &str = "api ";
+
+impl Snapshot {
+    /// Records an API group version whose discovery answered `status` (5xx): a snapshot
+    /// taken while an aggregated API is down says so, and a diff sees it break or recover.
+    pub fn record_unavailable_api(&mut self, api_version: &str, status: u16) {
+        self.unavailable.push(format!(
+            "{UNAVAILABLE_API}{api_version}: discovery answered HTTP {status}"
+        ));
+        self.unavailable.sort();
+        self.unavailable.dedup();
+    }
+
+    /// The API group versions recorded by [`Snapshot::record_unavailable_api`].
+    pub fn unavailable_apis(&self) -> BTreeSet<&str> {
+        self.unavailable
+            .iter()
+            .filter_map(|u| u.strip_prefix(UNAVAILABLE_API)?.split(':').next())
+            .collect()
+    }
+}
+
+fn compare_unavailable_apis(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    let (b, a) = (before.unavailable_apis(), after.unavailable_apis());
+    for v in a.difference(&b) {
+        d.regressions.push(change(
+            Severity::Warning,
+            &API_UNAVAILABLE,
+            (*v).to_owned(),
+            "did not answer discovery in the second snapshot; it did in the first".into(),
+        ));
+    }
+    for v in b.difference(&a) {
+        if after.served.iter().any(|s| s == v) {
+            d.improvements.push(change(
+                Severity::Info,
+                &API_RECOVERED,
+                (*v).to_owned(),
+                "unavailable in the first snapshot, served in the second".into(),
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
     use super::*;
+
+    #[test]
+    fn an_api_that_breaks_or_recovers_is_reported_once_in_its_direction() {
+        let mut down = Snapshot::empty();
+        down.record_unavailable_api("metrics.k8s.io/v1beta1", 503);
+        down.record_unavailable_api("metrics.k8s.io/v1beta1", 503);
+        assert_eq!(
+            down.unavailable,
+            ["api metrics.k8s.io/v1beta1: discovery answered HTTP 503"]
+        );
+        let mut up = Snapshot::empty();
+        up.served.push("metrics.k8s.io/v1beta1".into());
+        let broke = diff(&up, &down, &DiffOptions::default());
+        assert_eq!(broke.regressions.len(), 1, "{broke:?}");
+        assert_eq!(broke.regressions[0].code, "api-unavailable");
+        assert_eq!(broke.regressions[0].subject, "metrics.k8s.io/v1beta1");
+        let recovered = diff(&down, &up, &DiffOptions::default());
+        assert!(recovered.regressions.is_empty(), "{recovered:?}");
+        assert_eq!(recovered.improvements.len(), 1);
+        assert_eq!(recovered.improvements[0].code, "api-recovered");
+        let same = diff(&down, &down, &DiffOptions::default());
+        assert!(same.regressions.is_empty() && same.improvements.is_empty());
+    }
 
     fn pod(name: &str, owner: &str, containers: &[&str], ready: u32, restarts: u32) -> Pod {
         Pod {

@@ -126,7 +126,10 @@ impl Column {
             }),
             Self::Status => Some(f.status.as_str().to_owned()),
             Self::Code => Some(f.code.as_str().to_owned()),
-            Self::Deprecated => yes_no(f.deprecated_in.is_some_and(|d| d <= f.target)),
+            // A CRD's own deprecated version has no release: its status says it.
+            Self::Deprecated => yes_no(
+                f.status == ApiStatus::Deprecated || f.deprecated_in.is_some_and(|d| d <= f.target),
+            ),
             Self::DeprecatedIn => f.deprecated_in.map(|v| v.to_string()),
             Self::Removed => yes_no(matches!(f.status, ApiStatus::Removed | ApiStatus::Unknown)),
             Self::RemovedIn => f.removed_in.map(|v| v.to_string()),

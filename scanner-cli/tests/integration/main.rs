@@ -10,6 +10,7 @@ mod checks_control_plane;
 mod ci;
 mod cli;
 mod cluster;
+mod cluster_recorded;
 mod plan;
 mod recorded_v1_34;
 mod snapshot;

@@ -258,10 +258,12 @@ fn recorded_1_20_cluster_playbook() {
         "-o",
         "markdown",
     ]);
+    // The recorded server's unavailable aggregated API (metrics.k8s.io) is a notice, not an
+    // unread input: the content decides (batch/v1 CronJob is not served at 1.20 yet: 4).
     assert_eq!(
         run.code,
-        1,
-        "the recorded server has an unavailable aggregated API: {}",
+        4,
+        "the exit code comes from the content: {}",
         run.transcript()
     );
     let port = kubeconfig_port(&kubeconfig);

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use api_catalog::{ApiStatus, Catalog, KubeVersion};
 use serde_json::Value;
 
-use super::crd::inspect_crd;
+use super::crd::{DeprecatedCrd, deprecated_crd, inspect_crd};
 use super::discovery::served_at_risk;
 use super::evidence::object_evidence;
 use super::helm::HelmRelease;
@@ -25,7 +25,9 @@ pub use crate::report::{
     ClusterInfo, ClusterSection, ClusterStats, CrdFinding, NotChecked, RequestedApi, ServedApi,
     ServedResource,
 };
-use crate::report::{ErrorKind, Location, Origin, Report, ScanError, ScanWarning, WarningKind};
+use crate::report::{
+    ErrorKind, Finding, Location, Origin, Report, ScanError, ScanWarning, WarningKind,
+};
 use crate::settings::ScanSettings;
 use crate::source;
 
@@ -56,6 +58,11 @@ pub struct ClusterOutcome {
     pub not_checked: Vec<NotChecked>,
     /// Counts of what the cluster scan read.
     pub stats: ClusterStats,
+    /// API group versions whose discovery failed with a server error (an aggregated API
+    /// without a working backend), whether or not the scan needed them.
+    pub unavailable_apis: Vec<UnavailableApi>,
+    /// CRDs with deprecated versions, from the CRD list: whose objects to list next.
+    pub deprecated_crds: Vec<DeprecatedCrd>,
     /// Objects without write history, per resource: count and a few names.
     no_history: BTreeMap<String, (u64, Vec<String>)>,
 }
@@ -68,6 +75,8 @@ impl ClusterOutcome {
         self.requested_apis.append(&mut other.requested_apis);
         self.crds.append(&mut other.crds);
         self.not_checked.append(&mut other.not_checked);
+        self.unavailable_apis.append(&mut other.unavailable_apis);
+        self.deprecated_crds.append(&mut other.deprecated_crds);
         self.stats.add(&other.stats);
         for (resource, (n, names)) in other.no_history {
             let e = self.no_history.entry(resource).or_default();
@@ -127,11 +136,58 @@ impl ClusterOutcome {
     }
 }
 
+/// An API group version that did not answer discovery.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnavailableApi {
+    /// `metrics.k8s.io/v1beta1`.
+    pub api_version: String,
+    /// The HTTP status of the discovery answer.
+    pub status: u16,
+    /// The server's message.
+    pub message: String,
+}
+
 /// `ingresses.networking.k8s.io`, `pods` (core): how kubectl and RBAC name a resource.
 pub fn resource_ref(resource: &ServedResource) -> String {
     match resource.group() {
         "" => resource.resource.clone(),
         g => format!("{}.{g}", resource.resource),
+    }
+}
+
+/// A listed object's name, namespace and how the report names it
+/// (`ingresses.networking.k8s.io/shop/web`).
+fn identity(rref: &str, item: &Value) -> (Option<String>, Option<String>, String) {
+    let text = |ptr: &str| item.pointer(ptr).and_then(Value::as_str).map(str::to_owned);
+    let name = text("/metadata/name");
+    let namespace = text("/metadata/namespace");
+    let object = match (&namespace, &name) {
+        (Some(ns), Some(n)) => format!("{rref}/{ns}/{n}"),
+        (None, Some(n)) => format!("{rref}/{n}"),
+        _ => format!("{rref}/<unnamed>"),
+    };
+    (name, namespace, object)
+}
+
+/// Counts an object without write history, keeping a few names for the warning.
+fn no_history(out: &mut ClusterOutcome, rref: &str, object: String) {
+    let e = out.no_history.entry(rref.to_owned()).or_default();
+    e.0 += 1;
+    if e.1.len() < NO_HISTORY_EXAMPLES {
+        e.1.push(object);
+    }
+}
+
+/// Where a live object is: its name, no document or line.
+fn live_location(object: &str) -> Location {
+    Location {
+        path: object.to_owned(),
+        document: 0,
+        item: None,
+        line: 0,
+        document_span: None,
+        api_version_span: None,
+        api_version_position: None,
     }
 }
 
@@ -176,24 +232,13 @@ impl<'c> ClusterJudge<'c> {
         out.stats.objects += items.len() as u64;
         out.common.stats.objects += items.len() as u64;
         for item in items {
-            let text = |ptr: &str| item.pointer(ptr).and_then(Value::as_str).map(str::to_owned);
-            let name = text("/metadata/name");
-            let namespace = text("/metadata/namespace");
-            let object = match (&namespace, &name) {
-                (Some(ns), Some(n)) => format!("{rref}/{ns}/{n}"),
-                (None, Some(n)) => format!("{rref}/{n}"),
-                _ => format!("{rref}/<unnamed>"),
-            };
+            let (name, namespace, object) = identity(&rref, item);
             if made_by_the_apiserver(resource, item) {
                 continue;
             }
             let evidence = object_evidence(item);
             if evidence.is_empty() {
-                let e = out.no_history.entry(rref.clone()).or_default();
-                e.0 += 1;
-                if e.1.len() < NO_HISTORY_EXAMPLES {
-                    e.1.push(object.clone());
-                }
+                no_history(out, &rref, object);
                 continue;
             }
             for problem in &evidence.problems {
@@ -209,15 +254,7 @@ impl<'c> ClusterJudge<'c> {
                     kind: resource.kind.clone(),
                     name: name.clone(),
                     namespace: namespace.clone(),
-                    location: Location {
-                        path: object.clone(),
-                        document: 0,
-                        item: None,
-                        line: 0,
-                        document_span: None,
-                        api_version_span: None,
-                        api_version_position: None,
-                    },
+                    location: live_location(&object),
                     parsed: true,
                     origin: Some(Origin::Object {
                         resource: rref.clone(),
@@ -232,6 +269,64 @@ impl<'c> ClusterJudge<'c> {
     /// A CRD (from a list of `customresourcedefinitions`).
     pub fn crd(&self, crd: &Value, out: &mut ClusterOutcome) {
         out.crds.extend(inspect_crd(crd));
+        out.deprecated_crds.extend(deprecated_crd(crd));
+    }
+
+    /// One page of the custom resources of `crd` (listed as `resource`): each object written
+    /// through a version the CRD marks deprecated is a finding with the CRD's own warning,
+    /// judged by its write history like any object, never by the version it was read at.
+    pub fn custom_resources(
+        &self,
+        crd: &DeprecatedCrd,
+        resource: &ServedResource,
+        items: &[Value],
+        out: &mut ClusterOutcome,
+    ) {
+        let Some(target) = self.settings.targets.get("k8s").map(|t| t.target) else {
+            return;
+        };
+        let rref = resource_ref(resource);
+        let judge = self.judge();
+        out.stats.objects += items.len() as u64;
+        out.common.stats.objects += items.len() as u64;
+        for item in items {
+            let (name, namespace, object) = identity(&rref, item);
+            let evidence = object_evidence(item);
+            if evidence.is_empty() {
+                no_history(out, &rref, object);
+                continue;
+            }
+            for problem in &evidence.problems {
+                out.warning(
+                    &object,
+                    WarningKind::UnreadableHistory,
+                    format!("part of the write history cannot be read: {problem}"),
+                );
+            }
+            for using in evidence.uses {
+                let Some((_, warning)) =
+                    crd.deprecated.iter().find(|(v, _)| *v == using.api_version)
+                else {
+                    continue;
+                };
+                let mut f = Finding::crd_deprecated(
+                    &crd.crd,
+                    using.api_version,
+                    crd.kind.clone(),
+                    name.clone(),
+                    namespace.clone(),
+                    live_location(&object),
+                    target,
+                    warning.as_deref(),
+                    crd.list_through.as_deref(),
+                );
+                f.origin = Some(Origin::Object {
+                    resource: rref.clone(),
+                    evidence: using.evidence,
+                });
+                judge.keep(f, || Some(item), &mut out.common);
+            }
+        }
     }
 
     /// The `/metrics` text.

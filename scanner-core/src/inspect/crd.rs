@@ -90,8 +90,69 @@ pub fn inspect_crd(crd: &Value) -> Vec<CrdFinding> {
     out
 }
 
+/// A CRD with versions it marks `deprecated`: the objects written through them must be
+/// found, which only their own write history (managed fields) can tell.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeprecatedCrd {
+    /// `widgets.example.com`.
+    pub crd: String,
+    /// `example.com`.
+    pub group: String,
+    /// `Widget`.
+    pub kind: String,
+    /// `widgets`: the resource in URLs.
+    pub plural: String,
+    /// `apiVersion`s marked deprecated, each with its `deprecationWarning`.
+    pub deprecated: Vec<(String, Option<String>)>,
+    /// The served version that is not deprecated to list the objects through (the storage
+    /// version when it is one), so the list is not itself a deprecated request; `None` when
+    /// every served version is deprecated.
+    pub list_through: Option<String>,
+}
+
+/// The deprecated versions of one CRD; `None` when it marks none.
+pub fn deprecated_crd(crd: &Value) -> Option<DeprecatedCrd> {
+    let text = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or("");
+    let group = text("/spec/group");
+    let versions = crd.pointer("/spec/versions").and_then(Value::as_array)?;
+    let flag = |v: &Value, k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let deprecated: Vec<(String, Option<String>)> = versions
+        .iter()
+        .filter(|v| flag(v, "deprecated"))
+        .filter_map(|v| {
+            let name = v.get("name").and_then(Value::as_str)?;
+            let warning = v.get("deprecationWarning").and_then(Value::as_str);
+            Some((format!("{group}/{name}"), warning.map(str::to_owned)))
+        })
+        .collect();
+    if deprecated.is_empty() || group.is_empty() || text("/spec/names/plural").is_empty() {
+        return None;
+    }
+    // The storage version first: it is what the objects are converted from anyway.
+    let current = |storage: bool| {
+        versions
+            .iter()
+            .filter(|v| {
+                flag(v, "served") && !flag(v, "deprecated") && flag(v, "storage") == storage
+            })
+            .find_map(|v| v.get("name").and_then(Value::as_str))
+    };
+    let list_through = current(true)
+        .or_else(|| current(false))
+        .map(|v| format!("{group}/{v}"));
+    Some(DeprecatedCrd {
+        crd: text("/metadata/name").to_owned(),
+        group: group.to_owned(),
+        kind: text("/spec/names/kind").to_owned(),
+        plural: text("/spec/names/plural").to_owned(),
+        deprecated,
+        list_through,
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
     use super::*;
     use serde_json::json;
 
@@ -113,6 +174,29 @@ mod tests {
             }
         );
         assert!(found[0].message().contains("no longer served"));
+    }
+
+    #[test]
+    fn deprecated_versions_are_listed_through_the_served_storage_version() {
+        let crd = json!({
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"},
+                     "versions": [
+                        {"name": "v1alpha1", "served": true, "storage": false, "deprecated": true,
+                         "deprecationWarning": "use v1"},
+                        {"name": "v2", "served": true, "storage": false},
+                        {"name": "v1", "served": true, "storage": true}]}
+        });
+        let d = deprecated_crd(&crd).unwrap();
+        assert_eq!(
+            d.deprecated,
+            [("example.com/v1alpha1".to_owned(), Some("use v1".to_owned()))]
+        );
+        assert_eq!(d.list_through.as_deref(), Some("example.com/v1"));
+        assert_eq!(d.plural, "widgets");
+        let plain = json!({"metadata": {"name": "a.b"}, "spec": {"group": "b",
+            "names": {"kind": "A", "plural": "as"}, "versions": [{"name": "v1", "served": true}]}});
+        assert_eq!(deprecated_crd(&plain), None);
     }
 
     #[test]

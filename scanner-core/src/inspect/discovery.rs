@@ -135,7 +135,10 @@ pub fn plan_object_lists(resources: &[ServedResource], catalog: &Catalog) -> Vec
         }
     }
     let mut by_storage: BTreeMap<String, Vec<&ServedResource>> = BTreeMap::new();
-    for r in resources.iter().filter(|r| r.listable()) {
+    for r in resources
+        .iter()
+        .filter(|r| r.listable() && !made_up_by_the_apiserver(r))
+    {
         let lifecycle_kind = kinds_with_history.contains(r.kind.as_str())
             || wildcard_versions_with_history.contains(r.api_version.as_str());
         if !lifecycle_kind {
@@ -171,6 +174,13 @@ pub fn plan_object_lists(resources: &[ServedResource], catalog: &Catalog) -> Vec
         (&a.list.api_version, &a.list.resource).cmp(&(&b.list.api_version, &b.list.resource))
     });
     plans
+}
+
+/// Resources whose objects the API server makes up on every read instead of storing what a
+/// client wrote: `ComponentStatus` (deprecated since 1.19, with no other version). Listing it
+/// would only add upcheck's own request to `apiserver_requested_deprecated_apis`.
+fn made_up_by_the_apiserver(r: &ServedResource) -> bool {
+    r.group().is_empty() && r.resource == "componentstatuses"
 }
 
 /// Orders versions GA > beta > alpha, then by number: `v2` > `v1` > `v2beta2` > `v1beta1` >

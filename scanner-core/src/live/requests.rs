@@ -10,7 +10,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::client::{Connection, RequestError, Response};
-use super::cluster::{ClusterJudge, ClusterOutcome, NotChecked, resource_ref};
+use super::cluster::{ClusterJudge, ClusterOutcome, NotChecked, UnavailableApi, resource_ref};
+use super::crd::DeprecatedCrd;
 use super::discovery::{ServedResource, parse_resource_list, plan_object_lists};
 use super::error::LiveError;
 use super::helm::{self, HelmRelease};
@@ -80,7 +81,7 @@ pub(crate) async fn scan(
     }
 
     if opts.objects {
-        let resources = discover(conn, opts, &mut out).await?;
+        let resources = discover(conn, catalog, opts, &mut out).await?;
         judge.served(&resources, &mut out);
         let mut reads = state_lists(&resources, needs, opts, &mut state);
         let mut plans = plan_object_lists(&resources, catalog);
@@ -134,6 +135,35 @@ pub(crate) async fn scan(
             if let Some((resource, objects)) = kept {
                 keep_state(&mut state, resource, objects);
             }
+        }
+        // Only the CRD list says which custom resources may have been written through a
+        // deprecated version, so they are listed after it.
+        let crds = std::mem::take(&mut out.deprecated_crds);
+        let lists = custom_resource_lists(&resources, crds);
+        let parts: Vec<Result<ClusterOutcome>> = stream::iter(lists)
+            .map(|(crd, served)| async move {
+                let mut part = ClusterOutcome::default();
+                let what = resource_ref(&served);
+                let path = collection_path(&served, opts.namespace.as_deref());
+                part.stats.resources_listed += 1;
+                let request = ListRequest {
+                    what: &what,
+                    path: &path,
+                    selectors: "",
+                    full_objects: false,
+                };
+                list_pages(conn, &request, opts, &mut part, |items, part| {
+                    progress.add_objects(items.len() as u64);
+                    judge.custom_resources(&crd, &served, &items, part);
+                })
+                .await?;
+                Ok(part)
+            })
+            .buffer_unordered(opts.concurrency)
+            .collect()
+            .await;
+        for part in parts {
+            out.merge(part?);
         }
     }
 
@@ -285,6 +315,7 @@ fn record_warnings(what: &str, r: &Response, out: &mut ClusterOutcome) {
 /// them, not only the preferred one: old versions are the point).
 async fn discover(
     conn: &Connection,
+    catalog: &Catalog,
     opts: &Options,
     out: &mut ClusterOutcome,
 ) -> Result<Vec<ServedResource>> {
@@ -337,15 +368,7 @@ async fn discover(
         if r.status != 200 {
             if r.status >= 500 {
                 // Typically an aggregated API (metrics.k8s.io) whose backing service is down.
-                out.error(
-                    &path,
-                    ErrorKind::Unavailable,
-                    format!(
-                        "discovery failed with HTTP {} ({}); the resources of this API were not checked",
-                        r.status,
-                        r.message()
-                    ),
-                );
+                unavailable_api(catalog, &path, &r, out);
             } else {
                 failed(conn, &path, None, "get", &r, out);
             }
@@ -362,6 +385,76 @@ async fn discover(
     resources.sort();
     resources.dedup();
     Ok(resources)
+}
+
+/// A group version whose discovery answered 5xx. When the catalog knows deprecated or
+/// removed versions of its group, objects the scan must judge may be behind it: an error (the
+/// scan is incomplete). Otherwise nothing the scan needs is missing; the API being down is a
+/// readiness matter (EXT002 reports the `APIService`), so it is a warning, and recorded.
+fn unavailable_api(catalog: &Catalog, path: &str, r: &Response, out: &mut ClusterOutcome) {
+    let api_version = path
+        .strip_prefix("/apis/")
+        .or_else(|| path.strip_prefix("/api/"))
+        .unwrap_or(path);
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let versions_with_history: BTreeSet<&str> = catalog
+        .entries()
+        .iter()
+        .filter(|e| e.gvk.group() == group && (e.deprecated_in.is_some() || e.removed_in.is_some()))
+        .map(|e| e.gvk.api_version.as_str())
+        .collect();
+    let status = r.status;
+    let message = r.message();
+    out.unavailable_apis.push(UnavailableApi {
+        api_version: api_version.to_owned(),
+        status,
+        message: message.clone(),
+    });
+    if versions_with_history.is_empty() {
+        out.warning(
+            path,
+            WarningKind::ApiUnavailable,
+            format!(
+                "discovery failed with HTTP {status} ({message}); the catalog knows no deprecated or removed version of {}, so the scan needed nothing from this API (an unavailable APIService is a readiness matter: see EXT002)",
+                if group.is_empty() { "the core group" } else { group }
+            ),
+        );
+    } else {
+        out.error(
+            path,
+            ErrorKind::Unavailable,
+            format!(
+                "discovery failed with HTTP {status} ({message}); the resources of this API were not checked, and the catalog knows versions of its group that are deprecated or removed ({})",
+                versions_with_history.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+}
+
+/// The custom resources to list, each through the served version its CRD does not mark
+/// deprecated, so the list is no deprecated request of its own.
+fn custom_resource_lists(
+    served: &[ServedResource],
+    mut crds: Vec<DeprecatedCrd>,
+) -> Vec<(DeprecatedCrd, ServedResource)> {
+    crds.sort();
+    crds.dedup();
+    let mut lists = Vec::new();
+    for crd in crds {
+        let mut candidates = served
+            .iter()
+            .filter(|r| r.group() == crd.group && r.resource == crd.plural && r.listable());
+        // With no served version left undeprecated, one of them: the server's own warning
+        // on that list is recorded like any other.
+        let found = match &crd.list_through {
+            Some(v) => candidates.find(|r| r.api_version == *v),
+            None => candidates.next(),
+        };
+        if let Some(r) = found {
+            lists.push((crd, r.clone()));
+        }
+    }
+    lists
 }
 
 /// The URL of a resource's collection.
@@ -780,6 +873,7 @@ async fn list_objects(
 /// What a snapshot reads: served APIs, the state lists, and every Helm release record.
 pub(crate) async fn snapshot_read(
     conn: &Connection,
+    catalog: &Catalog,
     opts: &Options,
     out: &mut ClusterOutcome,
 ) -> Result<(
@@ -788,7 +882,7 @@ pub(crate) async fn snapshot_read(
     BTreeSet<String>,
     Vec<HelmRelease>,
 )> {
-    let resources = discover(conn, opts, out).await?;
+    let resources = discover(conn, catalog, opts, out).await?;
     let needs: BTreeSet<Resource> = Resource::ALL.into_iter().collect();
     let mut state = ClusterState::new();
     let reads = state_lists(&resources, &needs, opts, &mut state);

@@ -241,7 +241,8 @@ async fn snapshot(
         all_revisions: true,
         ..options(settings)
     };
-    let (served, state, used, releases) = requests::snapshot_read(&conn, &opts, &mut out).await?;
+    let (served, state, used, releases) =
+        requests::snapshot_read(&conn, settings.catalog, &opts, &mut out).await?;
     requests::record_retries(&conn, &mut out);
     // Per release, the newest revision whatever its status: a failed upgrade shows.
     let mut newest: Vec<HelmRelease> = Vec::new();
@@ -260,8 +261,12 @@ async fn snapshot(
         server: conn.server.clone(),
         server_version,
     };
+    let mut snapshot = Snapshot::capture(facts, &state, &served, &used, &newest);
+    for api in &out.unavailable_apis {
+        snapshot.record_unavailable_api(&api.api_version, api.status);
+    }
     Ok(SnapshotRead {
-        snapshot: Snapshot::capture(facts, &state, &served, &used, &newest),
+        snapshot,
         errors: out.common.errors,
         warnings: out.common.warnings,
     })

@@ -122,6 +122,9 @@ pub enum WarningKind {
     ServerWarning,
     /// A group/version listed by discovery was not served when asked (HTTP 404).
     NotServed,
+    /// An aggregated API did not answer discovery (HTTP 5xx), and the catalog knows no
+    /// deprecated or removed version of its group, so the scan needed nothing from it.
+    ApiUnavailable,
     /// Objects carry no write history (no managed fields, no last-applied annotation), so the
     /// API version they were written through cannot be told.
     NoWriteHistory,

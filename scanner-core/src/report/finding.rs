@@ -272,6 +272,58 @@ impl Finding {
         })
     }
 
+    /// An object written through a version its `CustomResourceDefinition` marks
+    /// `deprecated`. The catalog knows nothing of custom resources: the CRD is the source, and
+    /// its own `deprecationWarning` (what the server sends on every request) is the message.
+    #[allow(clippy::too_many_arguments)] // the identity of one object, as `from_verdict` takes it
+    pub(crate) fn crd_deprecated(
+        crd: &str,
+        api_version: String,
+        kind: String,
+        name: Option<String>,
+        namespace: Option<String>,
+        location: Location,
+        target: KubeVersion,
+        warning: Option<&str>,
+        replacement: Option<&str>,
+    ) -> Self {
+        let mut message = match warning {
+            Some(w) => {
+                format!("{api_version} {kind} is deprecated by its CRD {crd}, which warns: \"{w}\"")
+            }
+            // What the API server says for a deprecated CRD version without its own text.
+            None => format!("{api_version} {kind} is deprecated by the CRD {crd}"),
+        };
+        if let Some(r) = replacement {
+            let _ = write!(message, "; migrate to {r} {kind} (served now)");
+        }
+        Self {
+            code: Code::DeprecatedApi,
+            status: ApiStatus::Deprecated,
+            api_version,
+            location,
+            parsed: true,
+            component: "crd".to_owned(),
+            target,
+            deprecated_in: None,
+            removed_in: None,
+            matched_by: MatchBasis::Kind,
+            replacement: replacement.map(|r| FindingReplacement {
+                api_version: r.to_owned(),
+                kind: Some(kind.clone()),
+                available_in: None,
+                available: Some(true),
+            }),
+            kind,
+            name,
+            namespace,
+            link: None,
+            message,
+            origin: None,
+            fingerprint: String::new(),
+        }
+    }
+
     /// The object as people name it: `Ingress shop/web`, `ClusterRole reader`, or the kind alone.
     pub fn object_ref(&self) -> String {
         match (&self.namespace, &self.name) {
