@@ -31,7 +31,10 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
     let kubectl = super::cluster::kubectl_version(&args.checks)?;
 
     let (input, report) = if args.current.is_empty() {
-        live(cli, args, target)?
+        live(cli, args, target).context(
+            "cannot read the cluster to plan from; to plan offline, give the control plane's \
+             version with --current (and the node pools' with --nodes)",
+        )?
     } else {
         offline(cli, args, target, &loaded)?
     };

@@ -10,5 +10,6 @@ mod checks_control_plane;
 mod ci;
 mod cli;
 mod cluster;
+mod first_run;
 mod plan;
 mod snapshot;
