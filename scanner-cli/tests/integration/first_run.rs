@@ -388,3 +388,114 @@ fn errors_and_help_read_cleanly() {
         namespace(&helm_help)
     ));
 }
+
+#[test]
+fn path001_severity_skew_offline_and_mid_upgrade_support() {
+    // PATH001's findings carry the severity `checks` lists for it.
+    let listed: serde_json::Value =
+        serde_json::from_str(&upcheck(&["checks", "-o", "json"]).stdout).unwrap();
+    let severity_of = |code: &str| -> String {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == code)
+            .unwrap()["severity"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let scan = upcheck(&[
+        "files",
+        "fixtures/examples",
+        "--checks",
+        "--current",
+        "1.27",
+        "-t",
+        "1.30",
+        "-o",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&scan.stdout).unwrap();
+    let path001: Vec<&serde_json::Value> = report["readiness"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "PATH001")
+        .collect();
+    assert_eq!(path001.len(), 1, "{}", scan.stdout);
+    assert_eq!(path001[0]["severity"], severity_of("PATH001"));
+
+    // Offline with --nodes, SKEW001 runs on the pools (the rule the plan rolls them by).
+    let plan = upcheck(&[
+        "plan",
+        "-t",
+        "1.30",
+        "--current",
+        "1.27",
+        "--nodes",
+        "1.25,1.27",
+        "fixtures/examples",
+        "-o",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let readiness = &doc["report"]["readiness"];
+    assert!(
+        readiness["ran"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "SKEW001"),
+        "{readiness}"
+    );
+    assert!(
+        readiness["not_run"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["code"] != "SKEW001"),
+        "{readiness}"
+    );
+    let skew: Vec<String> = readiness["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "SKEW001")
+        .map(|f| format!("{} {} {}", f["severity"], f["hop"], f["message"]))
+        .collect();
+    assert!(!skew.is_empty(), "{readiness}");
+    // Without --nodes it still says why it did not run.
+    let no_nodes = upcheck(&[
+        "plan",
+        "-t",
+        "1.30",
+        "--current",
+        "1.27",
+        "fixtures/examples",
+        "-o",
+        "json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&no_nodes.stdout).unwrap();
+    assert!(
+        doc["report"]["readiness"]["not_run"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["code"] == "SKEW001")
+    );
+
+    // Mid-upgrade, the support notes speak of the version the plan starts from.
+    let mid = upcheck(&["plan", "-t", "1.33", "--current", "1.33,1.32,1.32"]);
+    assert_eq!(mid.code, 0, "{}", mid.transcript());
+    assert!(
+        !mid.stdout.contains("running version 1.33"),
+        "{}",
+        mid.stdout
+    );
+    let head: String = mid.stdout.lines().take(3).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!(format!(
+        "## plan SKEW001 findings (offline, --nodes 1.25,1.27)\n{}\n## plan -t 1.33 --current 1.33,1.32,1.32 (first lines)\n{head}\n",
+        skew.join("\n")
+    ));
+}
