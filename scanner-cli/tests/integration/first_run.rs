@@ -499,3 +499,24 @@ fn path001_severity_skew_offline_and_mid_upgrade_support() {
         skew.join("\n")
     ));
 }
+
+#[test]
+fn addon_version_lines_know_releases_that_removed_nothing() {
+    // The README's own example: cert-manager 1.7 and Istio 1.6 are released versions.
+    let run = upcheck(&[
+        "files",
+        "fixtures/examples",
+        "-t",
+        "1.33,cert-manager=1.7,istio=1.6",
+    ]);
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    assert!(!run.stderr.contains("not known"), "{}", run.stderr);
+    // Beyond the recorded releases the note still says what is not known.
+    let beyond = upcheck(&["files", "fixtures/examples", "-t", "1.33,cert-manager=9.0"]);
+    assert!(beyond.stderr.contains("not known"), "{}", beyond.stderr);
+    insta::assert_snapshot!(format!(
+        "{}\n$ upcheck files fixtures/examples -t 1.33,cert-manager=9.0\n{}",
+        run.transcript(),
+        beyond.transcript()
+    ));
+}
