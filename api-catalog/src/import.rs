@@ -614,21 +614,21 @@ mod tests {
 
         #[test]
         fn every_row_version_must_be_a_listed_release() {
-            let without_1_6: String = read("component-releases.csv")
+            let without_1_6 = read("component-releases.csv")
                 .lines()
                 .filter(|l| !l.starts_with("cert-manager,1.6,"))
-                .map(|l| format!("{l}\n"))
-                .collect();
+                .collect::<Vec<_>>()
+                .join("\n");
             let err = components_yaml(&without_1_6).unwrap_err();
             assert!(
                 err.contains("version 1.6 is not in component-releases.csv"),
                 "{err}"
             );
-            let no_istio: String = read("component-releases.csv")
+            let no_istio = read("component-releases.csv")
                 .lines()
                 .filter(|l| !l.starts_with("istio,"))
-                .map(|l| format!("{l}\n"))
-                .collect();
+                .collect::<Vec<_>>()
+                .join("\n");
             let err = components_yaml(&no_istio).unwrap_err();
             assert!(err.contains("istio has rows"), "{err}");
             let twice = format!("{}istio,1.6,x\n", read("component-releases.csv"));
