@@ -66,6 +66,17 @@ ensure_pkgs() {
   if [[ $rc != 0 ]]; then tail -n 30 "$LOG" >&2; die "apt-get install failed"; fi
 }
 
+# The deb-src list this script added, if any: removed again once the source is downloaded (or
+# the build fails), so the machine's apt configuration is left as it was found.
+ADDED_SRC=""
+remove_deb_src() {
+  if [[ -n $ADDED_SRC ]]; then
+    rm -f "$ADDED_SRC"
+    log "removed $ADDED_SRC"
+    ADDED_SRC=""
+  fi
+}
+
 # Adds a deb-src twin of the distribution's own apt source, unless one is already configured.
 ensure_deb_src() {
   if grep -rqsE '^(Types:.*deb-src|deb-src[[:space:]])' /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -75,10 +86,12 @@ ensure_deb_src() {
   local deb822=/etc/apt/sources.list.d/debian.sources
   if [[ -f $deb822 ]]; then
     log "adding deb-src entry (copy of $deb822)"
-    sed -E 's/^Types:[[:space:]]*deb$/Types: deb-src/' "$deb822" >/etc/apt/sources.list.d/upcheck-e2e-src.sources
+    ADDED_SRC=/etc/apt/sources.list.d/upcheck-e2e-src.sources
+    sed -E 's/^Types:[[:space:]]*deb$/Types: deb-src/' "$deb822" >"$ADDED_SRC"
   elif [[ -f /etc/apt/sources.list ]]; then
     log "adding deb-src entry (copy of /etc/apt/sources.list)"
-    sed -nE 's/^deb[[:space:]]+/deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/upcheck-e2e-src.list
+    ADDED_SRC=/etc/apt/sources.list.d/upcheck-e2e-src.list
+    sed -nE 's/^deb[[:space:]]+/deb-src /p' /etc/apt/sources.list >"$ADDED_SRC"
   else
     die "cannot find the distribution's apt source to copy"
   fi
@@ -102,6 +115,7 @@ if cached; then log "built by a concurrent run: $BIN"; exit 0; fi
 log "no cached binaries in $BIN; building (log: $LOG)"
 on_fail() {
   local rc=$?
+  remove_deb_src
   if [[ $rc != 0 ]]; then
     printf '\n----- last 40 lines of %s -----\n' "$LOG" >&2
     tail -n 40 "$LOG" >&2 || true
@@ -121,6 +135,7 @@ apt_update
 log "apt-get source kubernetes"
 # apt downloads as the unprivileged _apt user where it can; a root-owned dir just yields a warning.
 (cd "$SRC_PARENT" && apt-get source -qq kubernetes) >>"$LOG" 2>&1
+remove_deb_src
 SRC=$(find "$SRC_PARENT" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -n 1)
 [[ -n $SRC && -f $SRC/Makefile ]] || die "source tree not found under $SRC_PARENT"
 log "source: $(basename "$SRC")"

@@ -21,6 +21,8 @@ const REFERENCE: &str = "https://kubernetes.io/docs/reference/kubernetes-api/";
 
 /// The header of `kubernetes-apis.csv`.
 pub const KUBERNETES_HEADER: &str = "group,version,kind,introduced,deprecated,removed,replacement_group,replacement_version,replacement_kind,source";
+/// The header of `component-releases.csv`.
+pub const COMPONENT_RELEASES_HEADER: &str = "component,version,source";
 /// The header of `component-apis.csv`.
 pub const COMPONENTS_HEADER: &str = "component,group,version,kind,introduced,deprecated,removed,replacement_group,replacement_version,replacement_kind,source";
 
@@ -36,6 +38,9 @@ pub struct Sources<'a> {
     pub served_without_lifecycle_csv: &'a str,
     /// `component-apis.csv`: deprecated and removed APIs of add-ons.
     pub components_csv: &'a str,
+    /// `component-releases.csv`: every released minor of each add-on (those that removed
+    /// nothing too), so a target on a release the data covers gets no "not known" note.
+    pub component_releases_csv: &'a str,
     /// `migrations.yaml`: what changes in an object when it moves to the replacement.
     pub migrations_yaml: &'a str,
     /// The catalog data version to stamp into the output.
@@ -448,16 +453,38 @@ pub fn generate(src: Sources<'_>) -> Result<Generated, ImportError> {
     let _ = writeln!(comp, "schema_version: {}", crate::file::SCHEMA_VERSION);
     let _ = writeln!(comp, "data_version: \"{}\"", src.data_version);
     comp.push_str("components:\n");
+    let released = component_releases(src.component_releases_csv)?;
     let mut names: Vec<&str> = components.iter().map(|r| r.component).collect();
     names.dedup();
     for name in names {
-        // The newest version any row of the component mentions: how far its data reaches.
-        let newest = components
-            .iter()
-            .filter(|r| r.component == name)
-            .flat_map(|r| [r.introduced, r.deprecated, r.removed])
-            .flatten()
-            .max();
+        let Some(known) = released.get(name) else {
+            return Err(ImportError {
+                origin: COMPONENT_RELEASES.into(),
+                line: 0,
+                reason: format!("{name} has rows in {COMPONENTS} but no released versions here"),
+            });
+        };
+        // A row naming a version the release list does not have is a typo in one of the two.
+        for r in components.iter().filter(|r| r.component == name) {
+            for v in [r.introduced, r.deprecated, r.removed]
+                .into_iter()
+                .flatten()
+            {
+                if !known.contains(&v) {
+                    return Err(ImportError {
+                        origin: COMPONENTS.into(),
+                        line: 0,
+                        reason: format!(
+                            "{name} {} {}: version {v} is not in {COMPONENT_RELEASES}",
+                            api_version(r.group, r.version),
+                            r.kind
+                        ),
+                    });
+                }
+            }
+        }
+        // The newest released version: how far the data reaches.
+        let newest = known.iter().next_back().copied();
         let title = match name {
             "cert-manager" => "cert-manager",
             "istio" => "Istio",
@@ -479,6 +506,39 @@ pub fn generate(src: Sources<'_>) -> Result<Generated, ImportError> {
     })
 }
 
+const COMPONENT_RELEASES: &str = "component-releases.csv";
+
+/// The released versions of each add-on, from `component-releases.csv`.
+fn component_releases(
+    text: &str,
+) -> Result<BTreeMap<&str, std::collections::BTreeSet<KubeVersion>>, ImportError> {
+    let mut out: BTreeMap<&str, std::collections::BTreeSet<KubeVersion>> = BTreeMap::new();
+    for (line, c) in csv_rows(COMPONENT_RELEASES, text, COMPONENT_RELEASES_HEADER)? {
+        let Some(v) = parse_version(COMPONENT_RELEASES, line, "version", c[1])? else {
+            return Err(ImportError {
+                origin: COMPONENT_RELEASES.into(),
+                line,
+                reason: "column version: empty".into(),
+            });
+        };
+        if c[0].is_empty() || c[2].is_empty() {
+            return Err(ImportError {
+                origin: COMPONENT_RELEASES.into(),
+                line,
+                reason: "component and source must not be empty".into(),
+            });
+        }
+        if !out.entry(c[0]).or_default().insert(v) {
+            return Err(ImportError {
+                origin: COMPONENT_RELEASES.into(),
+                line,
+                reason: format!("{} {v} is listed twice", c[0]),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Reads the checked-in sources from `data/source/` under `dir` (the `api-catalog` crate).
 pub fn generate_from_dir(dir: &std::path::Path) -> Result<Generated, ImportError> {
     let read = |name: &str| {
@@ -492,6 +552,7 @@ pub fn generate_from_dir(dir: &std::path::Path) -> Result<Generated, ImportError
     let releases = read("kubernetes-releases.csv")?;
     let served = read("served-without-lifecycle.csv")?;
     let components = read("component-apis.csv")?;
+    let component_releases = read(COMPONENT_RELEASES)?;
     let migrations = read("migrations.yaml")?;
     let version = read("VERSION")?;
     generate(Sources {
@@ -499,6 +560,7 @@ pub fn generate_from_dir(dir: &std::path::Path) -> Result<Generated, ImportError
         releases_csv: &releases,
         served_without_lifecycle_csv: &served,
         components_csv: &components,
+        component_releases_csv: &component_releases,
         migrations_yaml: &migrations,
         data_version: version.trim(),
     })
@@ -507,6 +569,76 @@ pub fn generate_from_dir(dir: &std::path::Path) -> Result<Generated, ImportError
 #[cfg(test)]
 mod tests {
     use super::version_priority;
+
+    mod component_releases {
+        use super::super::{Sources, generate};
+
+        const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/source/");
+
+        fn read(name: &str) -> String {
+            std::fs::read_to_string(format!("{DIR}{name}")).unwrap_or_else(|e| panic!("{e}"))
+        }
+
+        fn components_yaml(releases: &str) -> Result<String, String> {
+            let (apis, k8s_releases, served, components, migrations) = (
+                read("kubernetes-apis.csv"),
+                read("kubernetes-releases.csv"),
+                read("served-without-lifecycle.csv"),
+                read("component-apis.csv"),
+                read("migrations.yaml"),
+            );
+            generate(Sources {
+                apis_csv: &apis,
+                releases_csv: &k8s_releases,
+                served_without_lifecycle_csv: &served,
+                components_csv: &components,
+                component_releases_csv: releases,
+                migrations_yaml: &migrations,
+                data_version: "test",
+            })
+            .map(|g| g.components_yaml)
+            .map_err(|e| e.to_string())
+        }
+
+        #[test]
+        fn newest_release_comes_from_the_release_list() {
+            let yaml = components_yaml(&read("component-releases.csv")).unwrap();
+            // Releases that removed nothing are known too (the README's cert-manager=1.7).
+            assert!(
+                yaml.contains(
+                    "name: cert-manager\n    title: cert-manager\n    newest_release: \"1.19\""
+                ),
+                "{yaml}"
+            );
+        }
+
+        #[test]
+        fn every_row_version_must_be_a_listed_release() {
+            let without_1_6 = read("component-releases.csv")
+                .lines()
+                .filter(|l| !l.starts_with("cert-manager,1.6,"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let err = components_yaml(&without_1_6).unwrap_err();
+            assert!(
+                err.contains("version 1.6 is not in component-releases.csv"),
+                "{err}"
+            );
+            let no_istio = read("component-releases.csv")
+                .lines()
+                .filter(|l| !l.starts_with("istio,"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let err = components_yaml(&no_istio).unwrap_err();
+            assert!(err.contains("istio has rows"), "{err}");
+            let twice = format!("{}istio,1.6,x\n", read("component-releases.csv"));
+            assert!(
+                components_yaml(&twice)
+                    .unwrap_err()
+                    .contains("listed twice")
+            );
+        }
+    }
 
     #[test]
     fn versions_rank_like_kubernetes() {

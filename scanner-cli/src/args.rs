@@ -34,24 +34,30 @@ pub struct Cli {
     pub command: Command,
 
     /// When to use colour: auto (on a terminal, unless NO_COLOR is set), always, never
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, help_heading = "Global options")]
     pub color: ColorChoice,
 
     /// Print only the report: no warnings or notes on stderr (errors are still printed)
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
 
     /// Log what upcheck does to stderr (-v info, -vv debug)
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = "Global options")]
     pub verbose: u8,
 
     /// Read settings from this file instead of the upcheck.toml found by walking up from the
     /// working directory
-    #[arg(long, value_name = "FILE", global = true, conflicts_with = "no_config")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "no_config",
+        help_heading = "Global options"
+    )]
     pub config: Option<PathBuf>,
 
     /// Read no upcheck.toml
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_config: bool,
 
     /// What the config file added (filled after parsing).
@@ -69,7 +75,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES_HELP)]
     Cluster(ClusterArgs),
     /// Scan the Helm releases stored in a cluster
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(
+        after_help = EXIT_CODES_HELP,
+        mut_arg("namespace", |a| a.help("Only the Helm releases stored in this namespace. Default: all namespaces"))
+    )]
     Helm(HelmArgs),
     /// List, show and update the API catalog
     #[command(subcommand)]
@@ -302,13 +311,21 @@ pub struct CatalogListArgs {
     #[arg(long, value_name = "GROUP")]
     pub group: Option<String>,
 
-    /// Only rows removed at or before this version (of their component)
+    /// Only rows removed at or before this release (of --component, default k8s)
     #[arg(long, value_name = "VERSION")]
     pub removed_by: Option<String>,
 
-    /// Only rows deprecated at or before this version (of their component)
+    /// Only rows deprecated at or before this release (of --component, default k8s)
     #[arg(long, value_name = "VERSION")]
     pub deprecated_by: Option<String>,
+
+    /// Only rows removed in exactly this release (of --component, default k8s): what it removed
+    #[arg(long, value_name = "VERSION")]
+    pub removed_in: Option<String>,
+
+    /// Only rows deprecated in exactly this release (of --component, default k8s)
+    #[arg(long, value_name = "VERSION")]
+    pub deprecated_in: Option<String>,
 
     #[command(flatten)]
     pub catalog: CatalogArgs,
@@ -360,7 +377,8 @@ pub enum ColorChoice {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// A table with Pluto's default columns plus the location
+    /// A table with Pluto's default columns plus the location (Pluto's name: normal)
+    #[value(alias = "normal")]
     Text,
     /// A table with every lifecycle column
     Wide,
@@ -419,6 +437,10 @@ pub struct FilesArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
+    /// A directory to scan, as Pluto's detect-files takes it (repeatable; same as a PATH)
+    #[arg(short = 'd', long = "directory", value_name = "DIR")]
+    pub directory: Vec<PathBuf>,
+
     #[command(flatten)]
     pub targets: TargetArgs,
 
@@ -474,6 +496,11 @@ pub struct FilesArgs {
 
     #[command(flatten)]
     pub check_select: CheckSelectArgs,
+
+    /// Exit 0 when the input holds no Kubernetes object (empty stdin, a directory without
+    /// manifests); without it such a scan is an error (exit code 1)
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// How the report is written and which findings fail the gate.
@@ -627,7 +654,7 @@ pub struct CheckSelectArgs {
     pub ignore: Vec<String>,
 
     /// The lowest readiness severity that fails the gate (exit code 5)
-    #[arg(long, value_enum, default_value_t = FailOn::Blocker)]
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Blocker)]
     pub fail_on: FailOn,
 
     /// The kubectl version your pipelines and runbooks use, for SKEW006 (not run without)

@@ -111,10 +111,18 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            diag.error(&e.to_string());
+            let mut last = e.to_string();
+            diag.error(&last);
             let mut stderr = io::stderr().lock();
             for cause in e.chain().skip(1) {
-                let _ = writeln!(stderr, "  cause: {cause}");
+                // Libraries often repeat their source's text in their own message: print a
+                // cause only when it adds something.
+                let text = cause.to_string();
+                if last.contains(&text) {
+                    continue;
+                }
+                let _ = writeln!(stderr, "  cause: {text}");
+                last = text;
             }
             exit::ERROR
         }

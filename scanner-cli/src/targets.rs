@@ -19,17 +19,22 @@ pub(crate) fn known_components(catalog: &Catalog) -> String {
     known.join(", ")
 }
 
-/// Parses `COMPONENT=VERSION` or `VERSION` (for `k8s`) items into a map; later items win.
+/// Parses `COMPONENT=VERSION` or `VERSION` (for `k8s`) items into a map.
+///
+/// A blank item is an error, not skipped: `-t "$K8S_VERSION"` with the variable unset must not
+/// quietly judge at the default target. A component given two different versions is refused:
+/// one report judges each component at one version, and keeping only the last would pass a
+/// gate for a version nobody checked.
 fn parse_items(
     flag: &str,
     items: &[String],
     catalog: &Catalog,
 ) -> Result<BTreeMap<String, KubeVersion>> {
-    let mut out = BTreeMap::new();
-    for item in items {
-        let item = item.trim();
+    let mut out: BTreeMap<String, KubeVersion> = BTreeMap::new();
+    for raw in items {
+        let item = raw.trim();
         if item.is_empty() {
-            continue;
+            bail!("{flag} {raw:?}: the version is empty");
         }
         let (component, version) = match item.split_once('=') {
             Some((c, v)) => (c.trim(), v.trim()),
@@ -44,6 +49,14 @@ fn parse_items(
         let v: KubeVersion = version
             .parse()
             .with_context(|| format!("{flag} {item:?} is not a version"))?;
+        if let Some(earlier) = out.get(component)
+            && *earlier != v
+        {
+            bail!(
+                "{flag} names {component} twice ({earlier} and {v}): upcheck judges one version \
+                 per component in a run; run it once per target"
+            );
+        }
         out.insert(component.to_owned(), v);
     }
     Ok(out)
@@ -89,11 +102,26 @@ pub fn resolve(
             .context("the catalog names no newest Kubernetes release; give --target-version")?;
         targets.insert("k8s".into(), newest);
     }
-    // Pluto's order: a file's target-versions only fill in components without a default, and
-    // the command line wins over both.
+    // A Pluto file's target-versions fill in every component, Kubernetes included: our k8s
+    // default is "the newest release", not a version the user chose, so a file naming one
+    // says more. The command line wins over both, with a note when it overrides the file.
     for (c, v) in file_targets {
-        if c != "k8s" && is_selected(c) && catalog.component(c).is_some() {
-            targets.insert(c.clone(), *v);
+        if !is_selected(c) || catalog.component(c).is_none() {
+            continue;
+        }
+        match given.get(c) {
+            Some(g) if g != v => notes.push(format!(
+                "--target-version {c}={g} wins over the target-versions {c}: {v} of the -f file"
+            )),
+            Some(_) => {}
+            None => {
+                if c == "k8s" {
+                    notes.push(format!(
+                        "judging k8s at {v}, the target-versions of the -f file (--target-version overrides it)"
+                    ));
+                }
+                targets.insert(c.clone(), *v);
+            }
         }
     }
     for (c, v) in given {

@@ -719,9 +719,17 @@ fn releases() -> Vec<Release> {
 fn support(input: &PlanInput) -> Vec<SupportNote> {
     let table = releases();
     let mut out = Vec::new();
-    let current = *input.apiservers.iter().max().unwrap_or(&input.target);
+    // The plan starts from the oldest apiserver: mid-upgrade (1.33, 1.32, 1.32) the cluster as
+    // a whole still runs 1.32, and that is the version whose support matters until the end.
+    let lo = *input.apiservers.iter().min().unwrap_or(&input.target);
+    let hi = *input.apiservers.iter().max().unwrap_or(&input.target);
+    let running = if lo < hi {
+        "oldest apiserver's"
+    } else {
+        "running"
+    };
     if let Some(today) = &input.today {
-        for (v, what) in [(current, "running"), (input.target, "target")] {
+        for (v, what) in [(lo, running), (input.target, "target")] {
             if let Some(r) = table.iter().find(|r| r.minor == v)
                 && let Some(eol) = &r.end_of_life
                 && eol.as_str() < today.as_str()
@@ -935,6 +943,24 @@ mod tests {
         );
         assert!(
             notes[1].starts_with("the target version 1.28 reached end of life"),
+            "{notes:?}"
+        );
+        // Mid-upgrade, the plan (1.27 → 1.28) starts from the oldest apiserver: its support
+        // is what the note is about, not the newest apiserver's.
+        let mut i = input(&[28, 27, 27], 28, &[], Provider::Generic);
+        i.today = Some("2026-12-01".into());
+        let notes: Vec<String> = Plan::build(i, None)
+            .unwrap()
+            .support
+            .into_iter()
+            .map(|s| s.message)
+            .collect();
+        assert!(
+            notes[0].starts_with("the oldest apiserver's version 1.27 reached end of life"),
+            "{notes:?}"
+        );
+        assert!(
+            notes.iter().all(|n| !n.contains("running version 1.28")),
             "{notes:?}"
         );
         let mut i = input(&[36], 38, &[], Provider::Generic);

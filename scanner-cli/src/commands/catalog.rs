@@ -84,11 +84,27 @@ pub fn list(args: &CatalogListArgs, err: &mut Stderr) -> Result<u8> {
     };
     let removed_by = parse("--removed-by", &args.removed_by)?;
     let deprecated_by = parse("--deprecated-by", &args.deprecated_by)?;
+    let removed_in = parse("--removed-in", &args.removed_in)?;
+    let deprecated_in = parse("--deprecated-in", &args.deprecated_in)?;
+    // A version filter compares with each row's own component's releases (cert-manager 1.6 is
+    // "before" Kubernetes 1.25 only numerically), so it applies to one component: k8s unless
+    // --component says otherwise.
+    let by_version = removed_by.is_some()
+        || deprecated_by.is_some()
+        || removed_in.is_some()
+        || deprecated_in.is_some();
+    let components: Vec<String> = if args.component.is_empty() && by_version {
+        vec!["k8s".to_owned()]
+    } else {
+        args.component.clone()
+    };
     let keep = |e: &ApiEntry| {
-        (args.component.is_empty() || args.component.contains(&e.component))
+        (components.is_empty() || components.contains(&e.component))
             && group.is_none_or(|g| e.gvk.group() == g)
             && removed_by.is_none_or(|v| e.removed_in.is_some_and(|r| r <= v))
             && deprecated_by.is_none_or(|v| e.deprecated_in.is_some_and(|d| d <= v))
+            && removed_in.is_none_or(|v| e.removed_in.is_some_and(|r| r == v))
+            && deprecated_in.is_none_or(|v| e.deprecated_in.is_some_and(|d| d == v))
     };
     let rows: Vec<&ApiEntry> = catalog.entries().iter().filter(|e| keep(e)).collect();
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -237,6 +253,23 @@ fn show_entry(out: &mut dyn Write, catalog: &Catalog, e: &ApiEntry) -> io::Resul
     Ok(())
 }
 
+/// Whether `typed` names `kind` as kubectl users type it: the kind in any case (`cronjob`), or
+/// its resource name, the lowercase plural (`cronjobs`, `ingresses`, `networkpolicies`).
+fn kind_matches(kind: &str, typed: &str) -> bool {
+    let typed = typed.trim().to_ascii_lowercase();
+    let kind = kind.to_ascii_lowercase();
+    if typed == kind {
+        return true;
+    }
+    let plurals = [
+        format!("{kind}s"),
+        format!("{kind}es"),
+        kind.strip_suffix('y')
+            .map_or_else(String::new, |stem| format!("{stem}ies")),
+    ];
+    plurals.iter().any(|p| !p.is_empty() && *p == typed)
+}
+
 pub fn show(args: &CatalogShowArgs, err: &mut Stderr) -> Result<u8> {
     let loaded = setup::load(&args.catalog)?;
     let catalog: &Catalog = &loaded.catalog;
@@ -246,7 +279,7 @@ pub fn show(args: &CatalogShowArgs, err: &mut Stderr) -> Result<u8> {
             && args
                 .kind
                 .as_deref()
-                .is_none_or(|k| e.gvk.kind == k || e.is_wildcard())
+                .is_none_or(|k| kind_matches(&e.gvk.kind, k) || e.is_wildcard())
     };
     let rows: Vec<&ApiEntry> = catalog.entries().iter().filter(|e| matches(e)).collect();
     if rows.is_empty() {

@@ -34,10 +34,12 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
 
     let mut inputs = Vec::new();
     let mut stdin_read = false;
-    let paths: Vec<std::path::PathBuf> = if args.paths.is_empty() {
+    let given: Vec<std::path::PathBuf> =
+        args.paths.iter().chain(&args.directory).cloned().collect();
+    let paths: Vec<std::path::PathBuf> = if given.is_empty() {
         vec![".".into()]
     } else {
-        args.paths.clone()
+        given
     };
     for p in paths {
         if p.as_os_str() == "-" {
@@ -72,8 +74,13 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
         fail_on = super::cluster::fail_on(&args.check_select);
     }
 
+    // A scan that read no object judged nothing: an upstream `helm template` that failed
+    // without `pipefail`, a path typo, an exclude that matches everything. That must not pass
+    // a gate. Read errors already make the code 1 and say why.
+    let judged_nothing = report.stats.objects == 0 && report.errors.is_empty();
+    let read = (report.stats.files, report.stats.documents);
     let notes: Vec<&String> = loaded.notes.iter().chain(&target_notes).collect();
-    super::emit(
+    let code = super::emit(
         cli,
         report,
         &args.report,
@@ -81,5 +88,15 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
         &notes,
         fail_on,
         err,
-    )
+    )?;
+    if judged_nothing && !args.allow_empty {
+        err.error(&format!(
+            "nothing to judge: {} file(s) and {} document(s) read, no Kubernetes object among \
+             them (empty stdin, or no manifests in the paths given); pass --allow-empty if \
+             that is expected",
+            read.0, read.1
+        ));
+        return Ok(crate::exit::ERROR);
+    }
+    Ok(code)
 }

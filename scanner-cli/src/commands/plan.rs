@@ -31,7 +31,10 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
     let kubectl = super::cluster::kubectl_version(&args.checks)?;
 
     let (input, report) = if args.current.is_empty() {
-        live(cli, args, target)?
+        live(cli, args, target).context(
+            "cannot read the cluster to plan from; to plan offline, give the control plane's \
+             version with --current (and the node pools' with --nodes)",
+        )?
     } else {
         offline(cli, args, target, &loaded)?
     };
@@ -170,14 +173,18 @@ fn offline(
             super::worker_pool(None)?.install(|| scanner.scan_for_checks(inputs));
         if target > running {
             let selection = super::cluster::selection(&args.checks)?;
-            report.readiness = Some(checks::run(
+            let mut readiness = checks::run(
                 &state,
                 running,
                 target,
                 &selection,
                 true,
                 super::cluster::kubectl_version(&args.checks)?,
-            ));
+            );
+            if !pools.is_empty() && selection.includes(SKEW001) {
+                add_node_skew(&mut readiness, &pools, running, target);
+            }
+            report.readiness = Some(readiness);
         }
         let policy = &cli.policy;
         report.apply_ignores(&policy.ignores, &|p| policy.rel_path(p));
@@ -193,6 +200,48 @@ fn offline(
         catalog_newest: None,
     };
     Ok((input, report))
+}
+
+/// The kubelet-skew check the plan rolls node pools by.
+const SKEW001: &str = "SKEW001";
+
+/// Offline with `--nodes`, the kubelet versions are known: SKEW001 judges each pool as a node
+/// (the same rule the plan computed its rolls from) instead of being listed as not run.
+fn add_node_skew(
+    readiness: &mut checks::Readiness,
+    pools: &[NodePool],
+    running: KubeVersion,
+    target: KubeVersion,
+) {
+    let mut nodes = ClusterState::new();
+    nodes.set(
+        Resource::Nodes,
+        pools
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {"name": p.name},
+                    "status": {"nodeInfo": {"kubeletVersion": format!("v{}.0", p.kubelet)}},
+                })
+            })
+            .collect(),
+    );
+    let only = checks::Selection {
+        select: vec![SKEW001.to_owned()],
+        ignore: Vec::new(),
+    };
+    let skew = checks::run(&nodes, running, target, &only, false, None);
+    readiness.not_run.retain(|n| n.code != SKEW001);
+    readiness.ran.extend(skew.ran);
+    readiness.ran.sort();
+    readiness.findings.extend(skew.findings);
+    // The order checks::run gives: most severe first, then code, hop and object.
+    readiness.findings.sort_by(|a, b| {
+        (a.severity, &a.code, a.hop, &a.object, &a.message)
+            .cmp(&(b.severity, &b.code, b.hop, &b.object, &b.message))
+    });
 }
 
 /// Live: the cluster scan with readiness checks, plus nodes and apiservers from its state.

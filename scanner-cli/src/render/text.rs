@@ -20,11 +20,44 @@ use super::{RenderOptions, summary};
 /// A row's cells and its colour, if it is coloured.
 type Row = (Vec<String>, Option<Color>);
 
-/// comfy-table pads the first and last column with a space; trim line ends so the output
-/// carries no trailing blanks.
+/// The length of the ANSI escape sequences (`ESC [ ... letter`) that open `text`.
+fn leading_escapes(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while bytes.get(i) == Some(&0x1b) && bytes.get(i + 1) == Some(&b'[') {
+        let Some(end) = bytes[i + 2..].iter().position(u8::is_ascii_alphabetic) else {
+            break;
+        };
+        i += end + 3;
+    }
+    i
+}
+
+/// comfy-table pads the first and last column with a space; drop the first column's pad and
+/// the line's trailing blanks. A coloured row opens with its colour code, so the pad is looked
+/// for after it (stripping only a leading space shifted coloured rows one column right of the
+/// header), and blanks before the closing reset code are trailing blanks too.
 fn write_line(line: &str, out: &mut dyn Write) -> Result<()> {
     let line = line.trim_end();
-    writeln!(out, "{}", line.strip_prefix(' ').unwrap_or(line))?;
+    let open = leading_escapes(line);
+    let (codes, rest) = line.split_at(open);
+    let rest = rest.strip_prefix(' ').unwrap_or(rest);
+    // The closing codes: the shortest tail made only of escape sequences.
+    let close = rest
+        .rfind('\x1b')
+        .filter(|&i| leading_escapes(&rest[i..]) == rest.len() - i)
+        .map_or(rest.len(), |mut i| {
+            while let Some(j) = rest[..i].rfind('\x1b') {
+                if leading_escapes(&rest[j..i]) == i - j {
+                    i = j;
+                } else {
+                    break;
+                }
+            }
+            i
+        });
+    let (body, closing) = rest.split_at(close);
+    writeln!(out, "{codes}{}{closing}", body.trim_end())?;
     Ok(())
 }
 

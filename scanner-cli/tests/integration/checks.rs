@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 use upcheck_test_server::{Scenario, Server};
 
 #[test]
-fn path001_lists_the_hops_and_refuses_downgrades() {
+fn path001_lists_the_hops_and_path002_refuses_downgrades() {
     assert_eq!(check("PATH001", "1.22", vec![]), ["info cluster"]);
     assert!(check("PATH001", "1.21", vec![]).is_empty());
-    assert_eq!(check("PATH001", "1.19", vec![]), ["blocker cluster"]);
+    assert!(check("PATH001", "1.19", vec![]).is_empty());
+    assert_eq!(check("PATH002", "1.19", vec![]), ["blocker cluster"]);
+    assert!(check("PATH002", "1.22", vec![]).is_empty());
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod ci;
 mod cli;
 mod cluster;
 mod cluster_recorded;
+mod first_run;
 mod plan;
 mod recorded_v1_34;
 mod snapshot;

@@ -27,6 +27,7 @@ mod hlt002;
 mod node001;
 mod node002;
 mod path001;
+mod path002;
 pub mod rbac;
 pub(crate) mod skew001;
 mod skew003;
@@ -125,6 +126,7 @@ pub static REGISTRY: &[&Check] = &[
     &node001::CHECK,
     &node002::CHECK,
     &path001::CHECK,
+    &path002::CHECK,
     &skew001::CHECK,
     &skew003::CHECK,
     &skew005::CHECK,

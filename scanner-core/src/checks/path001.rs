@@ -1,4 +1,4 @@
-//! PATH001: the upgrade path (downgrades, and how many control-plane upgrades it takes).
+//! PATH001: the upgrade path (how many control-plane upgrades it takes).
 
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Severity};
 
@@ -7,11 +7,12 @@ pub static CHECK: Check = Check {
         code: "PATH001",
         family: Family::Readiness,
         title: "Upgrade path",
-        severity: Severity::Blocker,
+        // Only informs: the hops themselves block nothing; a downgrade, which does, is PATH002.
+        severity: Severity::Info,
         reads: "the running control-plane minor (GET /version) and the target minor",
-        applies: "always",
-        remediation: "Upgrade one control-plane minor at a time in the listed order, re-scanning between hops; to go back to an older minor, restore a backup taken on it instead of downgrading.",
-        explanation: "The control plane moves one minor per upgrade: kube-apiserver, its storage and the skew rules for every other component are only tested for a step from s to s+1, and kubeadm, EKS, AKS and GKE all refuse to skip a minor. A target several minors ahead is therefore a sequence of upgrades, and each one has its own removed APIs and skew limits, so the other findings name the hop they belong to. Going to an older minor is not supported at all: objects already stored in a newer format and newer fields cannot be read back reliably.",
+        applies: "targets more than one minor ahead",
+        remediation: "Upgrade one control-plane minor at a time in the listed order, re-scanning between hops.",
+        explanation: "The control plane moves one minor per upgrade: kube-apiserver, its storage and the skew rules for every other component are only tested for a step from s to s+1, and kubeadm, EKS, AKS and GKE all refuse to skip a minor. A target several minors ahead is therefore a sequence of upgrades, and each one has its own removed APIs and skew limits, so the other findings name the hop they belong to.",
         retired: None,
     },
     needs: &[],
@@ -21,23 +22,11 @@ pub static CHECK: Check = Check {
 };
 
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
-    if ctx.target < ctx.current {
-        out.push(CheckFinding::new(
-            &CHECK,
-            Severity::Blocker,
-            "cluster",
-            format!(
-                "the target {} is older than the running {}: Kubernetes does not support downgrading the control plane; restore a backup taken on {} instead",
-                ctx.target, ctx.current, ctx.target
-            ),
-        ));
-        return;
-    }
-    if ctx.hops.len() > 1 {
+    if ctx.target > ctx.current && ctx.hops.len() > 1 {
         let steps: Vec<String> = ctx.hops.iter().map(ToString::to_string).collect();
         out.push(CheckFinding::new(
             &CHECK,
-            Severity::Info,
+            CHECK.info.severity,
             "cluster",
             format!(
                 "{} → {} takes {} control-plane upgrades: {}; later findings say which hop they apply to",
@@ -70,18 +59,17 @@ mod tests {
     }
 
     #[test]
-    fn downgrade_blocks() {
-        let f = findings(22, 20);
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::Blocker);
-        assert_eq!(f[0].object, "cluster");
-        assert!(f[0].message.contains("downgrading"));
+    fn findings_carry_the_registered_severity() {
+        for f in findings(20, 24) {
+            assert_eq!(f.severity, CHECK.info.severity);
+        }
     }
 
     #[test]
     fn one_hop_or_none_says_nothing() {
         assert!(findings(20, 21).is_empty());
         assert!(findings(20, 20).is_empty());
+        assert!(findings(22, 20).is_empty(), "a downgrade is PATH002's");
     }
 
     #[test]
