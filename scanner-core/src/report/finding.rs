@@ -446,3 +446,81 @@ fn message(
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use api_catalog::{Catalog, KUBERNETES_RELEASES_CSV, KubeVersion, Target, Targets};
+
+    use super::{Finding, Location};
+
+    /// For every Kubernetes row and every pair of released minors: a finding either names
+    /// its path (the replacement is the path's end, the message names the first move) or
+    /// says that there is none, and only then is its replacement "unavailable" (exit 4).
+    #[test]
+    fn every_finding_names_its_path_or_says_there_is_none() {
+        let catalog = Catalog::embedded();
+        let releases: Vec<KubeVersion> = KUBERNETES_RELEASES_CSV
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').next()?.parse().ok())
+            .collect();
+        let (mut with_path, mut unavailable) = (0, 0);
+        for e in catalog.entries().iter().filter(|e| e.component == "k8s") {
+            for (i, &current) in releases.iter().enumerate() {
+                for &target in &releases[i..] {
+                    let mut targets = Targets::new();
+                    let current = Some(current);
+                    targets.set("k8s", Target { target, current });
+                    let verdict = catalog.assess(&e.gvk.api_version, &e.gvk.kind, &targets);
+                    let location = Location {
+                        path: "x.yaml".into(),
+                        document: 0,
+                        item: None,
+                        line: 1,
+                        document_span: None,
+                        api_version_span: None,
+                        api_version_position: None,
+                    };
+                    let Some(f) = Finding::from_verdict(
+                        &verdict,
+                        e.gvk.api_version.clone(),
+                        e.gvk.kind.clone(),
+                        None,
+                        None,
+                        location,
+                        true,
+                    ) else {
+                        continue;
+                    };
+                    let ctx = format!("{} at {current:?} → {target}: {}", e.gvk, f.message);
+                    match (&f.replacement, &verdict.path) {
+                        (Some(r), Some(path)) => {
+                            with_path += 1;
+                            let last = path.last().expect("a path has a move");
+                            assert_eq!(r.api_version, last.api_version, "{ctx}");
+                            assert_eq!(r.path.len(), path.len(), "{ctx}");
+                            assert!(!f.replacement_unavailable(), "{ctx}");
+                            let first = format!("; migrate to {}", path[0].display());
+                            assert!(f.message.contains(&first), "{ctx}");
+                        }
+                        (Some(_), None) => {
+                            unavailable += 1;
+                            assert!(f.replacement_unavailable(), "{ctx}");
+                            assert!(f.message.contains("not available at"), "{ctx}");
+                        }
+                        (None, _) => {
+                            assert!(!f.replacement_unavailable(), "{ctx}");
+                            assert!(
+                                verdict.path.is_none()
+                                    && (f.code != super::Code::RemovedApi
+                                        || f.message.contains("it has no replacement")),
+                                "{ctx}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(with_path > 1_000, "{with_path} {unavailable}");
+    }
+}
