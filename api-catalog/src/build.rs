@@ -359,6 +359,14 @@ impl CatalogBuilder {
                 complete_groups.insert(e.gvk.group().to_owned(), component);
             }
         }
+        // The migration path chooser looks for the other versions of a kind in its group.
+        let mut by_group_kind: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_group_kind
+                .entry((e.gvk.group().to_owned(), e.gvk.kind.clone()))
+                .or_default()
+                .push(i);
+        }
         // Each value is computed from its own entries: the visiting order cannot matter.
         #[allow(clippy::iter_over_hash_type)]
         for gv in by_api_version.values_mut() {
@@ -437,6 +445,7 @@ impl CatalogBuilder {
                 overrides: self.overrides,
             },
             entries,
+            by_group_kind,
             by_api_version,
             complete_groups,
             served_without_lifecycle: self.served_without_lifecycle,

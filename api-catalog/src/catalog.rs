@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::gvk::{Gvk, split_api_version};
+use crate::gvk::{Gvk, split_api_version, version_priority};
+use crate::path::{self, Candidate, MigrationStep};
 use crate::version::KubeVersion;
 
 /// Where to migrate an API to, and since when that is possible.
@@ -269,6 +270,10 @@ pub struct Verdict<'c> {
     /// current version is known). `None` when there is no replacement or its release is not
     /// recorded.
     pub replacement_available: Option<bool>,
+    /// How to get there (`Catalog::migration_path`) for a deprecated or removed kind: the
+    /// versions to move through from the current version (or the target when none is known)
+    /// to one served at the target. `None` when there is no replacement or no such path.
+    pub path: Option<Vec<MigrationStep<'c>>>,
 }
 
 #[derive(Debug, Default)]
@@ -300,6 +305,8 @@ pub struct Catalog {
     pub(crate) meta: CatalogMeta,
     pub(crate) entries: Vec<ApiEntry>,
     pub(crate) by_api_version: HashMap<String, GvIndex>,
+    /// (group, kind) → entries in catalog order: the versions a path may move through.
+    pub(crate) by_group_kind: HashMap<(String, String), Vec<usize>>,
     /// group → component index, for components whose catalog is complete.
     pub(crate) complete_groups: HashMap<String, usize>,
     /// `apiVersion`s served without lifecycle data.
@@ -370,6 +377,7 @@ impl Catalog {
             entry: None,
             replacement: None,
             replacement_available: None,
+            path: None,
         };
         match self.lookup(api_version, kind) {
             Lookup::NotCovered => not_covered,
@@ -409,6 +417,16 @@ impl Catalog {
                     r.available_in
                         .map(|a| a <= target.current.unwrap_or(target.target))
                 });
+                // Only what becomes a finding needs a path; served objects are the bulk.
+                let path = if matches!(status, ApiStatus::Deprecated | ApiStatus::Removed) {
+                    self.path_for(
+                        entry,
+                        target.current.unwrap_or(target.target),
+                        target.target,
+                    )
+                } else {
+                    None
+                };
                 Verdict {
                     status,
                     basis: MatchBasis::Kind,
@@ -418,6 +436,7 @@ impl Catalog {
                     entry: Some(entry),
                     replacement,
                     replacement_available,
+                    path,
                 }
             }
             Lookup::GroupVersion {
@@ -444,6 +463,119 @@ impl Catalog {
         }
     }
 
+    /// The migration path for objects of an API from `current` (the target when `None`) to
+    /// `target`, on the API's own component's version line: the versions to move through, the
+    /// first move made at `current` or later, each version served from the release where the
+    /// object moves to it until it moves on, the last one served at the target. The fewest
+    /// moves win, then the most stable final version (GA over beta), then the newest. The
+    /// candidates are the replacement chain and the other versions of the same kind in the
+    /// groups along it (`extensions` → `networking.k8s.io`), none older than the API itself (an
+    /// earlier version, a less stable stage, the GA version of a lower major). Moves are made while the cluster
+    /// runs a release before the target (the target itself when there is no upgrade): the
+    /// object is on a served version when the upgrade reaches it. `None`: the API is not
+    /// listed, has no replacement, or no path exists.
+    ///
+    /// ```
+    /// use api_catalog::{Catalog, KubeVersion};
+    ///
+    /// let c = Catalog::embedded();
+    /// let fs = "flowcontrol.apiserver.k8s.io/v1beta2";
+    /// let path = c
+    ///     .migration_path(fs, "FlowSchema", Some(KubeVersion::new(1, 27)), KubeVersion::new(1, 33))
+    ///     .unwrap();
+    /// let versions: Vec<_> = path.iter().map(|s| s.api_version).collect();
+    /// assert_eq!(versions, ["flowcontrol.apiserver.k8s.io/v1beta3", "flowcontrol.apiserver.k8s.io/v1"]);
+    /// assert_eq!(path[1].earliest, KubeVersion::new(1, 29)); // v1 is served from 1.29
+    /// assert_eq!(path[1].latest, KubeVersion::new(1, 31)); // v1beta3 is gone in 1.32
+    /// ```
+    pub fn migration_path(
+        &self,
+        api_version: &str,
+        kind: &str,
+        current: Option<KubeVersion>,
+        target: KubeVersion,
+    ) -> Option<Vec<MigrationStep<'_>>> {
+        match self.lookup(api_version, kind) {
+            Lookup::Entry(entry) => self.path_for(entry, current.unwrap_or(target), target),
+            _ => None,
+        }
+    }
+
+    fn path_for<'a>(
+        &'a self,
+        entry: &'a ApiEntry,
+        current: KubeVersion,
+        target: KubeVersion,
+    ) -> Option<Vec<MigrationStep<'a>>> {
+        // No replacement means none (PodSecurityPolicy): other versions of the kind are not
+        // offered where the data says there is nothing to move to.
+        let first = entry.replacement.as_ref()?;
+        let own = candidate(entry);
+        let priority = |api_version: &str| {
+            let (_, version) = split_api_version(api_version).unwrap_or(("", api_version));
+            version_priority(version).unwrap_or((0, 0, 0))
+        };
+        let own_priority = priority(&entry.gvk.api_version);
+        let own_group = entry.gvk.group();
+        // Forward only: not an older version of its own group, nor less stable, nor the GA
+        // version of an older generation (autoscaling/v1 for v2beta1 lacks its fields; a
+        // beta of a lower major, batch/v1beta1 for v2alpha1, is the way forward).
+        let forward = |e: &ApiEntry| {
+            let p = priority(&e.gvk.api_version);
+            !(p.0 == 2 && p.1 < own_priority.1)
+                && if e.gvk.group() == own_group {
+                    p > own_priority
+                } else {
+                    p >= own_priority
+                }
+        };
+        let mut candidates: Vec<Candidate<'a>> = Vec::new();
+        let mut add = |c: Candidate<'a>| {
+            let same = |o: &Candidate<'_>| o.api_version == c.api_version && o.kind == c.kind;
+            if !same(&own) && !candidates.iter().any(same) {
+                candidates.push(c);
+            }
+        };
+        let mut groups: Vec<(&'a str, &'a str)> = vec![(entry.gvk.group(), &entry.gvk.kind)];
+        let mut link = Some(first);
+        // Chains were checked for loops at load time; the bound only guards the invariant.
+        for _ in 0..=self.entries.len() {
+            let Some(r) = link else { break };
+            let next = r
+                .kind
+                .as_deref()
+                .and_then(|k| self.entry(&r.api_version, k));
+            let Some(e) = next else {
+                // A replacement without a row of its own: served from its recorded release.
+                add(Candidate {
+                    api_version: &r.api_version,
+                    kind: r.kind.as_deref(),
+                    introduced: r.available_in,
+                    removed_in: None,
+                });
+                break;
+            };
+            add(Candidate {
+                introduced: e.introduced.or(r.available_in),
+                ..candidate(e)
+            });
+            groups.push((e.gvk.group(), &e.gvk.kind));
+            link = e.replacement.as_ref();
+        }
+        for (group, kind) in groups {
+            let Some(rows) = self.by_group_kind.get(&(group.to_owned(), kind.to_owned())) else {
+                continue;
+            };
+            for &i in rows {
+                let e = &self.entries[i];
+                if e.component == entry.component && !e.is_wildcard() && forward(e) {
+                    add(candidate(e));
+                }
+            }
+        }
+        path::choose(&own, &candidates, current, target)
+    }
+
     /// The entry's replacement, followed while the replacement is itself removed at `target`
     /// (flowcontrol v1beta2 → v1beta3 → v1). `None` when the chain ends without a served API.
     pub fn effective_replacement<'a>(
@@ -466,6 +598,15 @@ impl Catalog {
             }
         }
         None
+    }
+}
+
+fn candidate(e: &ApiEntry) -> Candidate<'_> {
+    Candidate {
+        api_version: &e.gvk.api_version,
+        kind: Some(&e.gvk.kind),
+        introduced: e.introduced,
+        removed_in: e.removed_in,
     }
 }
 

@@ -165,27 +165,7 @@ fn row<'a>(
     })
 }
 
-/// Orders API versions the way Kubernetes prefers them: GA over beta over alpha, then by
-/// number (`v2` > `v1` > `v2beta1` > `v1beta2` > `v1beta1` > `v2alpha1` > `v1alpha1`), as
-/// the priority of CRD versions is defined. `None` for other spellings.
-pub fn version_priority(version: &str) -> Option<(u8, u32, u32)> {
-    let rest = version.strip_prefix('v')?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let major: u32 = rest[..digits].parse().ok()?;
-    let tail = &rest[digits..];
-    let (stage, minor) = if tail.is_empty() {
-        (2, 0)
-    } else if let Some(n) = tail.strip_prefix("beta") {
-        (1, n.parse().ok()?)
-    } else if let Some(n) = tail.strip_prefix("alpha") {
-        (0, n.parse().ok()?)
-    } else {
-        return None;
-    };
-    // Stage first: a GA version outranks a beta of a later major (found by a property test;
-    // this used to rank `v2alpha1` above `v1`).
-    Some((stage, major, minor))
-}
+pub use crate::gvk::version_priority;
 
 /// Fills the replacements the upstream data leaves out: a deprecated or removed row without one
 /// gets the most preferred other version of the same kind in the same group, when that version

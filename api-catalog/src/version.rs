@@ -45,6 +45,12 @@ impl KubeVersion {
     pub const fn next_minor(self) -> Self {
         Self::new(self.major, self.minor.saturating_add(1))
     }
+
+    /// The previous minor release (`1.30` → `1.29`; `1.0` stays `1.0`).
+    #[must_use]
+    pub const fn prev_minor(self) -> Self {
+        Self::new(self.major, self.minor.saturating_sub(1))
+    }
 }
 
 impl fmt::Display for KubeVersion {

@@ -14,7 +14,7 @@ Exit codes:
   1  error, or incomplete scan (something could not be read, parsed or listed)
   2  deprecated API versions in use at the target
   3  removed API versions in use at the target, or versions that never existed
-  4  a replacement exists but is not served yet at the current version
+  4  a replacement exists but no migration path reaches it
   5  readiness blockers found (warnings too with --fail-on warning)
   6  snapshot diff found regressions
   130  interrupted (Ctrl-C or SIGTERM); no report was printed

@@ -15,7 +15,7 @@ pub const ERROR: u8 = 1;
 pub const DEPRECATED: u8 = 2;
 /// Removed (or unknown) API versions in use at the target.
 pub const REMOVED: u8 = 3;
-/// A replacement exists but is not available yet.
+/// A replacement exists but no migration path from the current version reaches it.
 pub const REPLACEMENT_UNAVAILABLE: u8 = 4;
 /// Readiness blockers (or warnings, with `--fail-on warning`).
 pub const READINESS: u8 = 5;

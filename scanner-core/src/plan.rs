@@ -38,7 +38,7 @@ use crate::checks::add002::kubeadm_coredns;
 use crate::checks::skew001::{Skew, oldest_allowed, skew};
 use crate::checks::skew006::{kubectl_range, outside};
 use crate::checks::util::lag;
-use crate::report::{CodeInfo, Family, Finding, Origin, Report, Severity};
+use crate::report::{CodeInfo, Family, Finding, Origin, PathStep, Report, Severity};
 
 /// `SKEW004`: apiservers of an HA control plane more than one minor apart. Only the plan
 /// reports it (the readiness checks see one server version).
@@ -257,6 +257,10 @@ pub struct RemovedApi {
     pub api: String,
     /// What to migrate to.
     pub replacement: Option<String>,
+    /// When this is a later move of the objects' migration path: their `apiVersion kind` as
+    /// found (an earlier move took them to `api`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found_as: Option<String>,
     /// The objects (`Ingress shop/web (deploy/web.yaml:3)`).
     pub objects: Vec<String>,
 }
@@ -487,6 +491,13 @@ impl Plan {
 
     fn add_report(&mut self, report: &Report, running: KubeVersion) {
         for f in &report.findings {
+            if f.component == "k8s"
+                && let Some(path) = f.replacement.as_ref().map(|r| &r.path)
+                && !path.is_empty()
+            {
+                self.add_path(f, path, running);
+                continue;
+            }
             let removed = f.removed_in.filter(|_| f.component == "k8s");
             match removed.and_then(|r| self.hops.iter_mut().find(|h| h.to == r && !h.finishing)) {
                 Some(h) => add_api(&mut h.removed_apis, f),
@@ -534,8 +545,57 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Each move of a finding's migration path goes where it must happen: before the hop that
+    /// removes the version it moves from (the path's `latest` is the release before that
+    /// hop, and the new version is served there), at once when that version is already gone,
+    /// or after the upgrade when the version moved from is still served at the target.
+    fn add_path(&mut self, f: &Finding, path: &[PathStep], running: KubeVersion) {
+        let found = format!("{} {}", f.api_version, f.kind);
+        for (i, step) in path.iter().enumerate() {
+            let (from, from_removed) = match i {
+                0 => (found.clone(), f.removed_in),
+                _ => (path[i - 1].display(), path[i - 1].removed_in),
+            };
+            let found_as = (i > 0).then(|| found.clone());
+            let hop = self
+                .hops
+                .iter_mut()
+                .find(|h| h.from == step.latest && !h.finishing);
+            let list = match from_removed {
+                Some(r) if r <= running => &mut self.fix_now,
+                Some(r) if r <= self.target => match hop {
+                    Some(h) => &mut h.removed_apis,
+                    None => &mut self.fix_now,
+                },
+                _ => &mut self.later,
+            };
+            add_entry(list, f, from, Some(step.display()), found_as);
+        }
+    }
+}
+
 fn add_api(list: &mut Vec<RemovedApi>, f: &Finding) {
-    let api = format!("{} {}", f.api_version, f.kind);
+    let replacement = f.replacement.as_ref().map(|r| match &r.kind {
+        Some(k) => format!("{} {k}", r.api_version),
+        None => r.api_version.clone(),
+    });
+    add_entry(
+        list,
+        f,
+        format!("{} {}", f.api_version, f.kind),
+        replacement,
+        None,
+    );
+}
+
+fn add_entry(
+    list: &mut Vec<RemovedApi>,
+    f: &Finding,
+    api: String,
+    replacement: Option<String>,
+    found_as: Option<String>,
+) {
     let object = match (&f.namespace, &f.name) {
         (Some(ns), Some(n)) => format!("{ns}/{n}"),
         (None, Some(n)) => n.clone(),
@@ -549,15 +609,15 @@ fn add_api(list: &mut Vec<RemovedApi>, f: &Finding) {
         }) => format!("Helm release {namespace}/{release}"),
     };
     let entry = format!("{object} ({place})");
-    let replacement = f.replacement.as_ref().map(|r| match &r.kind {
-        Some(k) => format!("{} {k}", r.api_version),
-        None => r.api_version.clone(),
-    });
-    match list.iter_mut().find(|a| a.api == api) {
+    match list
+        .iter_mut()
+        .find(|a| a.api == api && a.replacement == replacement && a.found_as == found_as)
+    {
         Some(a) => a.objects.push(entry),
         None => list.push(RemovedApi {
             api,
             replacement,
+            found_as,
             objects: vec![entry],
         }),
     }

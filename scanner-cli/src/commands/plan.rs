@@ -404,9 +404,14 @@ fn roll_line(plan: &Plan, r: &NodeRoll) -> String {
 }
 
 fn api_line(a: &RemovedApi) -> String {
-    match &a.replacement {
-        Some(r) => format!("Migrate {} to {r}: {}", a.api, a.objects.join(", ")),
-        None => format!(
+    match (&a.replacement, &a.found_as) {
+        (Some(r), Some(found)) => format!(
+            "Migrate {} to {r} (the objects found as {found}, after their earlier move): {}",
+            a.api,
+            a.objects.join(", ")
+        ),
+        (Some(r), None) => format!("Migrate {} to {r}: {}", a.api, a.objects.join(", ")),
+        (None, _) => format!(
             "Remove or redesign {} (no replacement): {}",
             a.api,
             a.objects.join(", ")

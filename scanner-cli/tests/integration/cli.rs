@@ -145,32 +145,125 @@ fn exit_3_unknown_version() {
 }
 
 #[test]
-fn exit_4_replacement_not_yet_available() {
+fn exit_2_when_a_version_served_today_leads_to_the_replacement() {
+    // autoscaling/v2 arrives in 1.23, but v2beta2 is served at 1.22: a path, so not 4.
     let run = upcheck(&[
         "files",
         "fixtures/manifests/deprecated/hpa-v2beta1.yaml",
         "-t",
         "1.22",
     ]);
-    assert_eq!(run.code, 4);
+    assert_eq!(run.code, 2);
     insta::assert_snapshot!(run.transcript());
 }
 
 #[test]
-fn exit_4_when_current_version_lacks_the_replacement() {
+fn exit_3_when_the_replacement_comes_during_the_upgrade() {
+    // From 1.20 to 1.25: batch/v1 CronJob (1.21) is not served today, but the object can stay
+    // on batch/v1beta1 until a hop in 1.21-1.24 and move then: a path, so removed (3), not 4.
     let args = [
         "files",
         "fixtures/manifests/removed/v1.25-cronjob-psp.yaml",
         "-t",
         "1.25",
+        "--current",
+        "1.20",
+        "-o",
+        "json",
     ];
-    let mut with_current = args.to_vec();
-    with_current.extend(["--current", "1.20"]);
-    let run = upcheck(&with_current);
-    assert_eq!(run.code, 4);
-    insta::assert_snapshot!(run.transcript());
-    with_current[5] = "1.21";
-    assert_eq!(upcheck(&with_current).code, 3);
+    let run = upcheck(&args);
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let cron = &report["findings"][0];
+    assert_eq!(
+        cron["message"],
+        "batch/v1beta1 CronJob is no longer served since 1.25; migrate to batch/v1 CronJob from 1.21"
+    );
+    assert_eq!(cron["replacement"]["path"][0]["earliest"], "1.21");
+    assert_eq!(cron["replacement"]["path"][0]["latest"], "1.24");
+}
+
+#[test]
+fn exit_4_only_when_no_migration_path_exists() {
+    // A version removed in the very release that first serves its replacement: from 1.29
+    // nothing bridges to 1.30. Already on 1.30 (an object left behind), the move is now.
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("gap.yaml");
+    std::fs::write(
+        &catalog,
+        r#"schema_version: 1
+data_version: "gap-1"
+apis:
+  - component: k8s
+    api_version: gap.example.com/v1beta1
+    kind: Gadget
+    introduced: "1.20"
+    deprecated: "1.27"
+    removed: "1.30"
+    replacement: {api_version: gap.example.com/v1, kind: Gadget}
+    link: https://example.com/gadgets
+  - component: k8s
+    api_version: gap.example.com/v1
+    kind: Gadget
+    introduced: "1.30"
+    link: https://example.com/gadgets
+"#,
+    )
+    .unwrap();
+    let manifest = dir.path().join("gadget.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: gap.example.com/v1beta1\nkind: Gadget\nmetadata:\n  name: g\n",
+    )
+    .unwrap();
+    let files = |current: &str| {
+        upcheck(&[
+            "files",
+            manifest.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "-t",
+            "1.30",
+            "--current",
+            current,
+            "-o",
+            "json",
+        ])
+    };
+    let run = files("1.29");
+    assert_eq!(run.code, 4, "{}", run.transcript());
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let f = &report["findings"][0];
+    assert_eq!(
+        f["message"],
+        "gap.example.com/v1beta1 Gadget is no longer served since 1.30; migrate to gap.example.com/v1 Gadget (only served from 1.30; not available at 1.29)"
+    );
+    assert!(f["replacement"].get("path").is_none(), "{f}");
+    let run = files("1.30");
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    let ignored = upcheck(&[
+        "files",
+        manifest.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "-t",
+        "1.30",
+        "--current",
+        "1.29",
+        "--ignore-unavailable-replacements",
+    ]);
+    assert_eq!(ignored.code, 3, "{}", ignored.transcript());
+    // PodSecurityPolicy has no replacement at all: removed (3), as before.
+    let psp = upcheck(&[
+        "files",
+        "fixtures/manifests/removed/v1.25-cronjob-psp.yaml",
+        "-t",
+        "1.25",
+        "--current",
+        "1.20",
+        "--ignore-removals",
+    ]);
+    assert_eq!(psp.code, 0, "{}", psp.transcript());
 }
 
 #[test]
@@ -227,9 +320,9 @@ fn ignore_flags_each_remove_only_their_class() {
             ],
             0,
         ),
-        (&[hpa, "-t", "1.22", "--ignore-deprecations"], 4),
+        (&[hpa, "-t", "1.22", "--ignore-deprecations"], 0),
         (&[endpoints, "-t", "1.33", "--ignore-deprecations"], 0),
-        (&[psp, hpa, "-t", "1.22"], 4),
+        (&[psp, hpa, "-t", "1.22"], 2),
         (&[psp, hpa, "-t", "1.25"], 3),
     ];
     for (args, code) in cases {

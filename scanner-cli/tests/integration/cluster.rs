@@ -745,8 +745,9 @@ fn a_group_version_no_longer_served_is_a_warning() {
 fn helm_scans_the_newest_deployed_revision_or_all() {
     let c = cluster("v1.20", Scenario::default());
     let run = c.run(&["helm", "-t", "1.22", "-o", "json"]);
-    // batch/v1 CronJob (for the chart's batch/v1beta1 one) is not served by 1.20 yet.
-    assert_eq!(run.code, 4, "{}", run.transcript());
+    // batch/v1 CronJob (for the chart's batch/v1beta1 one) is not served by 1.20 yet, but
+    // from 1.21 it is: a path, so the removed Ingress decides (3), not "no path" (4).
+    assert_eq!(run.code, 3, "{}", run.transcript());
     let report = json(&run);
     let helm: Vec<String> = helm_findings(&report).into_iter().collect();
     assert_eq!(helm, HELM_AT_1_22);
@@ -1176,4 +1177,101 @@ fn ctrl_c_stops_a_cluster_scan_at_once_and_reports_nothing() {
         run.stderr,
         "upcheck: interrupted; the scan was stopped and nothing was reported\n"
     );
+}
+
+/// (apiVersion, earliest, latest) of each move of a finding's migration path.
+fn path_of(finding: &Value) -> Vec<(String, String, String)> {
+    finding["replacement"]["path"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["api_version"].as_str().unwrap().to_owned(),
+                s["earliest"].as_str().unwrap().to_owned(),
+                s["latest"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn files_cluster_and_plan_choose_the_same_path_on_the_1_34_recording() {
+    let map = "admissionregistration.k8s.io/v1alpha1";
+    let beta = "admissionregistration.k8s.io/v1beta1";
+    let expected = vec![(beta.to_owned(), "1.34".to_owned(), "1.35".to_owned())];
+    let c = cluster("v1.34", Scenario::default());
+
+    // cluster: the objects written through v1alpha1 move to v1beta1, served at 1.34 and
+    // 1.36; never "v1 only served from 1.36; not available at 1.34" with exit 4.
+    let run = c.run(&["cluster", "-t", "1.36", "-o", "json", "--allow-incomplete"]);
+    assert_ne!(run.code, 4, "{}", run.transcript());
+    let report = json(&run);
+    let found: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["api_version"] == map && f["kind"] == "MutatingAdmissionPolicy")
+        .collect();
+    assert!(!found.is_empty(), "{}", run.transcript());
+    for f in &found {
+        assert_eq!(path_of(f), expected, "{f}");
+        assert_eq!(f["replacement"]["api_version"], beta);
+        let message = f["message"].as_str().unwrap();
+        assert!(
+            message.ends_with(&format!(
+                "migrate to {beta} MutatingAdmissionPolicy (served since 1.34)"
+            )),
+            "{message}"
+        );
+    }
+
+    // files: the same object as a manifest, at the same current version.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("map.yaml");
+    std::fs::write(
+        &file,
+        format!("apiVersion: {map}\nkind: MutatingAdmissionPolicy\nmetadata:\n  name: add-team-label-alpha\n"),
+    )
+    .unwrap();
+    let files = upcheck(&[
+        "files",
+        file.to_str().unwrap(),
+        "-t",
+        "1.36",
+        "--current",
+        "1.34",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(files.code, 2, "{}", files.transcript());
+    assert_eq!(path_of(&json(&files)["findings"][0]), expected);
+
+    // plan: still served at 1.36, so the move is listed for after the upgrade, to v1beta1.
+    let run = c.run(&["plan", "-t", "1.36", "-o", "json"]);
+    let doc = json(&run);
+    assert_ne!(run.code, 4, "{}", run.transcript());
+    let later: Vec<(String, String)> = doc["plan"]["later"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["api"].as_str().unwrap().to_owned(),
+                a["replacement"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        later.contains(&(
+            format!("{map} MutatingAdmissionPolicy"),
+            format!("{beta} MutatingAdmissionPolicy")
+        )),
+        "{later:?}"
+    );
+    for f in doc["report"]["findings"].as_array().unwrap() {
+        if f["api_version"] == map && f["kind"] == "MutatingAdmissionPolicy" {
+            assert_eq!(path_of(f), expected);
+        }
+    }
 }

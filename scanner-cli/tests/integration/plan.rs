@@ -338,3 +338,110 @@ fn config_ignores_and_include_apply_to_the_plan() {
     assert_eq!(apis, ["rbac.authorization.k8s.io/v1beta1 Role"]);
     assert_eq!(v["report"]["suppressed"].as_array().unwrap().len(), 1);
 }
+
+/// `apiVersion@earliest-latest` of each move of a finding's migration path.
+fn path_of(finding: &Value) -> Vec<String> {
+    finding["replacement"]["path"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}@{}-{}",
+                        s["api_version"].as_str().unwrap(),
+                        s["earliest"].as_str().unwrap(),
+                        s["latest"].as_str().unwrap()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn files_and_plan_choose_the_same_flowschema_path() {
+    let fs = "fixtures/manifests/removed/v1.29-flowschema-v1beta2.yaml";
+    let expected = [
+        "flowcontrol.apiserver.k8s.io/v1beta3@1.27-1.28",
+        "flowcontrol.apiserver.k8s.io/v1@1.29-1.31",
+    ];
+    let files =
+        crate::common::upcheck(&["files", fs, "-t", "1.33", "--current", "1.27", "-o", "json"]);
+    // A path exists: removed at the target (3), not "no replacement available" (4).
+    assert_eq!(files.code, 3, "{}", files.transcript());
+    let files = json(&files);
+    let finding = &files["findings"][0];
+    assert_eq!(path_of(finding), expected);
+    assert_eq!(
+        finding["message"].as_str().unwrap(),
+        "flowcontrol.apiserver.k8s.io/v1beta2 FlowSchema is no longer served since 1.29; migrate to flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema now, then to flowcontrol.apiserver.k8s.io/v1 FlowSchema from 1.29"
+    );
+
+    let run = plan(&["-t", "1.33", "--current", "1.27", fs, "-o", "json"]);
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    let doc = json(&run);
+    assert_eq!(path_of(&doc["report"]["findings"][0]), expected);
+    // Each move on the hop before which it must happen, and only once its version is served.
+    let mut moves = Vec::new();
+    for h in doc["plan"]["hops"].as_array().unwrap() {
+        for a in h["removed_apis"].as_array().unwrap() {
+            moves.push(format!(
+                "{} → {}: {} to {}",
+                h["from"].as_str().unwrap(),
+                h["to"].as_str().unwrap(),
+                a["api"].as_str().unwrap(),
+                a["replacement"].as_str().unwrap()
+            ));
+        }
+    }
+    assert_eq!(
+        moves,
+        [
+            "1.28 → 1.29: flowcontrol.apiserver.k8s.io/v1beta2 FlowSchema to flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema",
+            "1.31 → 1.32: flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema to flowcontrol.apiserver.k8s.io/v1 FlowSchema"
+        ]
+    );
+    assert!(doc["plan"]["fix_now"].as_array().unwrap().is_empty());
+    assert!(doc["plan"]["later"].as_array().unwrap().is_empty());
+
+    // Up to 1.29 only the first move is needed, and both commands name it.
+    let files = json(&crate::common::upcheck(&[
+        "files",
+        fs,
+        "-t",
+        "1.29",
+        "--current",
+        "1.27",
+        "-o",
+        "json",
+    ]));
+    let plan29 = json(&plan(&[
+        "-t",
+        "1.29",
+        "--current",
+        "1.27",
+        fs,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(
+        path_of(&files["findings"][0]),
+        ["flowcontrol.apiserver.k8s.io/v1beta3@1.27-1.28"]
+    );
+    assert_eq!(
+        path_of(&plan29["report"]["findings"][0]),
+        path_of(&files["findings"][0])
+    );
+}
+
+#[test]
+fn plan_text_shows_the_later_move_with_its_objects() {
+    let fs = "fixtures/manifests/removed/v1.29-flowschema-v1beta2.yaml";
+    let run = plan(&["-t", "1.33", "--current", "1.27", fs]);
+    assert!(
+        run.stdout.contains("Migrate flowcontrol.apiserver.k8s.io/v1beta3 FlowSchema to flowcontrol.apiserver.k8s.io/v1 FlowSchema (the objects found as flowcontrol.apiserver.k8s.io/v1beta2 FlowSchema, after their earlier move): batch-jobs"),
+        "{}",
+        run.stdout
+    );
+}

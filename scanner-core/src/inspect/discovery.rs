@@ -97,10 +97,20 @@ pub fn served_at_risk(
                 status: verdict.status,
                 deprecated_in: verdict.lifecycle.deprecated_in,
                 removed_in: verdict.lifecycle.removed_in,
-                replacement: verdict.replacement.map(|rep| match &rep.kind {
-                    Some(k) => format!("{} {k}", rep.api_version),
-                    None => rep.api_version.clone(),
-                }),
+                // The chosen path when there is one (`v1beta3 ..., then v1 ...`).
+                replacement: match verdict.path.as_deref() {
+                    Some(steps @ [_, ..]) => Some(
+                        steps
+                            .iter()
+                            .map(api_catalog::MigrationStep::display)
+                            .collect::<Vec<_>>()
+                            .join(", then "),
+                    ),
+                    _ => verdict.replacement.map(|rep| match &rep.kind {
+                        Some(k) => format!("{} {k}", rep.api_version),
+                        None => rep.api_version.clone(),
+                    }),
+                },
             })
         })
         .collect();

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use api_catalog::{ApiStatus, KubeVersion, MatchBasis, Verdict};
+use api_catalog::{ApiStatus, KubeVersion, MatchBasis, MigrationStep, Verdict};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -151,8 +151,56 @@ pub struct FindingReplacement {
     /// First release that serves it, when recorded.
     pub available_in: Option<KubeVersion>,
     /// Whether it is served at the current version (or the target when no current version is
-    /// given): if not, the object cannot be migrated before the upgrade. `None` when unknown.
+    /// given). `None` when unknown. When it is not, `path` says how to get there: through
+    /// other versions, or by moving once a later release serves it.
     pub available: Option<bool>,
+    /// The migration path from the current version to the target, in order; the last step is
+    /// this replacement. Empty when no path exists (exit code 4: the object cannot stay on
+    /// served versions through the upgrade) or the report predates paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathStep>,
+}
+
+/// One move of a migration path: to which API version, and while the cluster runs which
+/// releases (both the version moved from and this one are served there).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct PathStep {
+    /// `apiVersion` to move to.
+    pub api_version: String,
+    /// Its kind; `None` when there is no single successor kind.
+    pub kind: Option<String>,
+    /// First release that serves it, when recorded.
+    pub available_in: Option<KubeVersion>,
+    /// First release that no longer serves it, when it is removed.
+    pub removed_in: Option<KubeVersion>,
+    /// The first release at which the move can be made.
+    pub earliest: KubeVersion,
+    /// The last release at which it can be made: before the hop to the next minor.
+    pub latest: KubeVersion,
+}
+
+impl PathStep {
+    /// `apiVersion` and kind for people.
+    pub fn display(&self) -> String {
+        match &self.kind {
+            Some(k) => format!("{} {k}", self.api_version),
+            None => self.api_version.clone(),
+        }
+    }
+}
+
+impl From<&MigrationStep<'_>> for PathStep {
+    fn from(s: &MigrationStep<'_>) -> Self {
+        Self {
+            api_version: s.api_version.to_owned(),
+            kind: s.kind.map(str::to_owned),
+            available_in: s.introduced,
+            removed_in: s.removed_in,
+            earliest: s.earliest,
+            latest: s.latest,
+        }
+    }
 }
 
 /// Where a finding from a live cluster came from. Absent for manifest files.
@@ -243,12 +291,7 @@ impl Finding {
     ) -> Option<Self> {
         let code = Code::for_status(verdict.status)?;
         let target = verdict.target?;
-        let replacement = verdict.replacement.map(|r| FindingReplacement {
-            api_version: r.api_version.clone(),
-            kind: r.kind.clone(),
-            available_in: r.available_in,
-            available: verdict.replacement_available,
-        });
+        let replacement = replacement(verdict);
         let message = message(code, &api_version, &kind, verdict, replacement.as_ref());
         Some(Self {
             code,
@@ -333,11 +376,12 @@ impl Finding {
         }
     }
 
-    /// Whether the replacement is known not to be available yet (exit code 4).
+    /// Whether a replacement exists but no migration path reaches it: the object cannot move
+    /// to it before the upgrade leaves it unserved (exit code 4).
     pub fn replacement_unavailable(&self) -> bool {
         self.replacement
             .as_ref()
-            .is_some_and(|r| r.available == Some(false))
+            .is_some_and(|r| r.available == Some(false) && r.path.is_empty())
     }
 
     /// The total order findings are reported in: location, then code, then identity.
@@ -353,6 +397,31 @@ impl Finding {
             self.namespace.as_deref(),
             self.name.as_deref(),
         )
+    }
+}
+
+/// The replacement a finding names: the end of the chosen migration path, or, when no path
+/// exists, the catalog's replacement at the target (and `available` says why not).
+fn replacement(verdict: &Verdict<'_>) -> Option<FindingReplacement> {
+    let current = verdict.target.map(|t| t.current.unwrap_or(t.target));
+    match verdict.path.as_deref() {
+        Some(steps @ [.., last]) => Some(FindingReplacement {
+            api_version: last.api_version.to_owned(),
+            kind: last.kind.map(str::to_owned),
+            available_in: last.introduced,
+            available: last
+                .introduced
+                .zip(current)
+                .map(|(a, current)| a <= current),
+            path: steps.iter().map(PathStep::from).collect(),
+        }),
+        _ => verdict.replacement.map(|r| FindingReplacement {
+            api_version: r.api_version.clone(),
+            kind: r.kind.clone(),
+            available_in: r.available_in,
+            available: verdict.replacement_available,
+            path: Vec::new(),
+        }),
     }
 }
 
@@ -388,7 +457,22 @@ fn message(
             )
         }
     };
+    let current = verdict.target.map(|t| t.current.unwrap_or(t.target));
     match replacement {
+        // More than one move, or one that waits for a later release: say when.
+        Some(r) if r.path.len() > 1 || r.path.first().map(|s| s.earliest) > current => {
+            for (i, step) in r.path.iter().enumerate() {
+                let when = if Some(step.earliest) == current {
+                    "now".to_owned()
+                } else {
+                    format!("from {}", step.earliest)
+                };
+                let _ = match i {
+                    0 => write!(m, "; migrate to {} {when}", step.display()),
+                    _ => write!(m, ", then to {} {when}", step.display()),
+                };
+            }
+        }
         Some(r) => {
             let _ = write!(m, "; migrate to {}", r.api_version);
             if let Some(k) = &r.kind {
@@ -413,4 +497,82 @@ fn message(
         None => {}
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use api_catalog::{Catalog, KUBERNETES_RELEASES_CSV, KubeVersion, Target, Targets};
+
+    use super::{Finding, Location};
+
+    /// For every Kubernetes row and every pair of released minors: a finding either names
+    /// its path (the replacement is the path's end, the message names the first move) or
+    /// says that there is none, and only then is its replacement "unavailable" (exit 4).
+    #[test]
+    fn every_finding_names_its_path_or_says_there_is_none() {
+        let catalog = Catalog::embedded();
+        let releases: Vec<KubeVersion> = KUBERNETES_RELEASES_CSV
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').next()?.parse().ok())
+            .collect();
+        let (mut with_path, mut unavailable) = (0, 0);
+        for e in catalog.entries().iter().filter(|e| e.component == "k8s") {
+            for (i, &current) in releases.iter().enumerate() {
+                for &target in &releases[i..] {
+                    let mut targets = Targets::new();
+                    let current = Some(current);
+                    targets.set("k8s", Target { target, current });
+                    let verdict = catalog.assess(&e.gvk.api_version, &e.gvk.kind, &targets);
+                    let location = Location {
+                        path: "x.yaml".into(),
+                        document: 0,
+                        item: None,
+                        line: 1,
+                        document_span: None,
+                        api_version_span: None,
+                        api_version_position: None,
+                    };
+                    let Some(f) = Finding::from_verdict(
+                        &verdict,
+                        e.gvk.api_version.clone(),
+                        e.gvk.kind.clone(),
+                        None,
+                        None,
+                        location,
+                        true,
+                    ) else {
+                        continue;
+                    };
+                    let ctx = format!("{} at {current:?} → {target}: {}", e.gvk, f.message);
+                    match (&f.replacement, &verdict.path) {
+                        (Some(r), Some(path)) => {
+                            with_path += 1;
+                            let last = path.last().expect("a path has a move");
+                            assert_eq!(r.api_version, last.api_version, "{ctx}");
+                            assert_eq!(r.path.len(), path.len(), "{ctx}");
+                            assert!(!f.replacement_unavailable(), "{ctx}");
+                            let first = format!("; migrate to {}", path[0].display());
+                            assert!(f.message.contains(&first), "{ctx}");
+                        }
+                        (Some(_), None) => {
+                            unavailable += 1;
+                            assert!(f.replacement_unavailable(), "{ctx}");
+                            assert!(f.message.contains("not available at"), "{ctx}");
+                        }
+                        (None, _) => {
+                            assert!(!f.replacement_unavailable(), "{ctx}");
+                            assert!(
+                                verdict.path.is_none()
+                                    && (f.code != super::Code::RemovedApi
+                                        || f.message.contains("it has no replacement")),
+                                "{ctx}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(with_path > 1_000, "{with_path} {unavailable}");
+    }
 }

@@ -136,11 +136,19 @@ fn deprecated_but_served_apis_are_deprecated_findings() {
 }
 
 #[test]
-fn replacement_not_yet_available_is_flagged() {
+fn a_path_served_today_is_named_instead_of_an_unavailable_replacement() {
+    // autoscaling/v2 arrives in 1.23; at 1.22 v2beta2 is served and is the way out (this
+    // used to name v2 as "not available" and exit 4).
     let report = scan("manifests/deprecated/hpa-v2beta1.yaml", "1.22");
     assert_eq!(found(&report), owned(&[("checkout", "deprecated", 2)]));
-    assert!(report.findings[0].replacement_unavailable());
+    let f = &report.findings[0];
+    assert!(!f.replacement_unavailable());
+    let rep = f.replacement.as_ref().unwrap();
+    assert_eq!(rep.api_version, "autoscaling/v2beta2");
+    assert_eq!(rep.path.len(), 1);
     let later = scan("manifests/deprecated/hpa-v2beta1.yaml", "1.23");
+    let rep = later.findings[0].replacement.as_ref().unwrap();
+    assert_eq!(rep.api_version, "autoscaling/v2");
     assert!(!later.findings[0].replacement_unavailable());
 }
 
