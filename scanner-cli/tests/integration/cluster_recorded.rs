@@ -154,10 +154,13 @@ fn implied_exit(report: &Value) -> i32 {
         .into_iter()
         .flatten()
         .any(|f| f["severity"] == "blocker");
-    if findings
-        .iter()
-        .any(|f| f["replacement"]["available"] == false)
-    {
+    // Exit 4: a replacement exists but no migration path reaches it.
+    if findings.iter().any(|f| {
+        f["replacement"]["available"] == false
+            && f["replacement"]["path"]
+                .as_array()
+                .is_none_or(|p| p.is_empty())
+    }) {
         4
     } else if findings
         .iter()

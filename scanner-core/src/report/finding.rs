@@ -156,7 +156,9 @@ pub struct FindingReplacement {
     pub available: Option<bool>,
     /// The migration path from the current version to the target, in order; the last step is
     /// this replacement. Empty when no path exists (exit code 4: the object cannot stay on
-    /// served versions through the upgrade) or the report predates paths.
+    /// served versions through the upgrade), when the replacement is a custom resource's
+    /// version served now (CRD versions have no releases to plan by), or the report predates
+    /// paths.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<PathStep>,
 }
@@ -356,6 +358,9 @@ impl Finding {
                 kind: Some(kind.clone()),
                 available_in: None,
                 available: Some(true),
+                // A CRD's versions have no release lines to plan moves by: the one move is to
+                // the version served now.
+                path: Vec::new(),
             }),
             kind,
             name,
