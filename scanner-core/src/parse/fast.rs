@@ -152,40 +152,90 @@ pub(crate) fn skim(text: &str, cap: usize) -> Option<FastHead> {
 /// Characters YAML does not allow in a stream, and line breaks a line-based reader would miss:
 /// left to the full parser.
 fn has_special_characters(bytes: &[u8]) -> bool {
-    // Whole blocks without early exits, so the compiler vectorises the test: this runs over
-    // every byte of every document (it showed in profiles), and real text has none.
-    let control = |b: u8| matches!(b, 0..=8 | 11 | 12 | 14..=31 | 0x7F);
-    if bytes
-        .chunks(64)
-        .any(|block| block.iter().fold(false, |seen, &b| seen | control(b)))
-    {
-        return true;
-    }
-    // A carriage return is a line break of its own unless it precedes `\n`.
-    let mut pos = 0;
-    while let Some(i) = memchr(b'\r', &bytes[pos..]) {
-        let at = pos + i;
-        if bytes.get(at + 1) != Some(&b'\n') {
+    // One pass over whole 64-byte blocks without early exits inside a block, so the compiler
+    // vectorises it: this runs over every byte of every document (it showed in profiles). It
+    // notes, besides the control characters that settle the answer, whether any `\r` or
+    // non-ASCII byte occurs at all; real text rarely has either, and only then are the two
+    // slower searches below needed.
+    // Bit 0: a control character; bit 1: `\r`; bit 2: a byte of a non-ASCII character.
+    let class = |b: u8| {
+        u8::from(matches!(b, 0..=8 | 11 | 12 | 14..=31 | 0x7F))
+            | (u8::from(b == b'\r') << 1)
+            | ((b >> 7) << 2)
+    };
+    let mut seen = 0u8;
+    for block in bytes.chunks(64) {
+        seen |= block.iter().fold(0u8, |acc, &b| acc | class(b));
+        if seen & 1 != 0 {
             return true;
         }
-        pos = at + 1;
+    }
+    let (cr, high) = (seen & 2 != 0, seen & 4 != 0);
+    // A carriage return is a line break of its own unless it precedes `\n`.
+    if cr {
+        let mut pos = 0;
+        while let Some(i) = memchr(b'\r', &bytes[pos..]) {
+            let at = pos + i;
+            if bytes.get(at + 1) != Some(&b'\n') {
+                return true;
+            }
+            pos = at + 1;
+        }
     }
     // C1 controls and NEL (U+0080–U+009F), LS/PS (U+2028/2029), BOM and U+FFFE/FFFF.
-    let mut pos = 0;
-    while let Some(i) = memchr3(0xC2, 0xE2, 0xEF, &bytes[pos..]) {
-        let at = pos + i;
-        let next = bytes.get(at + 1..at + 3).unwrap_or_default();
-        let special = match bytes[at] {
-            0xC2 => next.first().is_some_and(|b| (0x80..=0x9F).contains(b)),
-            0xE2 => matches!(next, [0x80, 0xA8 | 0xA9]),
-            _ => matches!(next, [0xBB, 0xBF] | [0xBF, 0xBE | 0xBF]),
-        };
-        if special {
-            return true;
+    if high {
+        let mut pos = 0;
+        while let Some(i) = memchr3(0xC2, 0xE2, 0xEF, &bytes[pos..]) {
+            let at = pos + i;
+            let next = bytes.get(at + 1..at + 3).unwrap_or_default();
+            let special = match bytes[at] {
+                0xC2 => next.first().is_some_and(|b| (0x80..=0x9F).contains(b)),
+                0xE2 => matches!(next, [0x80, 0xA8 | 0xA9]),
+                _ => matches!(next, [0xBB, 0xBF] | [0xBF, 0xBE | 0xBF]),
+            };
+            if special {
+                return true;
+            }
+            pos = at + 1;
         }
-        pos = at + 1;
     }
     false
+}
+
+/// Eight bytes from `at`, the first in the lowest byte; `None` near the end.
+#[inline]
+fn word(b: &[u8], at: usize) -> Option<u64> {
+    let chunk: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// Marks (in the high bit of each byte) the bytes of `x` that are zero. Bytes above the first
+/// marked one may be marked wrongly, so only the lowest mark is exact, which is all the
+/// searches below use.
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The index of the first byte that is not a space from `i` on. Indentation in CRDs and in
+/// pretty-printed JSON runs 10 to 60 spaces, so it is counted eight bytes at a time.
+#[inline]
+fn skip_spaces(b: &[u8], mut i: usize) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    while let Some(w) = word(b, i) {
+        let other = w ^ SPACES;
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    i
 }
 
 fn is_blank(b: u8) -> bool {
@@ -359,12 +409,51 @@ fn quoted(line: &[u8], start: usize) -> R<usize> {
     Ok(close.ok_or(Unsure)? + 1)
 }
 
+/// The open collections of a flow value, on the stack of the caller: CRD schemas hold a short
+/// flow sequence (`enum: [a, b]`) every few lines, and a heap stack cost an allocation each.
+struct FlowStack {
+    slots: [(u8, bool); MAX_DEPTH],
+    len: usize,
+}
+
+impl FlowStack {
+    fn new() -> Self {
+        Self {
+            slots: [(0, false); MAX_DEPTH],
+            len: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, entry: (u8, bool)) -> R<()> {
+        *self.slots.get_mut(self.len).ok_or(Unsure)? = entry;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Option<(u8, bool)> {
+        self.len = self.len.checked_sub(1)?;
+        Some(self.slots[self.len])
+    }
+
+    fn last_mut(&mut self) -> Option<&mut (u8, bool)> {
+        self.slots[..self.len].last_mut()
+    }
+}
+
 /// Checks a flow collection that opens at `start` and closes on this line; returns the index
 /// after it. Accepts plain words, quoted scalars, `key: value` pairs in mappings and nested
 /// collections; anything else goes to the full parser.
 fn flow(line: &[u8], start: usize, cap: usize) -> R<usize> {
     // Closing bracket per level, and whether the current mapping entry has had its `:`.
-    let mut stack: Vec<(u8, bool)> = Vec::with_capacity(4);
+    let mut stack = FlowStack::new();
     let mut pos = start;
     // After an opening bracket or a comma, an entry (or a close) is expected.
     let mut expect_entry = true;
@@ -375,7 +464,7 @@ fn flow(line: &[u8], start: usize, cap: usize) -> R<usize> {
                 if !expect_entry || stack.len() >= cap {
                     return Err(Unsure);
                 }
-                stack.push((if b == b'[' { b']' } else { b'}' }, false));
+                stack.push((if b == b'[' { b']' } else { b'}' }, false))?;
                 pos += 1;
             }
             b']' | b'}' => {
@@ -627,7 +716,7 @@ fn key(text: &str, start: usize) -> R<Option<(&str, usize)>> {
             // Flow indicators in a plain key, and the merge key, are for the full parser.
             if key
                 .bytes()
-                .any(|b| matches!(b, b'[' | b']' | b'{' | b'}' | b',' | b'\t'))
+                .fold(false, |seen, b| seen | KEY_REFUSED[usize::from(b)])
                 || key == "<<"
             {
                 return Err(Unsure);
@@ -637,6 +726,20 @@ fn key(text: &str, start: usize) -> R<Option<(&str, usize)>> {
         pos = at + 1;
     }
 }
+
+/// Bytes a plain key may not hold on the fast path: flow indicators and tabs. A table and a
+/// fold without early exits, since every key of every document passes (it showed in profiles).
+static KEY_REFUSED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        #[allow(clippy::cast_possible_truncation)] // i < 256
+        let b = i as u8;
+        table[i] = matches!(b, b'[' | b']' | b'{' | b'}' | b',' | b'\t');
+        i += 1;
+    }
+    table
+};
 
 /// The string value of an identity field, when it certainly is a string.
 fn string_value(v: &Value<'_>) -> R<String> {
@@ -942,7 +1045,7 @@ impl<'a> Skimmer<'a> {
         let After::Block(parent, content, leading) = self.after else {
             return Ok(false);
         };
-        let spaces = line.iter().take_while(|&&c| c == b' ').count();
+        let spaces = skip_spaces(line, 0);
         let rest = &line[spaces..];
         if rest.iter().all(|&c| c == b'\r' || c == b'\t') {
             if rest.contains(&b'\t') {
@@ -972,7 +1075,7 @@ impl<'a> Skimmer<'a> {
 
     /// A line inside a quoted scalar that opened on an earlier line.
     fn quote_line(&mut self, line: &[u8], q: u8, parent: usize) -> R<()> {
-        let spaces = line.iter().take_while(|&&c| c == b' ').count();
+        let spaces = skip_spaces(line, 0);
         if line.get(spaces) == Some(&b'\t') {
             return Err(Unsure);
         }
@@ -999,7 +1102,7 @@ impl<'a> Skimmer<'a> {
         if self.block_line(line)? {
             return Ok(());
         }
-        let indent = line.iter().take_while(|&&c| c == b' ').count();
+        let indent = skip_spaces(line, 0);
         if at_end(line, indent) {
             return Ok(());
         }
@@ -1143,9 +1246,10 @@ fn plain_continuation(line: &[u8], indent: usize) -> R<()> {
 /// The fast path for JSON documents: a complete JSON syntax check, and the identity fields with
 /// their positions, in one pass.
 mod json {
-    use memchr::memchr2;
-
-    use super::{FastHead, FastItem, FastItems, FastObject, MAX_KEY, R, Unsure};
+    use super::{
+        FastHead, FastItem, FastItems, FastObject, HIGHS, MAX_KEY, ONES, R, Unsure, skip_spaces,
+        word, zero_bytes,
+    };
 
     struct Reader<'a> {
         b: &'a [u8],
@@ -1154,6 +1258,8 @@ mod json {
         cap: usize,
         /// A position whose line is known, and that line.
         counted: (usize, u32),
+        /// Scratch stack for [`Self::value`].
+        open: Vec<bool>,
     }
 
     /// What a string token was.
@@ -1167,11 +1273,39 @@ mod json {
 
     impl<'a> Reader<'a> {
         fn ws(&mut self) {
-            while self.pos < self.b.len()
-                && matches!(self.b[self.pos], b' ' | b'\t' | b'\n' | b'\r')
-            {
-                self.pos += 1;
+            loop {
+                match self.b.get(self.pos) {
+                    // Pretty-printed JSON is mostly indentation: runs of spaces go eight at
+                    // a time.
+                    Some(b' ') => self.pos = skip_spaces(self.b, self.pos),
+                    Some(b'\t' | b'\n' | b'\r') => self.pos += 1,
+                    _ => return,
+                }
             }
+        }
+
+        /// The first `"`, `\\` or control character from `pos` on, eight bytes at a time:
+        /// one pass finds where a string ends and checks that it holds no raw line break.
+        fn string_stop(&self, mut pos: usize) -> R<usize> {
+            const QUOTES: u64 = ONES * b'"' as u64;
+            const BACKSLASHES: u64 = ONES * b'\\' as u64;
+            const CONTROLS: u64 = ONES * 0x20;
+            while let Some(w) = word(self.b, pos) {
+                // Bytes below 0x20 borrow in `w - 0x20..`; bytes with the high bit set
+                // (non-ASCII) never count.
+                let stops = zero_bytes(w ^ QUOTES)
+                    | zero_bytes(w ^ BACKSLASHES)
+                    | (w.wrapping_sub(CONTROLS) & !w & HIGHS);
+                if stops != 0 {
+                    return Ok(pos + (stops.trailing_zeros() / 8) as usize);
+                }
+                pos += 8;
+            }
+            self.b[pos..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map(|i| pos + i)
+                .ok_or(Unsure)
         }
 
         fn peek(&self) -> R<u8> {
@@ -1193,10 +1327,9 @@ mod json {
             self.pos += 1;
             let mut escaped = false;
             loop {
-                let i = memchr2(b'"', b'\\', &self.b[self.pos..]).ok_or(Unsure)?;
-                let at = self.pos + i;
+                let at = self.string_stop(self.pos)?;
                 // Raw control characters (and line breaks) are not allowed in JSON strings.
-                if self.b[self.pos..at].iter().any(|&c| c < 0x20) {
+                if self.b[at] < 0x20 {
                     return Err(Unsure);
                 }
                 if self.b[at] == b'"' {
@@ -1266,8 +1399,17 @@ mod json {
 
         /// Any value, iteratively (no recursion, so no stack limit on depth).
         fn value(&mut self, depth: usize) -> R<()> {
-            // Stack of open containers: true for objects.
-            let mut open: Vec<bool> = Vec::new();
+            // The stack of open containers is kept between calls: one allocation per
+            // document, not one per nested value.
+            let mut open = std::mem::take(&mut self.open);
+            open.clear();
+            let read = self.value_in(depth, &mut open);
+            self.open = open;
+            read
+        }
+
+        /// [`Self::value`] with `open`, the stack of open containers (true for objects).
+        fn value_in(&mut self, depth: usize, open: &mut Vec<bool>) -> R<()> {
             loop {
                 self.ws();
                 match self.peek()? {
@@ -1533,6 +1675,7 @@ mod json {
             pos: 0,
             cap,
             counted: (0, 1),
+            open: Vec::new(),
         };
         if cap == 0 {
             return Err(Unsure);
@@ -1546,5 +1689,38 @@ mod json {
             return Err(Unsure);
         }
         Ok(FastHead { object, items })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word-at-a-time searches find what they look for at every offset, and the fast path
+    /// answers (rather than giving up) for clean text around them.
+    #[test]
+    fn word_searches_find_every_offset() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut b = vec![b' '; len];
+                if at < len {
+                    b[at] = b'x';
+                }
+                assert_eq!(skip_spaces(&b, 0), at, "{len} {at}");
+            }
+        }
+        for indent in [1, 7, 8, 9, 23] {
+            let pad = " ".repeat(indent);
+            let yaml = format!(
+                "apiVersion: v1\nkind: S\nmetadata:\n{pad}name: web\nspec:\n{pad}k: [a, [b]]\n{pad}d: |\n{pad}  text\n"
+            );
+            let head = skim(&yaml, 100).expect("clean YAML is read on the fast path");
+            assert_eq!(head.object.name.as_deref(), Some("web"));
+            let json = format!(
+                "{{\n{pad}\"apiVersion\": \"v1\",\n{pad}\"kind\": \"S\",\n{pad}\"metadata\": {{\"name\": \"a-long-name-é\"}},\n{pad}\"x\": [1, {{\"y\": \"{pad}\\\"q\\\"\\\\\"}}]\n}}\n"
+            );
+            let head = skim(&json, 100).expect("clean JSON is read on the fast path");
+            assert_eq!(head.object.name.as_deref(), Some("a-long-name-é"));
+        }
     }
 }

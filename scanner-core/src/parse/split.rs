@@ -41,6 +41,21 @@ fn marker(line: &[u8]) -> Option<Marker> {
     }
 }
 
+/// The starts of the lines that begin with `---` or `...`, in order. Markers are rare, so two
+/// vectorised searches over the text replace a look at every line (the search for each line
+/// end showed in profiles of large manifests).
+fn marker_candidates(bytes: &[u8]) -> Vec<usize> {
+    let mut found: Vec<usize> = memchr::memmem::find_iter(bytes, b"\n---")
+        .chain(memchr::memmem::find_iter(bytes, b"\n..."))
+        .map(|i| i + 1)
+        .collect();
+    if bytes.starts_with(b"---") || bytes.starts_with(b"...") {
+        found.push(0);
+    }
+    found.sort_unstable();
+    found
+}
+
 /// Returns the 1-based line of the first content in `text` (which starts on `first_line`), or
 /// `None` if it has only blank lines, comments and directives.
 fn first_content_line(text: &str, first_line: u32, directives_allowed: bool) -> Option<u32> {
@@ -96,29 +111,36 @@ pub(crate) fn split_documents(text: &str) -> Vec<RawDocument<'_>> {
     let mut start = 0usize;
     let mut start_line = 1u32;
     let mut explicit = false;
-    let mut pos = 0usize;
-    let mut line = 1u32;
+    // Lines are counted only up to the markers: a position and its 1-based line.
+    let mut counted = (0usize, 1u32);
+    let mut line_of = |at: usize| {
+        let (from, line) = counted;
+        let n = memchr::memchr_iter(b'\n', &bytes[from..at]).count();
+        let line = line.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+        counted = (at, line);
+        line
+    };
 
-    while pos < bytes.len() {
-        let end = memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
-        if let Some(m) = marker(&bytes[pos..end]) {
-            close(&mut docs, text, start, pos, start_line, explicit);
-            match m {
-                Marker::Start => {
-                    // Content may follow the marker on the same line (`--- {a: 1}`).
-                    start = pos + 3;
-                    start_line = line;
-                    explicit = true;
-                }
-                Marker::End => {
-                    start = (end + 1).min(bytes.len());
-                    start_line = line + 1;
-                    explicit = false;
-                }
+    for pos in marker_candidates(bytes) {
+        let Some(m) = marker(&bytes[pos..]) else {
+            continue;
+        };
+        let line = line_of(pos);
+        close(&mut docs, text, start, pos, start_line, explicit);
+        match m {
+            Marker::Start => {
+                // Content may follow the marker on the same line (`--- {a: 1}`).
+                start = pos + 3;
+                start_line = line;
+                explicit = true;
+            }
+            Marker::End => {
+                let end = memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+                start = (end + 1).min(bytes.len());
+                start_line = line + 1;
+                explicit = false;
             }
         }
-        pos = end + 1;
-        line += 1;
     }
     close(
         &mut docs,
@@ -203,6 +225,84 @@ mod tests {
         let docs = shape("%YAML 1.2\n---\na: 1\n");
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0].1, Some(3));
+    }
+
+    /// The splitter as it was written first, looking at every line: the marker search must
+    /// cut every text the same way.
+    fn split_line_by_line(text: &str) -> Vec<RawDocument<'_>> {
+        let bytes = text.as_bytes();
+        let mut docs = Vec::new();
+        let (mut start, mut start_line, mut explicit) = (0usize, 1u32, false);
+        let mut out: Vec<(usize, usize, u32, bool)> = Vec::new();
+        let (mut pos, mut line) = (0usize, 1u32);
+        while pos < bytes.len() {
+            let end = memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+            if let Some(m) = marker(&bytes[pos..end]) {
+                out.push((start, pos, start_line, explicit));
+                if m == Marker::Start {
+                    (start, start_line, explicit) = (pos + 3, line, true);
+                } else {
+                    (start, start_line, explicit) = ((end + 1).min(bytes.len()), line + 1, false);
+                }
+            }
+            pos = end + 1;
+            line += 1;
+        }
+        out.push((start.min(bytes.len()), bytes.len(), start_line, explicit));
+        for (from, to, first, explicit) in out {
+            let body = &text[from..to];
+            let content_line = first_content_line(body, first, !explicit);
+            if explicit || content_line.is_some() {
+                docs.push(RawDocument {
+                    index: docs.len(),
+                    text: body,
+                    offset: from,
+                    first_line: first,
+                    content_line,
+                });
+            }
+        }
+        docs
+    }
+
+    #[test]
+    fn marker_search_cuts_as_a_line_by_line_reading_does() {
+        let pieces = [
+            "---",
+            "...",
+            "--- ",
+            "...\t",
+            "---\r",
+            "----",
+            "..",
+            "-",
+            ".",
+            "a: 1",
+            "# c",
+            "%YAML 1.2",
+            " ---",
+            "b: |",
+            "  x",
+            "--- {a: 1}",
+            "\n",
+            "\r\n",
+            "",
+        ];
+        // Every sequence of three pieces, each ended by a line break or not.
+        let mut texts = vec![String::new()];
+        for _ in 0..3 {
+            let mut next = Vec::new();
+            for t in &texts {
+                for p in &pieces {
+                    next.push(format!("{t}{p}\n"));
+                    next.push(format!("{t}{p}"));
+                }
+            }
+            texts = next;
+        }
+        for t in &texts {
+            assert_eq!(split_documents(t), split_line_by_line(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -259,6 +259,61 @@ fn fast_reader_agrees_on_json_lists() {
     );
 }
 
+/// The fast reader looks at eight bytes at a time for indentation, for runs of blanks in
+/// JSON and for the end of a JSON string: every special byte must be seen at every offset in
+/// and across those words.
+#[test]
+fn fast_reader_agrees_at_every_offset_of_a_word() {
+    let specials = [
+        "\"", "\\\"", "\\\\", "\\n", "\\u00e9", "\\q", "\\u", "\t", "\n", "\r", "\r\n", "é",
+        "\u{85}", "\u{2028}", "\u{7f}", "#", ": ", "[", "]", "{", "}", ",", " ",
+    ];
+    let mut compared = 0;
+    for before in 0..19 {
+        for after in [0, 1, 7, 8, 9] {
+            for special in specials {
+                let value = format!("{}{special}{}", "a".repeat(before), "b".repeat(after));
+                // A JSON string, as an identity value and as any other value.
+                for doc in [
+                    format!("{{\"apiVersion\": \"v1\", \"kind\": \"{value}\"}}\n"),
+                    format!("{{\"apiVersion\": \"v1\", \"kind\": \"S\", \"x\": [\"{value}\"]}}\n"),
+                    format!("{{\"{value}\": 1, \"apiVersion\": \"v1\", \"kind\": \"S\"}}\n"),
+                    // Blanks of every length before and after tokens.
+                    format!(
+                        "{{{}\"apiVersion\"{}:\"v1\",\n{}\"kind\": \"S\"{special}}}\n",
+                        " ".repeat(before),
+                        " ".repeat(after),
+                        " ".repeat(before + after)
+                    ),
+                    // A YAML key, value and flow collection; indentation of every width.
+                    format!(
+                        "apiVersion: v1\nkind: S\nspec:\n{}{value}: x\n",
+                        " ".repeat(before + 1)
+                    ),
+                    format!(
+                        "apiVersion: v1\nkind: S\nspec:\n{}k: {value}\n",
+                        " ".repeat(before + 1)
+                    ),
+                    format!(
+                        "apiVersion: v1\nkind: S\nspec:\n{}k: [{value}, [c]]\n",
+                        " ".repeat(before + 1)
+                    ),
+                    format!(
+                        "apiVersion: v1\nkind: S\nspec:\n{}a:\n{}b: |\n{}{value}\n",
+                        " ".repeat(after + 1),
+                        " ".repeat(after + 1 + before),
+                        " ".repeat(after + 2 + before)
+                    ),
+                ] {
+                    assert_same("offsets", &doc);
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 10_000, "{compared}");
+}
+
 /// Set `UPCHECK_REALSAMPLE=/path/to/realsample` to compare on the real-world sample too.
 #[test]
 fn fast_reader_agrees_on_the_real_world_sample_when_available() {
