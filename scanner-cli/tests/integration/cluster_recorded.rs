@@ -159,7 +159,7 @@ fn implied_exit(report: &Value) -> i32 {
         f["replacement"]["available"] == false
             && f["replacement"]["path"]
                 .as_array()
-                .is_none_or(|p| p.is_empty())
+                .is_none_or(Vec::is_empty)
     }) {
         4
     } else if findings
