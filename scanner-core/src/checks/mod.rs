@@ -26,6 +26,7 @@ mod hlt002;
 mod node001;
 mod node002;
 mod path001;
+pub(crate) mod projection;
 pub mod rbac;
 pub(crate) mod skew001;
 mod skew003;
