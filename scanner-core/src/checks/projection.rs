@@ -119,8 +119,19 @@ const WORKLOAD: Keep = Fields(&[
     ("status", All),
 ]);
 
-/// Just the object's identity and metadata (`CSIDrivers`: their names).
-const META_ONLY: Keep = Fields(&[("apiVersion", All), ("kind", All), ("metadata", METADATA)]);
+/// Metadata without labels and annotations, for the kinds whose labels and annotations no
+/// reader uses (everything but pods, nodes and workloads): in a large cluster these are most of
+/// what such objects hold.
+const IDENTITY: Keep = Fields(&[
+    ("name", All),
+    ("namespace", All),
+    ("ownerReferences", All),
+    ("deletionTimestamp", All),
+    ("generation", All),
+]);
+
+/// Just the object's identity (`CSIDrivers`: their names).
+const META_ONLY: Keep = Fields(&[("apiVersion", All), ("kind", All), ("metadata", IDENTITY)]);
 
 /// Nodes: unschedulable, conditions and node info (versions, OS).
 const NODE: Keep = Fields(&[
@@ -134,7 +145,7 @@ const NODE: Keep = Fields(&[
 const SERVICE: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     ("spec", Fields(&[("type", All)])),
 ]);
 
@@ -143,7 +154,7 @@ const SERVICE: Keep = Fields(&[
 const ENDPOINTS: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     ("subsets", Fields(&[("addresses", Fields(&[]))])),
 ]);
 
@@ -151,15 +162,15 @@ const ENDPOINTS: Keep = Fields(&[
 const PERSISTENT_VOLUME: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     ("spec", All),
 ]);
 
-/// PDBs: budget, selector and status (DRN001-003, snapshots).
+/// PDBs: budget, selector and the status counters (DRN001-003, snapshots).
 const PDB: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     (
         "spec",
         Fields(&[
@@ -168,21 +179,30 @@ const PDB: Keep = Fields(&[
             ("selector", All),
         ]),
     ),
-    ("status", All),
+    (
+        "status",
+        Fields(&[
+            ("disruptionsAllowed", All),
+            ("observedGeneration", All),
+            ("currentHealthy", All),
+            ("desiredHealthy", All),
+            ("expectedPods", All),
+        ]),
+    ),
 ]);
 
 /// `ReplicaSets`: the controller (metadata) and the replica count (DRN002).
 const REPLICA_SET: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     ("spec", Fields(&[("replicas", All)])),
 ]);
 
 const HPA: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     (
         "spec",
         Fields(&[
@@ -200,7 +220,7 @@ const CLIENT_CONFIG: Keep = Fields(&[("service", All), ("url", All)]);
 const WEBHOOKS: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     (
         "webhooks",
         Fields(&[
@@ -218,7 +238,7 @@ const WEBHOOKS: Keep = Fields(&[
 const API_SERVICE: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     (
         "spec",
         Fields(&[("group", All), ("version", All), ("service", All)]),
@@ -231,7 +251,7 @@ const API_SERVICE: Keep = Fields(&[
 const CRD: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     (
         "spec",
         Fields(&[
@@ -257,7 +277,7 @@ const CRD: Keep = Fields(&[
 const JOB: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
-    ("metadata", METADATA),
+    ("metadata", IDENTITY),
     ("spec", Fields(&[("completions", All)])),
     ("status", All),
 ]);
