@@ -457,8 +457,8 @@ impl<'k> Visitor<'_> for KeySeed<'k> {
     }
 }
 
-#[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests fail loudly on purpose
+#[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
