@@ -28,6 +28,7 @@ mod node001;
 mod node002;
 mod path001;
 mod path002;
+pub(crate) mod projection;
 pub mod rbac;
 pub(crate) mod skew001;
 mod skew003;

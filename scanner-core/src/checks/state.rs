@@ -1,11 +1,13 @@
 //! What the checks read: lists of objects per resource, each either read or unavailable
-//! with the reason (a 403 names the missing permission). Objects are kept as JSON without
-//! their managed fields and last-applied annotation, which no check reads.
+//! with the reason (a 403 names the missing permission). Objects are kept as JSON trimmed to
+//! the fields the checks, snapshots and `plan` read (see [`super::projection`]), so a large
+//! cluster's lists stay small.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::projection;
 use crate::inspect::evidence::LAST_APPLIED_ANNOTATION;
 
 /// A resource the checks read.
@@ -178,11 +180,25 @@ impl ClusterState {
         Self::default()
     }
 
-    /// Records a resource's objects (every page of its list).
-    pub fn set(&mut self, resource: Resource, mut objects: Vec<Value>) {
-        for o in &mut objects {
-            slim(o);
-        }
+    /// Records a resource's objects (every page of its list), trimmed to what is read.
+    pub fn set(&mut self, resource: Resource, objects: Vec<Value>) {
+        let keep = projection::keep(resource);
+        let objects = objects
+            .into_iter()
+            .map(|o| projection::project(o, keep))
+            .collect();
+        self.lists.insert(resource, Ok(objects));
+    }
+
+    /// Records objects whole, as the state held them before the projection (to prove the
+    /// projection changes no reader's result).
+    #[cfg(test)]
+    pub(crate) fn set_whole(&mut self, resource: Resource, objects: Vec<Value>) {
+        self.lists.insert(resource, Ok(objects));
+    }
+
+    /// Records objects already trimmed by [`projection::parse`] (a live list).
+    pub(crate) fn set_projected(&mut self, resource: Resource, objects: Vec<Value>) {
         self.lists.insert(resource, Ok(objects));
     }
 
@@ -190,10 +206,8 @@ impl ClusterState {
     pub fn extend(&mut self, resource: Resource, objects: impl IntoIterator<Item = Value>) {
         let entry = self.lists.entry(resource).or_insert_with(|| Ok(Vec::new()));
         if let Ok(list) = entry {
-            list.extend(objects.into_iter().map(|mut o| {
-                slim(&mut o);
-                o
-            }));
+            let keep = projection::keep(resource);
+            list.extend(objects.into_iter().map(|o| projection::project(o, keep)));
         }
     }
 

@@ -16,7 +16,7 @@ use super::discovery::{ServedResource, parse_resource_list, plan_object_lists};
 use super::error::LiveError;
 use super::helm::{self, HelmRelease};
 use super::progress::Progress;
-use crate::checks::{ClusterState, Resource};
+use crate::checks::{ClusterState, Resource, projection};
 use crate::{Catalog, ErrorKind, WarningKind};
 
 type Result<T, E = LiveError> = std::result::Result<T, E>;
@@ -99,7 +99,8 @@ pub(crate) async fn scan(
             }
         }
         // A list both the write-history judge and the checks need, through the same version,
-        // is read once: full objects feed the judge and, slimmed, the checks.
+        // is read once: each item is parsed into the judge's slim view and the checks'
+        // projection.
         let plans: Vec<_> = plans
             .into_iter()
             .map(|plan| {
@@ -565,8 +566,60 @@ struct ListRequest<'a> {
     path: &'a str,
     /// Label and field selectors, as a query string.
     selectors: &'a str,
-    /// Keep whole objects (CRDs, Helm records), not only their write history.
-    full_objects: bool,
+    /// The view of each object for the write-history judge or Helm, if any.
+    object: Option<ObjectView>,
+    /// The resource whose projection the checks keep of each object, if any.
+    state: Option<Resource>,
+}
+
+/// How much of an object the judge (or Helm) reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ObjectView {
+    /// Names, managed fields and the annotations and label the judge reads ([`Slim`]).
+    Slim,
+    /// The whole object (CRDs, Helm records).
+    Full,
+}
+
+/// One list item, parsed into the views the request asked for.
+struct Item {
+    object: Option<Value>,
+    state: Option<Value>,
+}
+
+impl Item {
+    /// The key a list is ordered by, from whichever view was parsed (both keep the name).
+    fn key(&self) -> String {
+        self.object
+            .as_ref()
+            .or(self.state.as_ref())
+            .map(list_key)
+            .unwrap_or_default()
+    }
+}
+
+/// Parses one raw list item into the requested views.
+fn parse_item(
+    raw: &RawValue,
+    view: Option<ObjectView>,
+    state: Option<Resource>,
+) -> Result<Item, serde_json::Error> {
+    let object = match view {
+        None => None,
+        Some(ObjectView::Full) => Some(serde_json::from_str(raw.get())?),
+        // The slim view when it fits; the full object when some field has an unexpected
+        // type, so evidence parsing can report exactly what is wrong.
+        Some(ObjectView::Slim) => Some(
+            serde_json::from_str::<Slim>(raw.get())
+                .and_then(serde_json::to_value)
+                .or_else(|_| serde_json::from_str(raw.get()))?,
+        ),
+    };
+    // Built from the text, so fields no reader needs are never allocated.
+    let state = state
+        .map(|r| projection::parse(raw.get(), projection::keep(r)))
+        .transpose()?;
+    Ok(Item { object, state })
 }
 
 /// Reads every page of a collection, handing each page's items to `on_page`. A 410 for an
@@ -577,13 +630,14 @@ async fn list_pages(
     list: &ListRequest<'_>,
     opts: &Options,
     out: &mut ClusterOutcome,
-    mut on_page: impl FnMut(Vec<Value>, &mut ClusterOutcome),
+    mut on_page: impl FnMut(Vec<Item>, &mut ClusterOutcome),
 ) -> Result<bool> {
     let ListRequest {
         what,
         path,
         selectors,
-        full_objects,
+        object,
+        state,
     } = *list;
     let mut next: Option<String> = None;
     let mut resumes = 0u32;
@@ -670,16 +724,7 @@ async fn list_pages(
         out.stats.pages += 1;
         let mut items = Vec::with_capacity(raw_items.len());
         for raw in raw_items {
-            let parsed: Result<Value, serde_json::Error> = if full_objects {
-                serde_json::from_str(raw.get())
-            } else {
-                // The slim view when it fits; the full object when some field has an
-                // unexpected type, so evidence parsing can report exactly what is wrong.
-                serde_json::from_str::<Slim>(raw.get())
-                    .and_then(serde_json::to_value)
-                    .or_else(|_| serde_json::from_str(raw.get()))
-            };
-            match parsed {
+            match parse_item(raw, object, state) {
                 Ok(item) => items.push(item),
                 Err(e) => out.error(
                     what,
@@ -689,10 +734,10 @@ async fn list_pages(
             }
         }
         if let Some(skip) = &skip_through {
-            items.retain(|i| list_key(i).as_str() > skip.as_str());
+            items.retain(|i| i.key().as_str() > skip.as_str());
         }
         if let Some(last) = items.last() {
-            last_key = Some(list_key(last));
+            last_key = Some(last.key());
         }
         on_page(items, out);
         let following = page.metadata.next.filter(|t| !t.is_empty());
@@ -760,7 +805,7 @@ type StateRead = (Resource, Option<Vec<Value>>);
 /// Records a state list as read: its objects, or why the checks cannot use it.
 fn keep_state(state: &mut ClusterState, resource: Resource, objects: Option<Vec<Value>>) {
     match objects {
-        Some(objects) => state.set(resource, objects),
+        Some(objects) => state.set_projected(resource, objects),
         None => {
             state.unavailable_because(resource, "could not be read completely (see the errors)");
         }
@@ -785,31 +830,31 @@ async fn read_state(
                 what: &what,
                 path: &path,
                 selectors: "",
-                full_objects: true,
+                // Snapshots record what objects were written through: the slim view's
+                // managed fields, read beside the projection (which drops them).
+                object: keep_history.then_some(ObjectView::Slim),
+                state: Some(resource),
             };
             let mut objects = Vec::new();
             let mut used: BTreeSet<String> = BTreeSet::new();
             let complete = list_pages(conn, &request, opts, &mut part, |items, _| {
-                objects.extend(items.into_iter().map(|mut o| {
-                    // Snapshots record what objects were written through before the managed
-                    // fields are dropped.
-                    if keep_history {
-                        for f in o
-                            .pointer("/metadata/managedFields")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
+                for item in items {
+                    for f in item
+                        .object
+                        .as_ref()
+                        .and_then(|o| o.pointer("/metadata/managedFields"))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(v) = f.get("apiVersion").and_then(Value::as_str)
+                            && !used.contains(v)
                         {
-                            if let Some(v) = f.get("apiVersion").and_then(Value::as_str)
-                                && !used.contains(v)
-                            {
-                                used.insert(v.to_owned());
-                            }
+                            used.insert(v.to_owned());
                         }
                     }
-                    crate::checks::state::slim(&mut o);
-                    o
-                }));
+                    objects.extend(item.state);
+                }
             })
             .await?;
             Ok((resource, complete.then_some(objects), part, used))
@@ -829,7 +874,7 @@ async fn read_state(
 }
 
 /// Lists one resource and judges every object's write history; with `keep`, also returns the
-/// slimmed objects for that readiness list (`None` inside when the list was incomplete).
+/// projected objects for that readiness list (`None` inside when the list was incomplete).
 async fn list_objects(
     conn: &Connection,
     judge: &ClusterJudge<'_>,
@@ -848,23 +893,27 @@ async fn list_objects(
         what: &what,
         path: &path,
         selectors: "",
-        full_objects: is_crd || keep.is_some(),
+        object: Some(if is_crd {
+            ObjectView::Full
+        } else {
+            ObjectView::Slim
+        }),
+        state: keep,
     };
     let mut kept = Vec::new();
     let complete = list_pages(conn, &request, opts, out, |items, out| {
         progress.add_objects(items.len() as u64);
+        let mut objects = Vec::with_capacity(items.len());
+        for item in items {
+            objects.extend(item.object);
+            kept.extend(item.state);
+        }
         if is_crd {
-            for crd in &items {
+            for crd in &objects {
                 judge.crd(crd, out);
             }
         }
-        judge.objects(resource, &items, out);
-        if keep.is_some() {
-            kept.extend(items.into_iter().map(|mut o| {
-                crate::checks::state::slim(&mut o);
-                o
-            }));
-        }
+        judge.objects(resource, &objects, out);
     })
     .await?;
     Ok(keep.map(|r| (r, complete.then_some(kept))))
@@ -934,10 +983,11 @@ async fn helm_records(
             what: resource,
             path: &path,
             selectors,
-            full_objects: true,
+            object: Some(ObjectView::Full),
+            state: None,
         };
         list_pages(conn, &request, opts, out, |items, out| {
-            for item in &items {
+            for item in items.iter().filter_map(|i| i.object.as_ref()) {
                 out.stats.helm_records += 1;
                 // Secrets carry no kind in a list; the source says which storage it is.
                 let storage = if resource == "secrets" {

@@ -21,8 +21,9 @@ use crate::{Report, ScanError, ScanSettings, ScanWarning, Target, WalkOptions};
 pub struct LiveScan {
     /// The same report a file scan makes, with its `cluster` section.
     pub report: Report,
-    /// The lists read for the readiness checks (nodes, pods, workloads, ...); a list that
-    /// could not be read holds the reason.
+    /// The lists read for the readiness checks (nodes, pods, workloads, ...), each object
+    /// trimmed to the fields the checks, snapshots and `plan` read; a list that could not be
+    /// read holds the reason.
     pub state: ClusterState,
 }
 
