@@ -151,11 +151,13 @@ pub(crate) async fn scan(
                     what: &what,
                     path: &path,
                     selectors: "",
-                    full_objects: false,
+                    object: Some(ObjectView::Slim),
+                    state: None,
                 };
                 list_pages(conn, &request, opts, &mut part, |items, part| {
                     progress.add_objects(items.len() as u64);
-                    judge.custom_resources(&crd, &served, &items, part);
+                    let objects: Vec<Value> = items.into_iter().filter_map(|i| i.object).collect();
+                    judge.custom_resources(&crd, &served, &objects, part);
                 })
                 .await?;
                 Ok(part)
