@@ -43,8 +43,9 @@ struct Label {
     old: &'static str,
     /// The label that replaces it.
     new: &'static str,
-    /// The minor from which nodes lose it (`None`: deprecated, with no removal release).
-    gone: Option<KubeVersion>,
+    /// The removal fact (`data/removals.yaml`) giving the minor from which nodes lose it
+    /// (`None`: deprecated, with no removal release).
+    gone: Option<&'static str>,
     /// Why it is a problem, for the message.
     why: &'static str,
 }
@@ -86,18 +87,22 @@ const LABELS: &[Label] = &[
     Label {
         old: "node-role.kubernetes.io/master",
         new: "node-role.kubernetes.io/control-plane",
-        gone: Some(KubeVersion::new(1, 24)),
+        gone: Some("master-label"),
         why: "a label kubeadm stops putting on control-plane nodes in 1.24 (its upgrade removes it)",
     },
 ];
 
 /// The control-plane taint key kubeadm retired, its replacement, and the minor from which
 /// control-plane nodes carry the new one (the old one is gone a minor later).
-const MASTER_TAINT: (&str, &str, KubeVersion) = (
+const MASTER_TAINT: (&str, &str) = (
     "node-role.kubernetes.io/master",
     "node-role.kubernetes.io/control-plane",
-    KubeVersion::new(1, 24),
 );
+
+/// The minor of one of this check's removal facts (`data/removals.yaml`).
+fn removed_in(id: &str) -> Option<KubeVersion> {
+    super::facts::find("API003", id, super::facts::Effect::Removed).map(|f| f.minor)
+}
 
 /// The pod-level alpha seccomp annotation.
 const SECCOMP_POD: &str = "seccomp.security.alpha.kubernetes.io/pod";
@@ -211,7 +216,7 @@ fn issues(ctx: &Context<'_>, meta: Option<&Value>, spec: &Value) -> Vec<Issue> {
             continue;
         };
         let hop = match label.gone {
-            Some(gone) => match hop_reaching(ctx, gone) {
+            Some(fact) => match removed_in(fact).and_then(|gone| hop_reaching(ctx, gone)) {
                 Some(h) => Some(h),
                 None => continue,
             },
@@ -239,7 +244,11 @@ fn issues(ctx: &Context<'_>, meta: Option<&Value>, spec: &Value) -> Vec<Issue> {
             text: format!("{place} uses {old}, {why}: {effect}; use {new} instead"),
         });
     }
-    let (old_taint, new_taint, from) = MASTER_TAINT;
+    let (old_taint, new_taint) = MASTER_TAINT;
+    // kubeadm added the new taint in the release that dropped the master label (KEP-2067),
+    // and dropped the old taint in the next.
+    let from = removed_in("master-label");
+    let taint_gone = removed_in("master-taint");
     let tolerations: Vec<&Value> = spec
         .get("tolerations")
         .and_then(Value::as_array)
@@ -256,13 +265,14 @@ fn issues(ctx: &Context<'_>, meta: Option<&Value>, spec: &Value) -> Vec<Issue> {
         .iter()
         .any(|t| text(t, "/key") == Some(old_taint))
         && !tolerates(new_taint)
+        && let (Some(from), Some(taint_gone)) = (from, taint_gone)
         && let Some(hop) = hop_reaching(ctx, from)
     {
         out.push(Issue {
             key: "toleration master".to_owned(),
             severity: Severity::Warning,
             hop: Some(hop),
-            text: format!("tolerates {old_taint} but not {new_taint}: kubeadm taints control-plane nodes {new_taint} from 1.24 and drops the old taint in 1.25, so these pods no longer fit on control-plane nodes; tolerate {new_taint} as well"),
+            text: format!("tolerates {old_taint} but not {new_taint}: kubeadm taints control-plane nodes {new_taint} from {from} and drops the old taint in {taint_gone}, so these pods no longer fit on control-plane nodes; tolerate {new_taint} as well"),
         });
     }
     if let Some(gone) = seccomp_gone()

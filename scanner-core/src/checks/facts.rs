@@ -159,6 +159,9 @@ mod tests {
             ("API002", "gitRepo", Effect::Disabled),
             ("API002", "gitRepo", Effect::Locked),
             ("API003", "seccomp-annotations", Effect::Removed),
+            ("API003", "master-label", Effect::Removed),
+            ("API003", "master-taint", Effect::Removed),
+            ("SKEW006", "drain-delete-local-data", Effect::Removed),
             ("SKEW005", "DisableCloudProviders", Effect::Disabled),
         ] {
             assert!(find(check, id, effect).is_some(), "{check} {id} {effect:?}");

@@ -66,15 +66,22 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
             .at_hop(hop),
         );
     }
-    if kubectl < KubeVersion::new(1, 31)
-        && let Some(&hop) = ctx.hops.iter().find(|h| **h >= KubeVersion::new(1, 31))
+    let flag_gone = super::facts::find(
+        "SKEW006",
+        "drain-delete-local-data",
+        super::facts::Effect::Removed,
+    )
+    .map(|f| f.minor);
+    if let Some(gone) = flag_gone
+        && kubectl < gone
+        && let Some(&hop) = ctx.hops.iter().find(|h| **h >= gone)
     {
         out.push(
             CheckFinding::new(
                 &CHECK,
                 Severity::Info,
                 "kubectl",
-                "when kubectl moves to 1.31 or later, `kubectl drain --delete-local-data` stops working: use --delete-emptydir-data in scripts now",
+                format!("when kubectl moves to {gone} or later, `kubectl drain --delete-local-data` stops working: use --delete-emptydir-data in scripts now"),
             )
             .at_hop(hop),
         );
