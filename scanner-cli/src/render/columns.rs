@@ -120,9 +120,31 @@ impl Column {
             Self::Namespace => f.namespace.clone(),
             Self::Kind => Some(f.kind.clone()),
             Self::Version => Some(f.api_version.clone()),
-            Self::Replacement => f.replacement.as_ref().map(|r| match &r.kind {
-                Some(k) if *k != f.kind => format!("{} {k}", r.api_version),
-                _ => r.api_version.clone(),
+            Self::Replacement => f.replacement.as_ref().map(|r| {
+                let name = |api_version: &str, kind: Option<&String>| match kind {
+                    Some(k) if *k != f.kind => format!("{api_version} {k}"),
+                    _ => api_version.to_owned(),
+                };
+                let last = name(&r.api_version, r.kind.as_ref());
+                // A path of several moves starts with a version served today: name it, or the
+                // table contradicts the finding's message (and the plan).
+                match r.path.first() {
+                    Some(first) if r.path.len() > 1 => {
+                        let group = |v: &str| v.rsplit_once('/').map(|(g, _)| g.to_owned());
+                        // Within one group the last move is named by its version alone.
+                        let last = match group(&r.api_version) {
+                            Some(g) if Some(&g) == group(&first.api_version).as_ref() => {
+                                last[g.len() + 1..].to_owned()
+                            }
+                            _ => last,
+                        };
+                        format!(
+                            "{} -> {last}",
+                            name(&first.api_version, first.kind.as_ref())
+                        )
+                    }
+                    _ => last,
+                }
             }),
             Self::Status => Some(f.status.as_str().to_owned()),
             Self::Code => Some(f.code.as_str().to_owned()),

@@ -520,3 +520,40 @@ fn addon_version_lines_know_releases_that_removed_nothing() {
         beyond.transcript()
     ));
 }
+
+#[test]
+fn tables_name_the_first_move_of_a_migration_path() {
+    // v1beta2 is gone in 1.29 and v1 is only served from 1.29: from 1.27 the way is v1beta3
+    // now, then v1. The table must say so, as the finding's message and the plan do.
+    let runs: &[&[&str]] = &[
+        &[
+            "files",
+            "fixtures/manifests/removed/v1.29-flowschema-v1beta2.yaml",
+            "-t",
+            "1.33",
+            "--current",
+            "1.27",
+        ],
+        &[
+            "files",
+            "fixtures/manifests/removed/v1.29-flowschema-v1beta2.yaml",
+            "-t",
+            "1.33",
+            "--current",
+            "1.27",
+            "-o",
+            "wide",
+        ],
+    ];
+    for args in runs {
+        let run = upcheck(args);
+        assert_eq!(run.code, 3, "{}", run.transcript());
+        assert!(
+            run.stdout
+                .contains("flowcontrol.apiserver.k8s.io/v1beta3 -> v1"),
+            "{}",
+            run.stdout
+        );
+    }
+    insta::assert_snapshot!(transcripts(runs));
+}
