@@ -11,15 +11,10 @@
 //! use scanner_core::{KubeVersion, Report};
 //!
 //! // Worked example A: 1.29 → 1.33 with every node at 1.27.
-//! let input = PlanInput {
-//!     apiservers: vec![KubeVersion::new(1, 29)],
-//!     target: KubeVersion::new(1, 33),
-//!     pools: vec![NodePool::new("workers", KubeVersion::new(1, 27), 3)],
-//!     kubectl: None,
-//!     provider: Provider::Generic,
-//!     today: None,
-//!     catalog_newest: Some(KubeVersion::new(1, 36)),
-//! };
+//! let mut input = PlanInput::new(vec![KubeVersion::new(1, 29)], KubeVersion::new(1, 33));
+//! input.pools = vec![NodePool::new("workers", KubeVersion::new(1, 27), 3)];
+//! input.provider = Provider::Generic;
+//! input.catalog_newest = Some(KubeVersion::new(1, 36));
 //! let plan = Plan::build(input, None).unwrap();
 //! let hops: Vec<String> = plan.hops.iter().map(|h| h.to.to_string()).collect();
 //! assert_eq!(hops, ["1.30", "1.31", "1.32", "1.33"]);
@@ -186,6 +181,7 @@ impl NodePool {
 
 /// What a plan is computed from.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct PlanInput {
     /// The minor of every apiserver instance (one for a managed or single control plane).
     pub apiservers: Vec<KubeVersion>,
@@ -201,6 +197,22 @@ pub struct PlanInput {
     pub today: Option<String>,
     /// The newest release the catalog covers.
     pub catalog_newest: Option<KubeVersion>,
+}
+
+impl PlanInput {
+    /// A plan from `apiservers` to `target`, with no node pools, no kubectl version, a generic
+    /// provider and no dates; set the other fields as they are known.
+    pub fn new(apiservers: Vec<KubeVersion>, target: KubeVersion) -> Self {
+        Self {
+            apiservers,
+            target,
+            pools: Vec::new(),
+            kubectl: None,
+            provider: Provider::default(),
+            today: None,
+            catalog_newest: None,
+        }
+    }
 }
 
 /// Why no plan can be made.

@@ -7,7 +7,11 @@ use crate::parse;
 use crate::source::WalkOptions;
 
 /// Everything a scan needs to know, already resolved (the core never reads config files).
+///
+/// Built with [`ScanSettings::new`] and then adjusted field by field, so fields can be added
+/// without breaking embedders.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScanSettings {
     /// Target (and current) version per catalog component.
     pub targets: Targets,

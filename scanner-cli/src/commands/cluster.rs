@@ -120,10 +120,7 @@ impl LiveArgs<'_> {
 
 /// `--select` and `--ignore`, with unknown codes refused.
 pub fn selection(c: &CheckSelectArgs) -> Result<Selection> {
-    let selection = Selection {
-        select: c.select.clone(),
-        ignore: c.ignore.clone(),
-    };
+    let selection = Selection::new(c.select.clone(), c.ignore.clone());
     let patterns: Vec<String> = selection
         .select
         .iter()

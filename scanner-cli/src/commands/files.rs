@@ -12,22 +12,20 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
     let catalog = &*loaded.catalog;
     let (targets, target_notes) = targets::resolve(&args.targets, catalog, &loaded.file_targets)?;
     let columns = super::columns(&args.report)?;
-    let settings = ScanSettings {
-        targets,
-        only_removed: args.report.only_removed,
-        walk: WalkOptions {
-            exclude: cli.policy.exclude.clone(),
-            respect_ignore_files: !args.no_ignore,
-            hidden: !args.skip_hidden,
-            follow_symlinks: !args.no_follow,
-            max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
-            pipe_timeout: std::time::Duration::from_secs(args.pipe_timeout),
-        },
-        keep_for_checks: args.checks,
-        parse: scanner_core::parse::ParseLimits {
-            max_depth: args.max_yaml_depth,
-            max_alias_expansion: args.max_yaml_expansion,
-        },
+    let mut settings = ScanSettings::new(targets);
+    settings.only_removed = args.report.only_removed;
+    settings.walk = WalkOptions {
+        exclude: cli.policy.exclude.clone(),
+        respect_ignore_files: !args.no_ignore,
+        hidden: !args.skip_hidden,
+        follow_symlinks: !args.no_follow,
+        max_file_bytes: args.max_file_size.saturating_mul(1 << 20),
+        pipe_timeout: std::time::Duration::from_secs(args.pipe_timeout),
+    };
+    settings.keep_for_checks = args.checks;
+    settings.parse = scanner_core::parse::ParseLimits {
+        max_depth: args.max_yaml_depth,
+        max_alias_expansion: args.max_yaml_expansion,
     };
     let selection = super::cluster::selection(&args.check_select)?;
     let kubectl = super::cluster::kubectl_version(&args.check_select)?;

@@ -38,12 +38,10 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
     } else {
         offline(cli, args, target, &loaded)?
     };
-    let input = PlanInput {
-        kubectl,
-        today: Some(today()),
-        catalog_newest,
-        ..input
-    };
+    let mut input = input;
+    input.kubectl = kubectl;
+    input.today = Some(today());
+    input.catalog_newest = catalog_newest;
     let plan = match Plan::build(input, report.as_ref()) {
         Ok(p) => p,
         Err(e) => {
@@ -149,16 +147,12 @@ fn offline(
             &loaded.catalog,
             &loaded.file_targets,
         )?;
-        let settings = ScanSettings {
-            targets,
-            only_removed: false,
-            walk: WalkOptions {
-                exclude: cli.policy.exclude.clone(),
-                ..WalkOptions::default()
-            },
-            keep_for_checks: true,
-            parse: scanner_core::parse::ParseLimits::default(),
+        let mut settings = ScanSettings::new(targets);
+        settings.walk = WalkOptions {
+            exclude: cli.policy.exclude.clone(),
+            ..WalkOptions::default()
         };
+        settings.keep_for_checks = true;
         let mut inputs = Vec::new();
         for p in &args.paths {
             inputs.push(if p.as_os_str() == "-" {
@@ -190,15 +184,9 @@ fn offline(
         report.apply_ignores(&policy.ignores, &|p| policy.rel_path(p));
         Some(report)
     };
-    let input = PlanInput {
-        apiservers,
-        target,
-        pools,
-        kubectl: None,
-        provider: provider_of(args.provider).unwrap_or_default(),
-        today: None,
-        catalog_newest: None,
-    };
+    let mut input = PlanInput::new(apiservers, target);
+    input.pools = pools;
+    input.provider = provider_of(args.provider).unwrap_or_default();
     Ok((input, report))
 }
 
@@ -228,10 +216,7 @@ fn add_node_skew(
             })
             .collect(),
     );
-    let only = checks::Selection {
-        select: vec![SKEW001.to_owned()],
-        ignore: Vec::new(),
-    };
+    let only = checks::Selection::new(vec![SKEW001.to_owned()], Vec::new());
     let skew = checks::run(&nodes, running, target, &only, false, None);
     readiness.not_run.retain(|n| n.code != SKEW001);
     readiness.ran.extend(skew.ran);
@@ -299,15 +284,9 @@ fn live(cli: &Cli, args: &PlanArgs, target: KubeVersion) -> Result<(PlanInput, O
         .collect();
     let provider = provider_of(args.provider)
         .unwrap_or_else(|| Provider::detect(server.as_deref(), labels.iter().copied()));
-    let input = PlanInput {
-        apiservers,
-        target,
-        pools: pools(nodes),
-        kubectl: None,
-        provider,
-        today: None,
-        catalog_newest: None,
-    };
+    let mut input = PlanInput::new(apiservers, target);
+    input.pools = pools(nodes);
+    input.provider = provider;
     Ok((input, Some(report)))
 }
 

@@ -145,6 +145,7 @@ pub fn find(code: &str) -> Option<&'static Check> {
 
 /// Which checks run: `--select` and `--ignore`, by code or prefix (`DRN`, `SKEW001`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Selection {
     /// Only these codes or prefixes (empty: all).
     pub select: Vec<String>,
@@ -153,6 +154,11 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Runs the codes matching `select` (every code when empty) except those matching `ignore`.
+    pub fn new(select: Vec<String>, ignore: Vec<String>) -> Self {
+        Self { select, ignore }
+    }
+
     /// Whether `code` runs.
     pub fn includes(&self, code: &str) -> bool {
         let matches = |p: &String| crate::code_pattern::matches(p, code);
