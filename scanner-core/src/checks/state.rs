@@ -1,6 +1,6 @@
 //! What the checks read: lists of objects per resource, each either read or unavailable
 //! with the reason (a 403 names the missing permission). Objects are kept as JSON trimmed to
-//! the fields the checks, snapshots and `plan` read (see [`super::projection`]), so a large
+//! the fields the checks, snapshots and `plan` read (see `checks/projection.rs`), so a large
 //! cluster's lists stay small.
 
 use std::collections::BTreeMap;
