@@ -70,6 +70,9 @@ pub enum Command {
     /// Scan manifest files, directories and stdin for deprecated and removed API versions
     #[command(after_help = EXIT_CODES_HELP)]
     Files(FilesArgs),
+    /// Rewrite manifests to the replacement APIs, converting the fields that changed: a
+    /// unified diff by default, --write edits the files, `-` converts stdin to stdout
+    Fix(FixArgs),
     /// Scan a live cluster: objects by the API versions they were written through (managed
     /// fields, last-applied), Helm releases, the apiserver's deprecated-API metric, CRDs
     #[command(after_help = EXIT_CODES_HELP)]
@@ -501,6 +504,60 @@ pub struct FilesArgs {
     /// manifests); without it such a scan is an error (exit code 1)
     #[arg(long)]
     pub allow_empty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Files and directories to fix (directories recursively: *.yaml, *.yml, *.json); `-`
+    /// converts stdin and writes the converted stream to stdout. Default: the current directory
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    /// Edit the files in place (each written to a temporary file and renamed over the
+    /// original, so no manifest is ever half-written) instead of printing a diff
+    #[arg(long)]
+    pub write: bool,
+
+    /// Convert only APIs removed at the target; leave the deprecated ones
+    #[arg(long)]
+    pub only_removed: bool,
+
+    /// Output: `diff` (a unified diff that `git apply` takes) or `json` (what was converted
+    /// and left, per object)
+    #[arg(short, long, value_enum, default_value_t = FixFormat::Diff)]
+    pub output: FixFormat,
+
+    /// Do not honour .gitignore, .ignore and .upcheckignore files
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Skip hidden files and directories
+    #[arg(long)]
+    pub skip_hidden: bool,
+
+    /// Number of threads (default: one per CPU)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Files larger than this many MiB are not read (an error names them)
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub max_file_size: u64,
+}
+
+/// What `upcheck fix` prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    /// A unified diff of every change (`git apply`-able); with --write, nothing
+    Diff,
+    /// The fix report as JSON: per file, the objects converted (with notes) and left (with
+    /// the reason)
+    Json,
 }
 
 /// How the report is written and which findings fail the gate.

@@ -66,7 +66,11 @@ fn locate(cli: &Cli, cwd: &Path) -> Option<PathBuf> {
 pub fn apply(cli: &mut Cli) -> Result<()> {
     if !matches!(
         cli.command,
-        Command::Files(_) | Command::Cluster(_) | Command::Helm(_) | Command::Plan(_)
+        Command::Files(_)
+            | Command::Fix(_)
+            | Command::Cluster(_)
+            | Command::Helm(_)
+            | Command::Plan(_)
     ) {
         return Ok(());
     }
@@ -110,6 +114,14 @@ pub fn apply(cli: &mut Cli) -> Result<()> {
 
     let (targets, catalog) = match &mut cli.command {
         Command::Files(a) => {
+            if a.paths.is_empty()
+                && let Some(include) = &file.include
+            {
+                a.paths = include.iter().map(|p| resolve(p)).collect();
+            }
+            (&mut a.targets, &mut a.catalog)
+        }
+        Command::Fix(a) => {
             if a.paths.is_empty()
                 && let Some(include) = &file.include
             {

@@ -36,6 +36,7 @@
 mod build;
 pub mod checks;
 pub mod code_pattern;
+pub mod fix;
 pub mod inspect;
 mod judge;
 pub mod live;

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod cluster;
 pub mod docs;
 pub mod files;
+pub mod fix;
 pub mod plan;
 pub mod snapshot;
 pub mod version;

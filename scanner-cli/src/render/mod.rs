@@ -3,6 +3,7 @@
 
 pub mod columns;
 pub(crate) mod csv;
+pub mod diff;
 pub mod explain;
 mod github;
 mod junit;

@@ -12,6 +12,7 @@ mod cli;
 mod cluster;
 mod cluster_recorded;
 mod first_run;
+mod fix;
 mod plan;
 mod recorded_v1_34;
 mod snapshot;

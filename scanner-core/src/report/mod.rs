@@ -9,6 +9,7 @@ pub mod code;
 mod error;
 mod finding;
 pub(crate) mod fingerprint;
+pub mod fix;
 pub mod readiness;
 pub mod suppressed;
 
@@ -23,6 +24,7 @@ pub use cluster::{
 pub use code::{CodeInfo, Family};
 pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 pub use finding::{Code, Finding, FindingReplacement, Location, Origin, PathStep, Position};
+pub use fix::{FileFix, FixReport, LeftObject, ObjectChange};
 pub use readiness::{CheckFinding, NotRun, Readiness, Severity};
 pub use suppressed::{IGNORE_ANNOTATION, Suppressed, SuppressedBy};
 

@@ -1,0 +1,213 @@
+//! `upcheck fix` (issue 22): the diff, --write, stdin, exit codes, bad input.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{upcheck, upcheck_with};
+
+const CRON: &str = "# nightly report\napiVersion: batch/v1beta1 # was beta\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: \"0 3 * * *\"\n";
+const CONFIG: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n";
+
+fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    fs::read_to_string(dir.join(name)).unwrap()
+}
+
+#[test]
+fn the_diff_applies_with_git_and_equals_what_write_does() {
+    let files = [
+        ("cron.yaml", CRON),
+        ("config.yaml", CONFIG),
+        ("nested/stream.yaml", &format!("{CONFIG}---\n{CRON}")),
+    ];
+    let by_diff = dir_with(&files);
+    let by_write = dir_with(&files);
+
+    let run = upcheck_with(by_diff.path(), &["fix", "-t", "1.25", "."], None, &[]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(run.stdout.starts_with("--- a/"), "{}", run.stdout);
+    fs::write(by_diff.path().join("fix.patch"), &run.stdout).unwrap();
+    let git = Command::new("git")
+        .args(["apply", "--unsafe-paths", "fix.patch"])
+        .current_dir(by_diff.path())
+        .output()
+        .expect("git runs");
+    assert!(
+        git.status.success(),
+        "{}",
+        String::from_utf8_lossy(&git.stderr)
+    );
+
+    let written = upcheck_with(
+        by_write.path(),
+        &["fix", "-t", "1.25", "--write", "."],
+        None,
+        &[],
+    );
+    assert_eq!(written.code, 2, "{}", written.transcript());
+    assert!(written.stdout.is_empty(), "--write prints no diff");
+    for (name, _) in &files {
+        assert_eq!(
+            read(by_diff.path(), name),
+            read(by_write.path(), name),
+            "{name}"
+        );
+    }
+    // Only the line that had to change changed; the file without findings is untouched.
+    assert_eq!(
+        read(by_write.path(), "cron.yaml"),
+        CRON.replace("batch/v1beta1", "batch/v1")
+    );
+    assert_eq!(read(by_write.path(), "config.yaml"), CONFIG);
+
+    // Idempotent: a second run has nothing to do.
+    let again = upcheck_with(by_write.path(), &["fix", "-t", "1.25", "."], None, &[]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    assert!(again.stdout.is_empty());
+}
+
+#[test]
+fn stdin_is_converted_to_stdout_whole() {
+    let stream = format!("{CONFIG}---\n{CRON}");
+    let run = upcheck_with(
+        Path::new("."),
+        &["fix", "-t", "1.25", "-"],
+        Some(&stream),
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert_eq!(run.stdout, stream.replace("batch/v1beta1", "batch/v1"));
+    insta::assert_snapshot!(run.stderr);
+
+    let clean = upcheck_with(
+        Path::new("."),
+        &["fix", "-t", "1.25", "-"],
+        Some(CONFIG),
+        &[],
+    );
+    assert_eq!(clean.code, 0, "{}", clean.transcript());
+    assert_eq!(
+        clean.stdout, CONFIG,
+        "nothing to change: the stream passes through"
+    );
+
+    let mixed = upcheck(&["fix", "-t", "1.25", "-", "fixtures/examples"]);
+    assert_eq!(mixed.code, 1);
+    insta::assert_snapshot!(mixed.stderr, @"error: `-` converts stdin to stdout and cannot be combined with other paths; fix files in a separate run
+");
+}
+
+#[test]
+fn a_broken_document_is_left_and_reported_while_its_siblings_are_converted() {
+    let text = format!(
+        "{CRON}---\nkind: [unclosed\n---\n{}",
+        CRON.replace("nightly", "weekly")
+    );
+    let dir = dir_with(&[("mixed.yaml", &text)]);
+    let run = upcheck_with(
+        dir.path(),
+        &["fix", "-t", "1.25", "--write", "mixed.yaml"],
+        None,
+        &[],
+    );
+    assert_eq!(
+        run.code,
+        1,
+        "an unreadable document is an error: {}",
+        run.transcript()
+    );
+    assert_eq!(
+        read(dir.path(), "mixed.yaml"),
+        text.replace("batch/v1beta1", "batch/v1")
+    );
+    assert!(run.stderr.contains("mixed.yaml:9:"), "{}", run.stderr);
+    assert!(run.stderr.contains("not valid YAML"), "{}", run.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn write_on_a_read_only_file_names_it_and_writes_the_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = dir_with(&[("locked.yaml", CRON), ("open.yaml", CRON)]);
+    let locked = dir.path().join("locked.yaml");
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o444)).unwrap();
+    let run = upcheck_with(
+        dir.path(),
+        &["fix", "-t", "1.25", "--write", "."],
+        None,
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("error: cannot write ./locked.yaml: the file is read-only"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        read(dir.path(), "locked.yaml"),
+        CRON,
+        "the read-only file is untouched"
+    );
+    assert_eq!(
+        read(dir.path(), "open.yaml"),
+        CRON.replace("batch/v1beta1", "batch/v1")
+    );
+    assert_eq!(
+        fs::metadata(dir.path().join("open.yaml"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o666 & !umask_bits(),
+        "a written file keeps its permissions"
+    );
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "locked.yaml" && n != "open.yaml")
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file is left: {leftovers:?}"
+    );
+}
+
+/// The bits the process umask clears from a new file's mode.
+#[cfg(unix)]
+fn umask_bits() -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = tempfile::tempdir().unwrap();
+    let path = probe.path().join("probe");
+    fs::write(&path, "").unwrap();
+    !fs::metadata(&path).unwrap().permissions().mode() & 0o666
+}
+
+#[test]
+fn nothing_to_change_exits_0_and_json_lists_what_was_done() {
+    let dir = dir_with(&[("config.yaml", CONFIG)]);
+    let run = upcheck_with(dir.path(), &["fix", "-t", "1.25", "."], None, &[]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.is_empty());
+
+    let dir = dir_with(&[("cron.yaml", CRON)]);
+    let run = upcheck_with(
+        dir.path(),
+        &["fix", "-t", "1.25", "-o", "json", "cron.yaml"],
+        None,
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    insta::assert_snapshot!(run.stdout);
+}
