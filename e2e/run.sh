@@ -132,6 +132,9 @@ for hop in hops:
     print("hop %s: %d objects to migrate, as the scan found" % (hop, planned))
 PY
 
+log "upcheck fix: every converted fixture is accepted by a server-side dry-run create"
+python3 "$HERE/fix_dry_run.py" "$WD" "$UPCHECK" "$ROOT/fixtures/fix" || die "a converted fixture was rejected"
+
 log "upcheck snapshot save, then diff against the same cluster"
 rc=0
 "$UPCHECK" snapshot save --kubeconfig "$WD/kubeconfig" --context e2e-scanner -o "$WD/snapshot.json" \

@@ -436,7 +436,7 @@ impl Editor<'_> {
             }
             other => {
                 text.push(' ');
-                text.push_str(&self.inline(other));
+                text.push_str(&Self::inline(other));
             }
         }
         Edit {
@@ -449,7 +449,7 @@ impl Editor<'_> {
     /// Rewrites a node whole, in place: a sequence item, or the object itself.
     fn replace_whole(&self, node: &Node, after: &Value) -> Edit {
         let col = column(self.text, node.start);
-        let text = if self.layout.json || self.in_flow(node) {
+        let text = if self.layout.json || Self::in_flow(node) {
             self.flow_value(after, line_indent(self.text, node.start))
         } else {
             let mut s = String::new();
@@ -468,7 +468,7 @@ impl Editor<'_> {
                     return Edit {
                         start: node.start,
                         end: node.end,
-                        text: self.inline(other),
+                        text: Self::inline(other),
                     };
                 }
             }
@@ -483,7 +483,7 @@ impl Editor<'_> {
         }
     }
 
-    fn in_flow(&self, node: &Node) -> bool {
+    fn in_flow(node: &Node) -> bool {
         matches!(
             node.kind,
             Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. }
@@ -514,7 +514,7 @@ impl Editor<'_> {
             }
             other => {
                 out.push(' ');
-                out.push_str(&self.inline(other));
+                out.push_str(&Self::inline(other));
                 out.push_str(self.layout.eol);
             }
         }
@@ -535,7 +535,7 @@ impl Editor<'_> {
             }
             other => {
                 out.push(' ');
-                out.push_str(&self.inline(other));
+                out.push_str(&Self::inline(other));
                 out.push_str(self.layout.eol);
             }
         }
@@ -543,7 +543,7 @@ impl Editor<'_> {
 
     /// A value on one line of block YAML: a scalar, or an empty or nested collection in flow
     /// style.
-    fn inline(&self, value: &Value) -> String {
+    fn inline(value: &Value) -> String {
         match value {
             Value::Object(_) | Value::Array(_) => json_compact(value),
             scalar => yaml_scalar(scalar, Style::Plain),
@@ -600,6 +600,7 @@ struct MapPlan {
 }
 
 impl MapPlan {
+    #[allow(clippy::many_single_char_names)] // b(efore) and a(fter), as everywhere in this file
     fn new(entries: &[(Node, Node)], b: &Map<String, Value>, a: &Map<String, Value>) -> Self {
         let index_of = |k: &str| entries.iter().rposition(|(n, _)| n.scalar() == Some(k));
         // The surviving entry each new key follows in the converted object.
@@ -985,6 +986,98 @@ spec:
             "x:y",
         ] {
             assert!(plain_is_string(s), "{s:?} can stay plain");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::fix::tree;
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            "[a-z][a-z0-9./-]{0,8}".prop_map(Value::String),
+            Just(Value::String("true".into())),
+            Just(Value::String("80".into())),
+            Just(Value::String("a: b".into())),
+            (0u32..1000).prop_map(Value::from),
+            any::<bool>().prop_map(Value::Bool),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 1..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-e]{1,2}", inner, 1..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A random edit somewhere in the tree: a scalar changed, a key removed, added or
+    /// renamed, a value replaced by another shape.
+    fn mutate(v: &mut Value, choice: &[u8], replacement: &Value) {
+        let Some((&c, rest)) = choice.split_first() else {
+            return;
+        };
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                let keys: Vec<String> = m.keys().cloned().collect();
+                let k = &keys[usize::from(c) % keys.len()];
+                match c % 5 {
+                    0 if m.len() > 1 => {
+                        m.remove(k);
+                    }
+                    1 => {
+                        m.insert(format!("new{c}"), replacement.clone());
+                    }
+                    2 => {
+                        let moved = m.remove(k).unwrap_or(Value::Null);
+                        m.insert(format!("{k}X"), moved);
+                    }
+                    _ => mutate(m.get_mut(k).expect("present"), rest, replacement),
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                let i = usize::from(c) % items.len();
+                mutate(&mut items[i], rest, replacement);
+            }
+            other => *other = replacement.clone(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// Whatever the change, the edited text reads back as exactly the changed value, or
+        /// the editor refuses; nothing else is ever written.
+        #[test]
+        fn edits_read_back_as_the_changed_value(
+            mut before in prop::collection::btree_map("[a-e]{1,2}", value(), 1..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            choice in prop::collection::vec(any::<u8>(), 1..5),
+            replacement in value(),
+            json in any::<bool>(),
+        ) {
+            before["kind"] = Value::String("Thing".into());
+            let text = if json {
+                serde_json::to_string_pretty(&before).expect("serializes")
+            } else {
+                serde_saphyr::to_string(&before).expect("serializes")
+            };
+            let parsed: Value = serde_saphyr::from_str(&text).expect("reads back");
+            let mut after = parsed.clone();
+            mutate(&mut after, &choice, &replacement);
+            let root = tree::parse(&text).expect("parses").expect("a document");
+            let layout = Layout::detect(&text, &root);
+            if let Ok(edits) = plan(&text, &root, &parsed, &after, &layout) {
+                let out = apply(&text, &edits);
+                let back: Value = serde_saphyr::from_str(&out)
+                    .map_err(|e| TestCaseError::fail(format!("{e}\n{out}")))?;
+                prop_assert_eq!(back, after, "{}", out);
+            }
         }
     }
 }

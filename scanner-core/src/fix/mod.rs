@@ -234,7 +234,7 @@ impl<'c> Fixer<'c> {
                 ));
                 continue;
             };
-            let (after, notes) = match self.convert(before, f, &to) {
+            let (after, notes) = match Self::convert(before, f, &to) {
                 Ok(done) => done,
                 Err((reason, failed)) => {
                     out.left.push(left(f, Some(&to), reason, failed));
@@ -320,7 +320,7 @@ impl<'c> Fixer<'c> {
                 out.left.push(left(f, Some(&to), format!("a template that cannot be read without rendering: change apiVersion to {to} and check by hand{steps}"), false));
                 continue;
             };
-            match self.convert(&object, f, &to) {
+            match Self::convert(&object, f, &to) {
                 Ok((after, _)) => {
                     let mut only_version = object.clone();
                     only_version["apiVersion"] = Value::String(to.clone());
@@ -362,7 +362,6 @@ impl<'c> Fixer<'c> {
     /// Converts and validates; errors carry the reason and whether the attempt failed (as
     /// opposed to a conversion that does not exist).
     fn convert(
-        &self,
         before: &Value,
         f: &Finding,
         to: &str,

@@ -176,7 +176,7 @@ impl Frame {
             self.children.last().map_or(self.start, |c| c.end)
         };
         let kind = if self.map {
-            if self.children.len() % 2 != 0 {
+            if !self.children.len().is_multiple_of(2) {
                 return Err(TreeError("a mapping with a key and no value".to_owned()));
             }
             let mut entries = Vec::with_capacity(self.children.len() / 2);
