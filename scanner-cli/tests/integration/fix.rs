@@ -211,3 +211,40 @@ fn nothing_to_change_exits_0_and_json_lists_what_was_done() {
     assert_eq!(run.code, 2, "{}", run.transcript());
     insta::assert_snapshot!(run.stdout);
 }
+
+/// One snapshot per fixture of `fixtures/fix` (a before-manifest per conversion pair): the
+/// diff, the notes and what was left, and the exit code, at 1.37 (every pair converted as far
+/// as it goes). Then the converted text is fixed again: nothing changes (idempotent).
+#[test]
+fn every_conversion_pair_as_a_reviewed_diff() {
+    let root = crate::common::workspace();
+    let mut names: Vec<String> = fs::read_dir(root.join("fixtures/fix"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| {
+            Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "json")
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 20, "one fixture per conversion pair: {names:?}");
+    for name in names {
+        let path = format!("fixtures/fix/{name}");
+        let run = upcheck(&["fix", "-t", "1.37", &path]);
+        let snapshot = format!("fix-{}", name.trim_end_matches(".yaml").trim_end_matches(".json"));
+        insta::assert_snapshot!(snapshot, run.transcript());
+        if run.code == 1 {
+            continue; // bad input: left as it was
+        }
+        let text = fs::read_to_string(root.join(&path)).unwrap();
+        let converted = upcheck_with(&root, &["fix", "-t", "1.37", "-"], Some(&text), &[]);
+        let twice = upcheck_with(&root, &["fix", "-t", "1.37", "-"], Some(&converted.stdout), &[]);
+        assert_eq!(twice.stdout, converted.stdout, "{name}: fixing the output changes nothing");
+        assert!(
+            !twice.stderr.contains(": converted "),
+            "{name}: nothing left to convert:\n{}",
+            twice.stderr
+        );
+    }
+}

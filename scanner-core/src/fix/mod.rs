@@ -137,8 +137,22 @@ impl<'c> Fixer<'c> {
         // in it could be handled.
         let mut by_document: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
         for f in &report.findings {
-            if matches!(f.status, ApiStatus::Deprecated | ApiStatus::Removed) {
-                by_document.entry(f.location.document).or_default().push(f);
+            match f.status {
+                ApiStatus::Deprecated | ApiStatus::Removed => {
+                    by_document.entry(f.location.document).or_default().push(f);
+                }
+                // No release ever served it (a typo, an invented version): which version was
+                // meant is not for a tool to guess.
+                ApiStatus::Unknown => out.left.push(left(
+                    f,
+                    None,
+                    format!(
+                        "{} is not a version any Kubernetes release serves for {}: correct the apiVersion by hand",
+                        f.api_version, f.kind
+                    ),
+                    false,
+                )),
+                _ => {}
             }
         }
         // A template is not broken input here: its plainly written objects are handled below
@@ -185,6 +199,7 @@ impl<'c> Fixer<'c> {
         }
         edits.sort_by_key(|e| (e.start, e.end));
         out.fixed = edit::apply(text, &edits);
+        out.left.sort_by_key(|l| l.line);
         out
     }
 
