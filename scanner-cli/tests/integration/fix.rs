@@ -228,19 +228,33 @@ fn every_conversion_pair_as_a_reviewed_diff() {
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 20, "one fixture per conversion pair: {names:?}");
+    assert!(
+        names.len() >= 20,
+        "one fixture per conversion pair: {names:?}"
+    );
     for name in names {
         let path = format!("fixtures/fix/{name}");
         let run = upcheck(&["fix", "-t", "1.37", &path]);
-        let snapshot = format!("fix-{}", name.trim_end_matches(".yaml").trim_end_matches(".json"));
+        let snapshot = format!(
+            "fix-{}",
+            name.trim_end_matches(".yaml").trim_end_matches(".json")
+        );
         insta::assert_snapshot!(snapshot, run.transcript());
         if run.code == 1 {
             continue; // bad input: left as it was
         }
         let text = fs::read_to_string(root.join(&path)).unwrap();
         let converted = upcheck_with(&root, &["fix", "-t", "1.37", "-"], Some(&text), &[]);
-        let twice = upcheck_with(&root, &["fix", "-t", "1.37", "-"], Some(&converted.stdout), &[]);
-        assert_eq!(twice.stdout, converted.stdout, "{name}: fixing the output changes nothing");
+        let twice = upcheck_with(
+            &root,
+            &["fix", "-t", "1.37", "-"],
+            Some(&converted.stdout),
+            &[],
+        );
+        assert_eq!(
+            twice.stdout, converted.stdout,
+            "{name}: fixing the output changes nothing"
+        );
         assert!(
             !twice.stderr.contains(": converted "),
             "{name}: nothing left to convert:\n{}",

@@ -233,32 +233,7 @@ impl Editor<'_> {
                 text: String::new(),
             });
         }
-        for (i, (key, value)) in entries.iter().enumerate() {
-            let Some(name) = key.scalar() else { continue };
-            let (new_name, av) = match plan.renamed.iter().find(|(r, _)| *r == i) {
-                Some((_, to)) => {
-                    self.out.push(Edit {
-                        start: key.start,
-                        end: key.end,
-                        text: self.key_text(to),
-                    });
-                    (to.as_str(), &a[to.as_str()])
-                }
-                None => match a.get(name) {
-                    Some(av) => (name, av),
-                    None => continue,
-                },
-            };
-            let Some(bv) = b.get(name) else { continue };
-            let sub = join(path, new_name);
-            match self.node(value, bv, av, &sub) {
-                Err(Fail::Replace) => {
-                    let edit = self.replace_entry_value(key, value, av);
-                    self.out.push(edit);
-                }
-                other => other?,
-            }
-        }
+        self.kept_entries(entries, &plan, b, a, path, false)?;
         // New keys, after the entry that precedes them in the converted object.
         let Some((first_key, first_value)) = entries.first() else {
             return Err(Fail::Replace);
@@ -318,36 +293,7 @@ impl Editor<'_> {
                 text: String::new(),
             });
         }
-        for (i, (key, value)) in entries.iter().enumerate() {
-            let Some(name) = key.scalar() else { continue };
-            let (new_name, av) = match plan.renamed.iter().find(|(r, _)| *r == i) {
-                Some((_, to)) => {
-                    self.out.push(Edit {
-                        start: key.start,
-                        end: key.end,
-                        text: self.key_text(to),
-                    });
-                    (to.as_str(), &a[to.as_str()])
-                }
-                None => match a.get(name) {
-                    Some(av) => (name, av),
-                    None => continue,
-                },
-            };
-            let Some(bv) = b.get(name) else { continue };
-            let sub = join(path, new_name);
-            match self.node(value, bv, av, &sub) {
-                Err(Fail::Replace) => {
-                    let text = self.flow_value(av, line_indent(self.text, key.start));
-                    self.out.push(Edit {
-                        start: value.start,
-                        end: value.end,
-                        text,
-                    });
-                }
-                other => other?,
-            }
-        }
+        self.kept_entries(entries, &plan, b, a, path, true)?;
         // The whitespace written between entries, as the document has it.
         let sep = if entries.len() > 1 {
             let gap = &self.text[entries[0].1.end..entries[1].0.start];
@@ -395,6 +341,54 @@ impl Editor<'_> {
                 end: at,
                 text,
             });
+        }
+        Ok(())
+    }
+
+    /// Entries that stay (renamed or not): their key renamed in place, their value edited, or
+    /// rewritten whole when it cannot be edited.
+    fn kept_entries(
+        &mut self,
+        entries: &[(Node, Node)],
+        plan: &MapPlan,
+        b: &Map<String, Value>,
+        a: &Map<String, Value>,
+        path: &str,
+        flow: bool,
+    ) -> Result<(), Fail> {
+        for (i, (key, value)) in entries.iter().enumerate() {
+            let Some(name) = key.scalar() else { continue };
+            let (new_name, av) = match plan.renamed.iter().find(|(r, _)| *r == i) {
+                Some((_, to)) => {
+                    self.out.push(Edit {
+                        start: key.start,
+                        end: key.end,
+                        text: self.key_text(to),
+                    });
+                    (to.as_str(), &a[to.as_str()])
+                }
+                None => match a.get(name) {
+                    Some(av) => (name, av),
+                    None => continue,
+                },
+            };
+            let Some(bv) = b.get(name) else { continue };
+            let sub = join(path, new_name);
+            match self.node(value, bv, av, &sub) {
+                Err(Fail::Replace) if flow => {
+                    let text = self.flow_value(av, line_indent(self.text, key.start));
+                    self.out.push(Edit {
+                        start: value.start,
+                        end: value.end,
+                        text,
+                    });
+                }
+                Err(Fail::Replace) => {
+                    let edit = self.replace_entry_value(key, value, av);
+                    self.out.push(edit);
+                }
+                other => other?,
+            }
         }
         Ok(())
     }

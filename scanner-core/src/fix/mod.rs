@@ -283,16 +283,7 @@ impl<'c> Fixer<'c> {
             }
             expected = candidate;
             edits = all;
-            out.changes.push(ObjectChange {
-                line: f.location.line,
-                kind: f.kind.clone(),
-                name: f.name.clone(),
-                namespace: f.namespace.clone(),
-                from: f.api_version.clone(),
-                to,
-                api_version_only: false,
-                notes,
-            });
+            out.changes.push(change(f, to, false, notes));
         }
         edits
     }
@@ -345,16 +336,7 @@ impl<'c> Fixer<'c> {
                             end,
                             text: to.clone(),
                         });
-                        out.changes.push(ObjectChange {
-                            line: f.location.line,
-                            kind: f.kind.clone(),
-                            name: f.name.clone(),
-                            namespace: f.namespace.clone(),
-                            from: f.api_version.clone(),
-                            to,
-                            api_version_only: true,
-                            notes: Vec::new(),
-                        });
+                        out.changes.push(change(f, to, true, Vec::new()));
                     } else {
                         let fields = changed_fields(&object, &after);
                         out.left.push(left(
@@ -477,6 +459,19 @@ impl<'c> Fixer<'c> {
             .filter(|e| !e.migration.is_empty())
             .map(|e| format!(" ({})", e.migration.join("; ")))
             .unwrap_or_default()
+    }
+}
+
+fn change(f: &Finding, to: String, api_version_only: bool, notes: Vec<String>) -> ObjectChange {
+    ObjectChange {
+        line: f.location.line,
+        kind: f.kind.clone(),
+        name: f.name.clone(),
+        namespace: f.namespace.clone(),
+        from: f.api_version.clone(),
+        to,
+        api_version_only,
+        notes,
     }
 }
 
