@@ -408,31 +408,8 @@ impl Editor<'_> {
             value.end
         };
         let mut text = String::from(":");
-        match after {
-            Value::Object(m) if !m.is_empty() => {
-                text.push_str(self.layout.eol);
-                for (k, v) in m {
-                    self.write_block_entry(&mut text, k, v, col + self.layout.step);
-                }
-                trim_eol(&mut text, self.layout.eol);
-            }
-            Value::Array(items) if !items.is_empty() => {
-                text.push_str(self.layout.eol);
-                let dash = if self.layout.indentless {
-                    col
-                } else {
-                    col + self.layout.step
-                };
-                for v in items {
-                    self.write_seq_item(&mut text, v, dash);
-                }
-                trim_eol(&mut text, self.layout.eol);
-            }
-            other => {
-                text.push(' ');
-                text.push_str(&Self::inline(other));
-            }
-        }
+        self.write_entry_value(&mut text, after, col);
+        trim_eol(&mut text, self.layout.eol);
         Edit {
             start: key.end,
             end,
@@ -488,6 +465,12 @@ impl Editor<'_> {
         push_spaces(out, col);
         out.push_str(&self.key_text(key));
         out.push(':');
+        self.write_entry_value(out, value, col);
+    }
+
+    /// What follows `key:` of an entry whose key sits at `col`: a scalar on the same line, a
+    /// collection on the lines below.
+    fn write_entry_value(&self, out: &mut String, value: &Value, col: usize) {
         match value {
             Value::Object(m) if !m.is_empty() => {
                 out.push_str(self.layout.eol);
