@@ -36,6 +36,8 @@
 mod build;
 pub mod checks;
 pub mod code_pattern;
+/// `upcheck fix`: converting objects to their replacement APIs, and checking the result against the schema.
+pub mod fix;
 pub mod inspect;
 mod judge;
 pub mod live;
