@@ -99,9 +99,25 @@ pub fn validate(object: &Value) -> Validation {
 
 /// Deserialize into `T`, serialize back, and compare.
 fn check<T: DeserializeOwned + Serialize>(object: &Value) -> Validation {
-    let typed: T = match serde_json::from_value(normalize_numbers(object)) {
+    // Read from text that has one field a line, so that the deserializer's line names the path.
+    let mut text = String::new();
+    let mut paths = vec![String::new()];
+    render(&normalize_numbers(object), "", &mut text, &mut paths);
+    let typed: T = match serde_json::from_str(&text) {
         Ok(typed) => typed,
-        Err(error) => return Validation::Invalid(vec![error.to_string()]),
+        Err(error) => {
+            let message = error.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            let path = error
+                .line()
+                .checked_sub(1)
+                .and_then(|line| paths.get(line))
+                .filter(|path| !path.is_empty());
+            return Validation::Invalid(vec![match path {
+                Some(path) => format!("{path}: {message}"),
+                None => message.to_owned(),
+            }]);
+        }
     };
     let back = match serde_json::to_value(&typed) {
         Ok(back) => back,
@@ -143,6 +159,46 @@ fn normalize_numbers(value: &Value) -> Value {
                 .collect(),
         ),
         _ => value.clone(),
+    }
+}
+
+/// `value` as JSON with a line break before every field and item; `paths` gets the path of
+/// each new line.
+fn render(value: &Value, path: &str, out: &mut String, paths: &mut Vec<String>) {
+    let line = |out: &mut String, paths: &mut Vec<String>, path: String| {
+        out.push('\n');
+        paths.push(path);
+    };
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            for (index, (key, item)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                let item_path = join(path, key);
+                line(out, paths, item_path.clone());
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                render(item, &item_path, out, paths);
+            }
+            line(out, paths, path.to_owned());
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                let item_path = format!("{path}[{index}]");
+                line(out, paths, item_path.clone());
+                render(item, &item_path, out, paths);
+            }
+            line(out, paths, path.to_owned());
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
     }
 }
 
@@ -261,7 +317,12 @@ mod tests {
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
             "spec": {"replicas": "three", "selector": {}, "template": {}}
         });
-        assert!(matches!(validate(&deployment), Validation::Invalid(_)));
+        assert_eq!(
+            validate(&deployment),
+            Validation::Invalid(vec![
+                "spec.replicas: invalid type: string \"three\", expected i32".to_owned()
+            ])
+        );
     }
 
     #[test]
@@ -276,6 +337,34 @@ mod tests {
                 "volumes": [{"name": "v", "emptyDir": {}}]}
         });
         assert_eq!(validate(&pod), Validation::Valid);
+    }
+
+    #[test]
+    fn wrong_types_deep_down_name_their_path() {
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "c", "image": "i", "ports": {"containerPort": 80}}]}}}
+        });
+        let Validation::Invalid(problems) = validate(&deployment) else {
+            panic!("invalid")
+        };
+        assert!(
+            problems[0].starts_with("spec.template.spec.containers[0].ports: invalid type: map"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn embedded_objects_need_no_type_fields() {
+        let statefulset = json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s"},
+            "spec": {"selector": {"matchLabels": {"app": "s"}}, "serviceName": "s",
+                "template": {"metadata": {"labels": {"app": "s"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}
+        });
+        assert_eq!(validate(&statefulset), Validation::Valid);
     }
 
     #[test]

@@ -12,6 +12,13 @@ pub(super) fn convert(map: &mut Map<String, Value>, notes: &mut Vec<String>) -> 
     };
 
     // spec.version alone becomes the one served and stored version.
+    if !is_set(spec, "scope") {
+        // v1 requires it; v1beta1 defaulted it.
+        super::insert_after(spec, "names", "scope", Value::from("Namespaced"));
+        notes.push(
+            "spec.scope: Namespaced written out (the v1beta1 default; v1 requires it).".to_owned(),
+        );
+    }
     if is_set(spec, "versions") {
         // v1beta1 required it to equal the first of versions; v1 has no such field.
         spec.remove("version");

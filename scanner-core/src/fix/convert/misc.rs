@@ -152,6 +152,29 @@ pub(super) fn runtime_class(map: &mut Map<String, Value>) -> Step {
     Ok(())
 }
 
+/// authorization v1beta1: a review's `spec.group` is renamed `spec.groups`.
+pub(super) fn access_review(map: &mut Map<String, Value>) -> Step {
+    let Some(spec) = child_obj(map, "spec", "spec")? else {
+        return Ok(());
+    };
+    if let Some(groups) = spec.get("group").cloned() {
+        restructure(spec, vec![Move::new(&["group"], "groups", groups)]);
+    }
+    Ok(())
+}
+
+/// events v1beta1: same fields, but v1 accepts only the types Normal and Warning.
+pub(super) fn event(map: &mut Map<String, Value>) -> Step {
+    match map.get("type") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(kind)) if matches!(kind.as_str(), "Normal" | "Warning") => Ok(()),
+        Some(Value::String(kind)) => Err(format!(
+            "type is {kind}, and events.k8s.io/v1 accepts only Normal or Warning; choose one of those by hand."
+        )),
+        Some(_) => Err(odd("type", "a string")),
+    }
+}
+
 /// policy v1beta1: an empty selector selected no pods, and selects every pod of the namespace
 /// in v1.
 pub(super) fn pdb(map: &mut Map<String, Value>) -> Step {

@@ -718,3 +718,76 @@ fn key_order_follows_the_replaced_keys() {
         assert_eq!(keys, ["defaultBackend", "tls", "rules"]);
     }
 }
+
+#[test]
+fn review_event_istio_and_webhook_names() {
+    let review = json!({"apiVersion": "authorization.k8s.io/v1beta1", "kind": "SubjectAccessReview",
+        "spec": {"user": "alice", "group": ["dev"], "resourceAttributes": {"verb": "get", "resource": "pods"}}});
+    let Conversion::Converted { object, .. } =
+        convert_one_to(&review, "authorization.k8s.io", "v1")
+    else {
+        panic!("converts")
+    };
+    assert_eq!(object["spec"]["groups"], json!(["dev"]));
+    assert!(object["spec"].get("group").is_none());
+
+    let event = json!({"apiVersion": "events.k8s.io/v1beta1", "kind": "Event", "type": "Critical"});
+    assert!(matches!(
+        convert_one_to(&event, "events.k8s.io", "v1"),
+        Conversion::Manual { .. }
+    ));
+
+    let policy =
+        json!({"apiVersion": "authentication.istio.io/v1alpha1", "kind": "Policy", "spec": {}});
+    let Conversion::Manual { reason } = convert_one_to(&policy, "security.istio.io", "v1beta1")
+    else {
+        panic!("manual")
+    };
+    assert!(reason.contains("PeerAuthentication"), "{reason}");
+
+    let config = json!({"apiVersion": "admissionregistration.k8s.io/v1beta1", "kind": "ValidatingWebhookConfiguration",
+        "webhooks": [{"name": "a.example.com", "sideEffects": "None"}, {"name": "a.example.com", "sideEffects": "None"}]});
+    let Conversion::Manual { reason } =
+        convert_one_to(&config, "admissionregistration.k8s.io", "v1")
+    else {
+        panic!("manual")
+    };
+    assert!(reason.contains("unique names"), "{reason}");
+}
+
+#[test]
+fn crd_scope_is_written_out() {
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1beta1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.example.com"},
+        "spec": {"group": "example.com", "version": "v1", "names": {"plural": "things", "kind": "Thing"},
+                 "validation": {"openAPIV3Schema": {"type": "object"}}}});
+    let Conversion::Converted { object, notes } =
+        convert_one_to(&crd, "apiextensions.k8s.io", "v1")
+    else {
+        panic!("converts")
+    };
+    assert_eq!(object["spec"]["scope"], "Namespaced");
+    assert!(
+        notes.iter().any(|note| note.contains("spec.scope")),
+        "{notes:?}"
+    );
+    assert_eq!(validate(&object), Validation::Valid);
+}
+
+/// Convert one object to `group/version` of the same kind.
+fn convert_one_to(object: &Value, group: &str, version: &str) -> Conversion {
+    let (from_group, from_version, kind) = type_of(object);
+    convert(
+        object,
+        TypeRef {
+            group: &from_group,
+            version: &from_version,
+            kind: &kind,
+        },
+        TypeRef {
+            group,
+            version,
+            kind: &kind,
+        },
+    )
+}

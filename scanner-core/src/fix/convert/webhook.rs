@@ -24,6 +24,20 @@ pub(super) fn convert(map: &mut Map<String, Value>, notes: &mut Vec<String>) -> 
     let Some(webhooks) = child_arr(map, "webhooks", "webhooks")? else {
         return Ok(());
     };
+    // v1 requires unique names within a configuration; v1beta1 did not.
+    let mut names: Vec<&str> = webhooks
+        .iter()
+        .filter_map(|webhook| webhook.get("name")?.as_str())
+        .collect();
+    names.sort_unstable();
+    if let Some(duplicate) = names.windows(2).find_map(|pair| match pair {
+        [first, second] if first == second => Some(*first),
+        _ => None,
+    }) {
+        return Err(format!(
+            "Two webhooks are named {duplicate}, and v1 requires unique names within a configuration; rename one by hand."
+        ));
+    }
     for (index, webhook) in webhooks.iter_mut().enumerate() {
         let path = format!("webhooks[{index}]");
         let webhook = as_obj(webhook, &path)?;
