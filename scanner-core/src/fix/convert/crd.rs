@@ -110,18 +110,16 @@ pub(super) fn convert(map: &mut Map<String, Value>, notes: &mut Vec<String>) -> 
             without_schema.push(name);
             continue;
         };
-        if preserve_unknown && !is_set(root, "x-kubernetes-preserve-unknown-fields") {
-            root.insert(
-                "x-kubernetes-preserve-unknown-fields".to_owned(),
-                Value::Bool(true),
-            );
-        }
         check_structural(
             root,
             &format!("{path}.schema.openAPIV3Schema"),
             true,
             &mut problems,
         );
+        // Checked before marking: the flag would exempt untyped nodes the author left.
+        if preserve_unknown {
+            keep_unknown_fields(root, true);
+        }
     }
 
     if !problems.is_empty() {
@@ -140,12 +138,41 @@ pub(super) fn convert(map: &mut Map<String, Value>, notes: &mut Vec<String>) -> 
     if preserve_unknown {
         notes.push(
             "spec.preserveUnknownFields (v1beta1 default true: unknown fields kept) is removed, as v1 accepts only false; \
-             x-kubernetes-preserve-unknown-fields: true on each schema root keeps unknown fields as before. Remove it \
-             once the schemas are complete to have unknown fields pruned."
+             x-kubernetes-preserve-unknown-fields: true on every object node of the schemas (the flag is not \
+             inherited) keeps unknown fields as before. Remove it once the schemas are complete to have unknown \
+             fields pruned."
                 .to_owned(),
         );
     }
     conversion(spec, notes)
+}
+
+const PRESERVE: &str = "x-kubernetes-preserve-unknown-fields";
+
+/// Mark the root and every object node under it with `x-kubernetes-preserve-unknown-fields:
+/// true`: v1beta1's `preserveUnknownFields` kept unknown fields at every depth, and the flag
+/// applies to its own node only. Nodes with `additionalProperties` keep every key anyway, and
+/// the root's `metadata` is never pruned.
+fn keep_unknown_fields(node: &mut Map<String, Value>, root: bool) {
+    let object = node.get("type").and_then(Value::as_str) == Some("object")
+        || node.contains_key("properties");
+    if (root || object) && !node.contains_key("additionalProperties") && !is_set(node, PRESERVE) {
+        node.insert(PRESERVE.to_owned(), Value::Bool(true));
+    }
+    if let Some(Value::Object(properties)) = node.get_mut("properties") {
+        for (name, child) in properties.iter_mut() {
+            if let Value::Object(child) = child
+                && !(root && name == "metadata")
+            {
+                keep_unknown_fields(child, false);
+            }
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(Value::Object(child)) = node.get_mut(key) {
+            keep_unknown_fields(child, false);
+        }
+    }
 }
 
 /// `schema.openAPIV3Schema` of a version, when set.

@@ -413,6 +413,16 @@ fn crd_single_version() {
         schema["properties"]["spec"]["properties"]["replicas"]["maximum"],
         10
     );
+    // The flag is not inherited: every object node carries it, so nothing is pruned, as before.
+    assert_eq!(
+        schema["properties"]["spec"]["x-kubernetes-preserve-unknown-fields"],
+        true
+    );
+    assert!(
+        schema["properties"]["spec"]["properties"]["replicas"]
+            .get("x-kubernetes-preserve-unknown-fields")
+            .is_none()
+    );
     assert_eq!(
         version["subresources"]["scale"]["specReplicasPath"],
         ".spec.replicas"
@@ -703,22 +713,6 @@ fn output_is_not_a_from_object_any_more() {
     }
 }
 
-#[cfg(test)]
-#[test]
-fn key_order_follows_the_replaced_keys() {
-    // Meaningful when serde_json keeps insertion order; otherwise both sides are sorted.
-    let (ingress, _) = only("ingress-extensions-v1beta1.yaml");
-    let keys: Vec<&String> = ingress["spec"].as_object().expect("map").keys().collect();
-    let sorted = {
-        let mut sorted = keys.clone();
-        sorted.sort();
-        sorted
-    };
-    if keys != sorted {
-        assert_eq!(keys, ["defaultBackend", "tls", "rules"]);
-    }
-}
-
 #[test]
 fn review_event_istio_and_webhook_names() {
     let review = json!({"apiVersion": "authorization.k8s.io/v1beta1", "kind": "SubjectAccessReview",
@@ -790,4 +784,181 @@ fn convert_one_to(object: &Value, group: &str, version: &str) -> Conversion {
             kind: &kind,
         },
     )
+}
+
+/// Every JSON pointer into `value`, the root included.
+fn pointers(value: &Value, at: &str, out: &mut Vec<String>) {
+    out.push(at.to_owned());
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                let key = key.replace('~', "~0").replace('/', "~1");
+                pointers(item, &format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                pointers(item, &format!("{at}/{index}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn odd_shapes_anywhere_never_panic() {
+    let names: Vec<String> =
+        std::fs::read_dir(format!("{}/../fixtures/fix", env!("CARGO_MANIFEST_DIR")))
+            .expect("fixture directory")
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| {
+                std::path::Path::new(name)
+                    .extension()
+                    .is_some_and(|extension| extension == "yaml" || extension == "json")
+                    && name != "broken.yaml"
+            })
+            .collect();
+    assert!(names.len() > 30, "{names:?}");
+    let odd_values = [
+        json!(null),
+        json!(7),
+        json!(-1.5),
+        json!("text"),
+        json!([1, "x"]),
+        json!({"k": {"j": 1}}),
+        json!({}),
+    ];
+    let mut runs = 0;
+    for name in &names {
+        for object in objects(name) {
+            let (group, version, kind) = type_of(&object);
+            if is_current(&group, &version) {
+                continue;
+            }
+            let (to_group, to_version) = target(&group, &kind);
+            let from = TypeRef {
+                group: &group,
+                version: &version,
+                kind: &kind,
+            };
+            let to = TypeRef {
+                group: to_group,
+                version: to_version,
+                kind: &kind,
+            };
+            let mut all = Vec::new();
+            pointers(&object, "", &mut all);
+            for pointer in all.iter().skip(1) {
+                for odd in &odd_values {
+                    let mut mutated = object.clone();
+                    if let Some(slot) = mutated.pointer_mut(pointer) {
+                        *slot = odd.clone();
+                    }
+                    if let Conversion::Converted { object, .. } = convert(&mutated, from, to) {
+                        let _ = validate(&object);
+                    }
+                    runs += 1;
+                }
+            }
+        }
+    }
+    assert!(runs > 5000, "{runs}");
+}
+
+/// Whether this build's `serde_json` keeps insertion order (feature `preserve_order`).
+fn order_is_kept() -> bool {
+    let mut map = serde_json::Map::new();
+    map.insert("b".to_owned(), json!(1));
+    map.insert("a".to_owned(), json!(2));
+    map.keys().next().is_some_and(|key| key == "b")
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .expect("map")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn new_keys_take_the_place_of_the_keys_they_replace() {
+    if !order_is_kept() {
+        // Without `preserve_order` every map is sorted and positions cannot be observed.
+        return;
+    }
+    let (ingress, _) = only("ingress-extensions-v1beta1.yaml");
+    assert_eq!(keys(&ingress), ["apiVersion", "kind", "metadata", "spec"]);
+    assert_eq!(keys(&ingress["spec"]), ["defaultBackend", "tls", "rules"]);
+    let path = &ingress["spec"]["rules"][0]["http"]["paths"][0];
+    assert_eq!(keys(path), ["path", "pathType", "backend"]);
+    assert_eq!(keys(&path["backend"]["service"]), ["name", "port"]);
+
+    let (hpa, _) = only("hpa-v2beta1-crlf.yaml");
+    let object = &hpa["spec"]["metrics"][3]["object"];
+    assert_eq!(keys(object), ["describedObject", "metric", "target"]);
+    assert_eq!(keys(&object["target"]), ["type", "value"]);
+
+    let (deployment, _) = only("deployment-apps-v1beta1.yaml");
+    assert_eq!(
+        keys(&deployment["spec"]),
+        ["replicas", "strategy", "selector", "template"]
+    );
+
+    let (crd, _) = only("crd-v1beta1.yaml");
+    assert_eq!(keys(&crd["spec"]), ["group", "versions", "scope", "names"]);
+    assert_eq!(
+        keys(&crd["spec"]["versions"][0]),
+        [
+            "name",
+            "served",
+            "storage",
+            "schema",
+            "subresources",
+            "additionalPrinterColumns"
+        ]
+    );
+    assert_eq!(
+        keys(&crd["spec"]["versions"][0]["additionalPrinterColumns"][0]),
+        ["name", "type", "jsonPath"]
+    );
+
+    let (slice, _) = only("endpointslice-v1beta1.yaml");
+    assert_eq!(
+        keys(&slice["endpoints"][0]),
+        [
+            "addresses",
+            "conditions",
+            "nodeName",
+            "zone",
+            "deprecatedTopology"
+        ]
+    );
+
+    let (class, _) = only("runtimeclass-v1alpha1.yaml");
+    assert_eq!(
+        keys(&class),
+        [
+            "apiVersion",
+            "kind",
+            "metadata",
+            "handler",
+            "overhead",
+            "scheduling"
+        ]
+    );
+
+    let all = converted("cert-manager-v1alpha2.yaml");
+    assert_eq!(
+        keys(&all[0].0["spec"]),
+        [
+            "secretName",
+            "commonName",
+            "dnsNames",
+            "privateKey",
+            "subject",
+            "issuerRef"
+        ]
+    );
 }
