@@ -30,9 +30,20 @@ pub(super) fn convert(
     };
     match from.kind {
         "Certificate" => certificate(spec, notes),
-        "CertificateRequest" => {
-            if let Some(csr) = spec.get("csr").cloned() {
-                restructure(spec, vec![Move::new(&["csr"], "request", csr)]);
+        // cert-manager's own conversion: the PEM request is `request` in v1.
+        "CertificateRequest" | "Order" => {
+            rename(spec, "csr", "request");
+            Ok(())
+        }
+        "Challenge" => {
+            rename(spec, "authzURL", "authorizationURL");
+            let kind = match spec.get("type").and_then(Value::as_str) {
+                Some("http-01") => Some("HTTP-01"),
+                Some("dns-01") => Some("DNS-01"),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                spec.insert("type".to_owned(), Value::from(kind));
             }
             Ok(())
         }
@@ -113,9 +124,19 @@ fn certificate(spec: &mut Map<String, Value>, notes: &mut Vec<String>) -> Step {
             Some(Value::Object(existing)) => existing.clone(),
             Some(_) => return Err(odd("spec.subject", "a map")),
         };
-        if is_set(&subject, "organizations") {
-            notes.push("spec.organization dropped: spec.subject.organizations is already set and wins in v1.".to_owned());
-        } else {
+        // As cert-manager converted it: a non-empty organization replaces the subject's.
+        if organization
+            .as_array()
+            .is_some_and(|items| !items.is_empty())
+        {
+            if is_set(&subject, "organizations")
+                && subject.get("organizations") != Some(&organization)
+            {
+                notes.push(
+                    "spec.subject.organizations replaced by spec.organization, as cert-manager's own conversion does."
+                        .to_owned(),
+                );
+            }
             subject.insert("organizations".to_owned(), organization);
         }
         moves.push(Move::new(
@@ -125,5 +146,14 @@ fn certificate(spec: &mut Map<String, Value>, notes: &mut Vec<String>) -> Step {
         ));
     }
     restructure(spec, moves);
+    rename(spec, "uriSANs", "uris");
+    rename(spec, "emailSANs", "emailAddresses");
     Ok(())
+}
+
+/// Rename `old` to `new` in place, when set.
+fn rename(map: &mut Map<String, Value>, old: &str, new: &str) {
+    if let Some(value) = map.get(old).cloned() {
+        restructure(map, vec![Move::new(&[old], new, value)]);
+    }
 }

@@ -44,7 +44,8 @@ pub(super) fn level(map: &Map<String, Value>) -> &'static str {
         .get("runAsUser")
         .and_then(|rule| rule.get("rule"))
         .and_then(Value::as_str)
-        .is_some_and(|rule| rule == "MustRunAsNonRoot");
+        .is_some_and(|rule| rule == "MustRunAsNonRoot")
+        || must_run_as_non_zero(spec.get("runAsUser"));
     let drops_all = list("requiredDropCapabilities")
         .iter()
         .any(|capability| capability.eq_ignore_ascii_case("ALL"));
@@ -59,6 +60,22 @@ pub(super) fn level(map: &Map<String, Value>) -> &'static str {
     } else {
         "baseline"
     }
+}
+
+/// `runAsUser: {rule: MustRunAs, ranges}` whose ranges all start above 0: non-root too.
+fn must_run_as_non_zero(rule: Option<&Value>) -> bool {
+    let Some(rule) = rule else { return false };
+    let ranges = rule.get("ranges").and_then(Value::as_array);
+    rule.get("rule").and_then(Value::as_str) == Some("MustRunAs")
+        && ranges.is_some_and(|ranges| {
+            !ranges.is_empty()
+                && ranges.iter().all(|range| {
+                    range
+                        .get("min")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|min| min > 0)
+                })
+        })
 }
 
 /// The reason and manual step for a `PodSecurityPolicy`.

@@ -641,7 +641,19 @@ fn cert_manager() {
         certificate["subject"],
         json!({"organizations": ["Example Shop Ltd"]})
     );
-    for gone in ["keyAlgorithm", "keySize", "keyEncoding", "organization"] {
+    assert_eq!(
+        certificate["uris"],
+        json!(["spiffe://cluster.local/ns/shop/sa/web"])
+    );
+    assert_eq!(certificate["emailAddresses"], json!(["ops@example.com"]));
+    for gone in [
+        "keyAlgorithm",
+        "keySize",
+        "keyEncoding",
+        "organization",
+        "uriSANs",
+        "emailSANs",
+    ] {
         assert!(certificate.get(gone).is_none(), "{gone}");
     }
     let request = &all[1].0["spec"];
@@ -960,5 +972,30 @@ fn new_keys_take_the_place_of_the_keys_they_replace() {
             "subject",
             "issuerRef"
         ]
+    );
+}
+
+#[test]
+fn cert_manager_acme_orders_and_challenges() {
+    let order = json!({"apiVersion": "acme.cert-manager.io/v1alpha2", "kind": "Order",
+        "spec": {"csr": "LS0t", "issuerRef": {"name": "le"}, "dnsNames": ["a.example"]}});
+    let Conversion::Converted { object, .. } = convert_one_to(&order, "acme.cert-manager.io", "v1")
+    else {
+        panic!("converts")
+    };
+    assert_eq!(
+        object["spec"],
+        json!({"request": "LS0t", "issuerRef": {"name": "le"}, "dnsNames": ["a.example"]})
+    );
+    let challenge = json!({"apiVersion": "acme.cert-manager.io/v1alpha3", "kind": "Challenge",
+        "spec": {"authzURL": "https://acme.example/authz/1", "type": "http-01", "token": "t"}});
+    let Conversion::Converted { object, .. } =
+        convert_one_to(&challenge, "acme.cert-manager.io", "v1")
+    else {
+        panic!("converts")
+    };
+    assert_eq!(
+        object["spec"],
+        json!({"authorizationURL": "https://acme.example/authz/1", "type": "HTTP-01", "token": "t"})
     );
 }
