@@ -20,6 +20,7 @@ pub(super) fn priority_level(
         return Ok(());
     };
     if matches!(from, "v1alpha1" | "v1beta1" | "v1beta2")
+        && matches!(to, "v1beta3" | "v1")
         && let Some(shares) = limited.get("assuredConcurrencyShares").cloned()
     {
         restructure(

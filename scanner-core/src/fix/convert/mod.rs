@@ -113,9 +113,14 @@ fn convert_fields(
     notes: &mut Vec<String>,
 ) -> Step {
     let (fg, fv, kind) = (from.group, from.version, from.kind);
+    // Most conversions are to the GA version; a step to an intermediate beta (for an old
+    // cluster) keeps the old schema and changes only the apiVersion.
+    let to_ga = to.version == "v1";
     match kind {
         "PodSecurityPolicy" => Err(psp::manual_step(map)),
-        "Ingress" if matches!(fg, "extensions" | "networking.k8s.io") && fv == "v1beta1" => {
+        "Ingress"
+            if matches!(fg, "extensions" | "networking.k8s.io") && fv == "v1beta1" && to_ga =>
+        {
             ingress::convert(map, notes)
         }
         "Deployment" | "DaemonSet" | "ReplicaSet" | "StatefulSet"
@@ -123,21 +128,25 @@ fn convert_fields(
         {
             workload::convert(map, from, notes)
         }
-        "HorizontalPodAutoscaler" if fg == "autoscaling" && fv == "v2beta1" => {
+        "HorizontalPodAutoscaler"
+            if fg == "autoscaling" && fv == "v2beta1" && matches!(to.version, "v2" | "v2beta2") =>
+        {
             hpa::convert(map, notes)
         }
-        "CustomResourceDefinition" if fg == "apiextensions.k8s.io" && fv == "v1beta1" => {
+        "CustomResourceDefinition" if fg == "apiextensions.k8s.io" && fv == "v1beta1" && to_ga => {
             crd::convert(map, notes)
         }
         "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
-            if fg == "admissionregistration.k8s.io" && fv == "v1beta1" =>
+            if fg == "admissionregistration.k8s.io" && fv == "v1beta1" && to_ga =>
         {
             webhook::convert(map, notes)
         }
         "PriorityLevelConfiguration" if fg == "flowcontrol.apiserver.k8s.io" => {
             misc::priority_level(map, fv, to.version, notes)
         }
-        "EndpointSlice" if fg == "discovery.k8s.io" && fv != "v1" => misc::endpoint_slice(map),
+        "EndpointSlice" if fg == "discovery.k8s.io" && fv != "v1" && to_ga => {
+            misc::endpoint_slice(map)
+        }
         "CertificateSigningRequest" if fg == "certificates.k8s.io" && fv == "v1beta1" => {
             misc::csr(map, notes)
         }

@@ -999,3 +999,23 @@ fn cert_manager_acme_orders_and_challenges() {
         json!({"authorizationURL": "https://acme.example/authz/1", "type": "HTTP-01", "token": "t"})
     );
 }
+
+#[test]
+fn a_step_to_an_intermediate_beta_changes_only_the_api_version() {
+    let ingress = &objects("ingress-extensions-v1beta1.yaml")[0];
+    let Conversion::Converted { object, .. } =
+        convert_one_to(ingress, "networking.k8s.io", "v1beta1")
+    else {
+        panic!("converts")
+    };
+    let mut expected = ingress.clone();
+    expected["apiVersion"] = json!("networking.k8s.io/v1beta1");
+    assert_eq!(object, expected);
+    let level = &objects("prioritylevel-v1beta2.yaml")[0];
+    let Conversion::Converted { object, .. } =
+        convert_one_to(level, "flowcontrol.apiserver.k8s.io", "v1beta3")
+    else {
+        panic!("converts")
+    };
+    assert_eq!(object["spec"]["limited"]["nominalConcurrencyShares"], 10);
+}
