@@ -102,7 +102,12 @@ fn check<T: DeserializeOwned + Serialize>(object: &Value) -> Validation {
     // Read from text that has one field a line, so that the deserializer's line names the path.
     let mut text = String::new();
     let mut paths = vec![String::new()];
-    render(&normalize_numbers(object), "", &mut text, &mut paths);
+    let mut prepared = normalize(object);
+    if let Value::Object(map) = &mut prepared {
+        // The status is the server's to write: a manifest's stale status is not checked.
+        map.remove("status");
+    }
+    render(&prepared, "", &mut text, &mut paths);
     let typed: T = match serde_json::from_str(&text) {
         Ok(typed) => typed,
         Err(error) => {
@@ -125,7 +130,6 @@ fn check<T: DeserializeOwned + Serialize>(object: &Value) -> Validation {
     };
     let mut problems = Vec::new();
     if let (Value::Object(input), Value::Object(output)) = (object, &back) {
-        // The status is the server's to write: a manifest's stale status is not checked.
         let mut input = input.clone();
         input.remove("status");
         let mut output = output.clone();
@@ -139,9 +143,10 @@ fn check<T: DeserializeOwned + Serialize>(object: &Value) -> Validation {
     }
 }
 
-/// A copy where floats without a fraction (`1.0`, as YAML writers sometimes emit) are integers,
-/// so that integer fields read them as the apiserver does.
-fn normalize_numbers(value: &Value) -> Value {
+/// A copy read as the apiserver reads it: floats without a fraction (`1.0`, as YAML writers
+/// sometimes emit) are integers, and a null field or map entry is absent (Go leaves the zero
+/// value, so `annotations: {a: null}` is accepted).
+fn normalize(value: &Value) -> Value {
     match value {
         Value::Number(number) if number.is_f64() => {
             let float = number.as_f64().unwrap_or(f64::NAN);
@@ -152,10 +157,11 @@ fn normalize_numbers(value: &Value) -> Value {
                 value.clone()
             }
         }
-        Value::Array(items) => Value::Array(items.iter().map(normalize_numbers).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(key, item)| (key.clone(), normalize_numbers(item)))
+                .filter(|(_, item)| !item.is_null())
+                .map(|(key, item)| (key.clone(), normalize(item)))
                 .collect(),
         ),
         _ => value.clone(),
@@ -202,11 +208,16 @@ fn render(value: &Value, path: &str, out: &mut String, paths: &mut Vec<String>) 
     }
 }
 
+/// `path.key`, or `path["key"]` for a key that is not a plain name (a label, a dotted key).
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+    let plain = !key.is_empty()
+        && key
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+    match (path.is_empty(), plain) {
+        (true, true) => key.to_owned(),
+        (false, true) => format!("{path}.{key}"),
+        (_, false) => format!("{path}[{}]", Value::from(key)),
     }
 }
 
@@ -365,6 +376,35 @@ mod tests {
                     "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}
         });
         assert_eq!(validate(&statefulset), Validation::Valid);
+    }
+
+    #[test]
+    fn nulls_and_stale_status_are_not_problems() {
+        let secret = json!({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "annotations": {"a": null}},
+            "data": {"password": null, "user": "YWRtaW4="},
+            "status": {"whatever": 12}
+        });
+        assert_eq!(validate(&secret), Validation::Valid);
+        let hpa = json!({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "d"}, "maxReplicas": 3},
+            "status": {"lastScaleTime": 12}
+        });
+        assert_eq!(validate(&hpa), Validation::Valid);
+    }
+
+    #[test]
+    fn dotted_keys_are_quoted_in_paths() {
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+            "data": {"policy.csv": ["g, admin"]}});
+        let Validation::Invalid(problems) = validate(&config) else {
+            panic!("invalid")
+        };
+        assert!(
+            problems[0].starts_with("data[\"policy.csv\"]: invalid type: sequence"),
+            "{problems:?}"
+        );
     }
 
     #[test]

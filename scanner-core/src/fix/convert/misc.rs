@@ -164,6 +164,41 @@ pub(super) fn access_review(map: &mut Map<String, Value>) -> Step {
     Ok(())
 }
 
+/// rbac v1alpha1: a subject named its `apiVersion`; later versions name its `apiGroup`, which
+/// the apiserver derived from the kind.
+pub(super) fn rbac_subjects(map: &mut Map<String, Value>) -> Step {
+    let Some(subjects) = child_arr(map, "subjects", "subjects")? else {
+        return Ok(());
+    };
+    for (index, subject) in subjects.iter_mut().enumerate() {
+        let path = format!("subjects[{index}]");
+        let subject = as_obj(subject, &path)?;
+        let Some(api_version) = subject.get("apiVersion").cloned() else {
+            continue;
+        };
+        let group = match subject.get("kind").and_then(Value::as_str) {
+            Some("User" | "Group") => Some("rbac.authorization.k8s.io".to_owned()),
+            Some("ServiceAccount") => None,
+            _ => api_version
+                .as_str()
+                .and_then(|text| text.rsplit_once('/'))
+                .map(|(group, _)| group.to_owned()),
+        };
+        match group {
+            Some(group) if !is_set(subject, "apiGroup") => {
+                restructure(
+                    subject,
+                    vec![Move::new(&["apiVersion"], "apiGroup", Value::from(group))],
+                );
+            }
+            _ => {
+                subject.remove("apiVersion");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// events v1beta1: same fields, but v1 accepts only the types Normal and Warning.
 pub(super) fn event(map: &mut Map<String, Value>) -> Step {
     match map.get("type") {

@@ -158,6 +158,11 @@ fn convert_fields(
             misc::access_review(map)
         }
         "Event" if fg == "events.k8s.io" && fv == "v1beta1" => misc::event(map),
+        "RoleBinding" | "ClusterRoleBinding"
+            if fg == "rbac.authorization.k8s.io" && fv == "v1alpha1" =>
+        {
+            misc::rbac_subjects(map)
+        }
         _ if matches!(fg, "authentication.istio.io" | "rbac.istio.io") => Err(format!(
             "Istio's {fg} {kind} has no one-to-one replacement: its settings become security.istio.io/v1beta1 \
              PeerAuthentication, RequestAuthentication or AuthorizationPolicy objects with another schema; write \

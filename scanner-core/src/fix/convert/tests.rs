@@ -1019,3 +1019,24 @@ fn a_step_to_an_intermediate_beta_changes_only_the_api_version() {
     };
     assert_eq!(object["spec"]["limited"]["nominalConcurrencyShares"], 10);
 }
+
+#[test]
+fn rbac_alpha_subjects_name_their_group() {
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1alpha1", "kind": "RoleBinding",
+        "metadata": {"name": "b", "namespace": "n"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+        "subjects": [
+            {"kind": "User", "apiVersion": "rbac.authorization.k8s.io/v1alpha1", "name": "alice"},
+            {"kind": "ServiceAccount", "apiVersion": "v1", "name": "default", "namespace": "n"}]});
+    let Conversion::Converted { object, .. } =
+        convert_one_to(&binding, "rbac.authorization.k8s.io", "v1")
+    else {
+        panic!("converts")
+    };
+    assert_eq!(
+        object["subjects"],
+        json!([{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"},
+               {"kind": "ServiceAccount", "name": "default", "namespace": "n"}])
+    );
+    assert_eq!(validate(&object), Validation::Valid);
+}
