@@ -123,8 +123,18 @@ pub(super) fn convert(map: &mut Map<String, Value>, notes: &mut Vec<String>) -> 
     }
 
     if !problems.is_empty() {
+        // A large schema can have hundreds of untyped nodes: the first ones show the pattern.
+        const SHOWN: usize = 12;
+        let more = problems.len().saturating_sub(SHOWN);
+        problems.truncate(SHOWN);
+        let tail = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
         return Err(format!(
-            "The schema is not structural, which apiextensions.k8s.io/v1 requires: {}. Fix these schema nodes, then convert.",
+            "The schema is not structural, which apiextensions.k8s.io/v1 requires: {}{tail}. Fix these schema nodes \
+             (give each a type), then convert.",
             problems.join("; ")
         ));
     }
