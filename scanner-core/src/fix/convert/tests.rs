@@ -694,35 +694,35 @@ fn kind_changes_are_manual() {
 fn output_is_not_a_from_object_any_more() {
     // Converting the output again, as if it were still the old version, gives the same object:
     // nothing of the old schema is left for the conversion to act on.
-    for name in [
-        "ingress-extensions-v1beta1.yaml",
-        "hpa-v2beta1-crlf.yaml",
-        "crd-v1beta1.yaml",
-        "endpointslice-v1beta1.yaml",
-    ] {
-        let source = &objects(name)[0];
-        let (group, version, kind) = type_of(source);
-        for (after, _) in converted(name) {
-            let (to_group, to_version, _) = type_of(&after);
-            let again = convert(
-                &after,
-                TypeRef {
-                    group: &group,
-                    version: &version,
-                    kind: &kind,
-                },
-                TypeRef {
-                    group: &to_group,
-                    version: &to_version,
-                    kind: &kind,
-                },
-            );
-            match again {
+    let mut checked = 0;
+    for name in fixture_names() {
+        for object in objects(&name) {
+            let (group, version, kind) = type_of(&object);
+            if is_current(&group, &version) {
+                continue;
+            }
+            let (to_group, to_version) = target(&group, &kind);
+            let from = TypeRef {
+                group: &group,
+                version: &version,
+                kind: &kind,
+            };
+            let to = TypeRef {
+                group: to_group,
+                version: to_version,
+                kind: &kind,
+            };
+            let Conversion::Converted { object: after, .. } = convert(&object, from, to) else {
+                continue;
+            };
+            match convert(&after, from, to) {
                 Conversion::Converted { object, .. } => assert_eq!(object, after, "{name}"),
                 Conversion::Manual { reason } => panic!("{name}: {reason}"),
             }
+            checked += 1;
         }
     }
+    assert!(checked > 40, "{checked}");
 }
 
 #[test]
@@ -798,6 +798,20 @@ fn convert_one_to(object: &Value, group: &str, version: &str) -> Conversion {
     )
 }
 
+/// Every YAML and JSON fixture that parses (not the chart template, not `broken.yaml`).
+fn fixture_names() -> Vec<String> {
+    std::fs::read_dir(format!("{}/../fixtures/fix", env!("CARGO_MANIFEST_DIR")))
+        .expect("fixture directory")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| {
+            std::path::Path::new(name)
+                .extension()
+                .is_some_and(|extension| extension == "yaml" || extension == "json")
+                && name != "broken.yaml"
+        })
+        .collect()
+}
+
 /// Every JSON pointer into `value`, the root included.
 fn pointers(value: &Value, at: &str, out: &mut Vec<String>) {
     out.push(at.to_owned());
@@ -819,17 +833,7 @@ fn pointers(value: &Value, at: &str, out: &mut Vec<String>) {
 
 #[test]
 fn odd_shapes_anywhere_never_panic() {
-    let names: Vec<String> =
-        std::fs::read_dir(format!("{}/../fixtures/fix", env!("CARGO_MANIFEST_DIR")))
-            .expect("fixture directory")
-            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-            .filter(|name| {
-                std::path::Path::new(name)
-                    .extension()
-                    .is_some_and(|extension| extension == "yaml" || extension == "json")
-                    && name != "broken.yaml"
-            })
-            .collect();
+    let names = fixture_names();
     assert!(names.len() > 30, "{names:?}");
     let odd_values = [
         json!(null),
