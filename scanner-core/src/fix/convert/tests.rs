@@ -972,6 +972,8 @@ fn new_keys_take_the_place_of_the_keys_they_replace() {
             "secretName",
             "commonName",
             "dnsNames",
+            "uris",
+            "emailAddresses",
             "privateKey",
             "subject",
             "issuerRef"
