@@ -32,7 +32,7 @@
 
 // Layers, bottom up (ARCHITECTURE.md): report (types) → parse, source, code_pattern, settings
 // → build (the one report builder) → judge (the one judge) → scan, inspect, checks, suppress →
-// plan, snapshot → live (the client) → registry (every code). No module imports one above it.
+// plan, snapshot, fix → live (the client) → registry (every code). No module imports one above it.
 mod build;
 pub mod checks;
 pub mod code_pattern;
