@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::common::{upcheck, upcheck_with};
 
-const CRON: &str = "# nightly report\napiVersion: batch/v1beta1 # was beta\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: \"0 3 * * *\"\n";
+const CRON: &str = "# nightly report\napiVersion: batch/v1beta1 # was beta\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: \"0 3 * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: OnFailure\n          containers:\n          - name: report\n            image: busybox\n";
 const CONFIG: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n";
 
 fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -131,7 +131,7 @@ fn a_broken_document_is_left_and_reported_while_its_siblings_are_converted() {
         read(dir.path(), "mixed.yaml"),
         text.replace("batch/v1beta1", "batch/v1")
     );
-    assert!(run.stderr.contains("mixed.yaml:9:"), "{}", run.stderr);
+    assert!(run.stderr.contains("mixed.yaml:17:"), "{}", run.stderr);
     assert!(run.stderr.contains("not valid YAML"), "{}", run.stderr);
 }
 
@@ -260,5 +260,16 @@ fn every_conversion_pair_as_a_reviewed_diff() {
             "{name}: nothing left to convert:\n{}",
             twice.stderr
         );
+    }
+}
+
+/// A Helm chart: plainly written `apiVersion` lines are rewritten where nothing else changes;
+/// objects whose fields change are named with those fields; `{{ }}` lines are never touched.
+#[test]
+fn chart_templates_get_only_their_plain_api_version_lines() {
+    let run = upcheck(&["fix", "-t", "1.37", "fixtures/fix/chart"]);
+    insta::assert_snapshot!(run.transcript());
+    for line in run.stdout.lines().filter(|l| l.starts_with(['-', '+'])) {
+        assert!(!line.contains("{{"), "a templated line changed: {line}");
     }
 }

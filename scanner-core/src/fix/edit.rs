@@ -738,17 +738,46 @@ fn plain_is_string(s: &str) -> bool {
     ) {
         return false;
     }
-    // Numbers in any notation (`1e3`, `0x1f`, `.5`, `.inf`, `1:30` in YAML 1.1), and dates.
+    !reads_as_number_or_date(&lower)
+}
+
+/// Whether a plain scalar would be read as a number (any YAML 1.1 or 1.2 notation: `80`,
+/// `1_000`, `0x1f`, `0o17`, `1e3`, `.5`, `.inf`, `1:30`) or a timestamp; `500Mi` and `1k` are
+/// strings.
+fn reads_as_number_or_date(lower: &str) -> bool {
     let unsigned = lower.trim_start_matches(['+', '-']);
-    let mut chars = unsigned.chars();
-    let numeric = match chars.next() {
-        Some(c) if c.is_ascii_digit() => true,
-        Some('.') => {
-            chars.next().is_some_and(|c| c.is_ascii_digit()) || matches!(unsigned, ".inf" | ".nan")
-        }
-        _ => false,
-    };
-    !numeric
+    let digits =
+        |s: &str, ok: fn(char) -> bool| !s.is_empty() && s.chars().all(|c| ok(c) || c == '_');
+    if matches!(unsigned, ".inf" | ".nan") {
+        return true;
+    }
+    if let Some(hex) = unsigned.strip_prefix("0x") {
+        return digits(hex, |c| c.is_ascii_hexdigit());
+    }
+    if let Some(oct) = unsigned.strip_prefix("0o") {
+        return digits(oct, |c| c.is_digit(8));
+    }
+    if let Some(bin) = unsigned.strip_prefix("0b") {
+        return digits(bin, |c| c == '0' || c == '1');
+    }
+    let first = unsigned.chars().next();
+    if !first.is_some_and(|c| c.is_ascii_digit() || c == '.') {
+        return false;
+    }
+    // Sexagesimal (YAML 1.1) and dates: digits with `:` or a `YYYY-MM-DD` start.
+    if unsigned.contains(':')
+        && unsigned
+            .split(':')
+            .all(|p| digits(p, |c| c.is_ascii_digit() || c == '.'))
+    {
+        return true;
+    }
+    let bytes = unsigned.as_bytes();
+    if bytes.len() >= 8 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-' {
+        return true;
+    }
+    let plain: String = unsigned.chars().filter(|&c| c != '_').collect();
+    plain.parse::<f64>().is_ok()
 }
 
 fn push_spaces(out: &mut String, n: usize) {
@@ -861,12 +890,12 @@ spec:
   - http:
       paths:
       - path: /   # root
-        pathType: ImplementationSpecific
         backend:
           service:
             name: web
             port:
               number: 80
+        pathType: ImplementationSpecific
 "
         );
     }

@@ -11,12 +11,13 @@
 //! use scanner_core::fix::Fixer;
 //! use scanner_core::{Catalog, KubeVersion, ScanSettings, Targets};
 //!
-//! let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 25), None));
+//! let settings = ScanSettings::new(Targets::kubernetes(KubeVersion::new(1, 22), None));
 //! let fixer = Fixer::new(Catalog::embedded(), settings);
-//! let text = "# nightly report\napiVersion: batch/v1beta1 # old\nkind: CronJob\nmetadata:\n  name: nightly\n";
-//! let fixed = fixer.fix_text("cron.yaml", text);
-//! assert_eq!(fixed.fixed, text.replace("batch/v1beta1", "batch/v1"));
-//! assert_eq!(fixed.changes[0].to, "batch/v1");
+//! let text = "# read-only\napiVersion: rbac.authorization.k8s.io/v1beta1 # old\nkind: ClusterRole\n\
+//!             metadata:\n  name: reader\nrules: []\n";
+//! let fixed = fixer.fix_text("role.yaml", text);
+//! assert_eq!(fixed.fixed, text.replace("/v1beta1", "/v1"));
+//! assert_eq!(fixed.changes[0].to, "rbac.authorization.k8s.io/v1");
 //! ```
 
 pub mod convert;
@@ -158,8 +159,9 @@ impl<'c> Fixer<'c> {
         // A template is not broken input here: its plainly written objects are handled below
         // and the rest is for `helm template`. Documents that are simply not valid YAML are
         // errors, left untouched.
+        let mut templates: Vec<usize> = Vec::new();
         if !report.errors.is_empty() {
-            let templates: Vec<usize> = parse::parse_documents_with(text, limits)
+            templates = parse::parse_documents_with(text, limits)
                 .into_iter()
                 .filter(|d| matches!(&d.kind, parse::DocumentKind::Invalid(e) if e.templated))
                 .map(|d| d.index)
@@ -181,13 +183,24 @@ impl<'c> Fixer<'c> {
                 }
                 continue;
             };
+            // A comment after the document's last value belongs to its last line.
+            let span = with_rest_of_line(text, span);
             let doc_text = &text[span.clone()];
             // Valid YAML that has no JSON reading (`value: {{ region }}` is a mapping used as
             // a key) is a template too.
             let readable =
                 findings.iter().all(|f| f.parsed) && parse::yaml_value(doc_text, limits).is_some();
+            let broken = findings.iter().any(|f| !f.parsed)
+                && !templates.contains(&findings[0].location.document);
             let doc_edits = if readable {
                 self.fix_document(doc_text, findings, limits, &mut out)
+            } else if broken {
+                // Broken, not a template: its error is reported; nothing in it is touched.
+                for f in findings {
+                    let reason = "the document is not valid YAML (see the error): correct it, then run fix again".to_owned();
+                    out.left.push(left(f, None, reason, false));
+                }
+                Vec::new()
             } else {
                 self.fix_template(doc_text, findings, limits, &mut out)
             };
@@ -230,7 +243,7 @@ impl<'c> Fixer<'c> {
         let mut expected = value.clone();
         let mut edits: Vec<edit::Edit> = Vec::new();
         for f in findings {
-            let to = match self.destination(f) {
+            let to = match self.destination(f, object_at(&value, f.location.item)) {
                 Ok(to) => to,
                 Err(reason) => {
                     out.left.push(left(f, None, reason, false));
@@ -298,8 +311,10 @@ impl<'c> Fixer<'c> {
         out: &mut FileFix,
     ) -> Vec<edit::Edit> {
         let mut edits = Vec::new();
+        // The object as far as it can be read with the markup taken out.
+        let readable = parse::yaml_value(&without_markup(doc), limits).filter(Value::is_object);
         for f in findings {
-            let to = match self.destination(f) {
+            let to = match self.destination(f, readable.as_ref()) {
                 Ok(to) => to,
                 Err(reason) => {
                     out.left.push(left(f, None, reason, false));
@@ -318,15 +333,12 @@ impl<'c> Fixer<'c> {
                 out.left.push(left(f, Some(&to), format!("a template whose apiVersion line holds template markup: change it to {to} by hand"), false));
                 continue;
             }
-            // The object as far as it can be read with the markup taken out.
-            let Some(object) =
-                parse::yaml_value(&without_markup(doc), limits).filter(Value::is_object)
-            else {
+            let Some(object) = readable.as_ref() else {
                 let steps = self.migration_notes(f);
                 out.left.push(left(f, Some(&to), format!("a template that cannot be read without rendering: change apiVersion to {to} and check by hand{steps}"), false));
                 continue;
             };
-            match Self::convert(&object, f, &to) {
+            match Self::convert(object, f, &to) {
                 Ok((after, _)) => {
                     let mut only_version = object.clone();
                     only_version["apiVersion"] = Value::String(to.clone());
@@ -400,31 +412,23 @@ impl<'c> Fixer<'c> {
 
     /// The API version to convert to: the replacement when it is served now, otherwise the
     /// furthest step of the migration path that is.
-    fn destination(&self, f: &Finding) -> Result<String, String> {
+    fn destination(&self, f: &Finding, object: Option<&Value>) -> Result<String, String> {
         let Some(r) = &f.replacement else {
+            // The conversion may know the manual step (PodSecurityPolicy: the Pod Security
+            // level and namespace labels that match the policy).
+            let (group, version) = split_api_version(&f.api_version);
+            let here = TypeRef {
+                group,
+                version,
+                kind: &f.kind,
+            };
+            if let Some(object) = object
+                && let Conversion::Manual { reason } = convert::convert(object, here, here)
+            {
+                return Err(reason);
+            }
             let mut reason = format!("{} {} has no replacement API", f.api_version, f.kind);
             reason.push_str(&self.migration_notes(f));
-            if f.kind == "PodSecurityPolicy" {
-                // The conversion knows the manual step for this one.
-                if let Conversion::Manual { reason: why } = convert::convert(
-                    &Value::Null,
-                    {
-                        let (g, v) = split_api_version(&f.api_version);
-                        TypeRef {
-                            group: g,
-                            version: v,
-                            kind: &f.kind,
-                        }
-                    },
-                    TypeRef {
-                        group: "",
-                        version: "",
-                        kind: "",
-                    },
-                ) {
-                    return Err(why);
-                }
-            }
             return Err(reason);
         };
         if r.available != Some(false) {
@@ -495,6 +499,19 @@ fn file_error(path: &str, kind: ErrorKind, message: &str) -> crate::ScanError {
         column: None,
         kind,
         message: message.to_owned(),
+    }
+}
+
+/// `span` extended over the rest of its last line (a trailing comment and the line break),
+/// so that editing that line edits all of it.
+fn with_rest_of_line(text: &str, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let rest = &text[span.end..];
+    let line = rest.find('\n').map_or(rest, |i| &rest[..=i]);
+    let trimmed = line.trim_start_matches([' ', '\t']);
+    if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.trim_end().is_empty() {
+        span.start..span.end + line.len()
+    } else {
+        span
     }
 }
 
