@@ -262,7 +262,7 @@ impl<'c> Fixer<'c> {
                 ));
                 continue;
             };
-            let (after, notes) = match Self::convert(before, f, &to) {
+            let (after, notes) = match Self::convert(before, f, &to, true) {
                 Ok(done) => done,
                 Err((reason, failed)) => {
                     out.left.push(left(f, Some(&to), reason, failed));
@@ -338,7 +338,8 @@ impl<'c> Fixer<'c> {
                 out.left.push(left(f, Some(&to), format!("a template that cannot be read without rendering: change apiVersion to {to} and check by hand{steps}"), false));
                 continue;
             };
-            match Self::convert(object, f, &to) {
+            // Not validated: the markup's placeholders are not the values the chart renders.
+            match Self::convert(object, f, &to, false) {
                 Ok((after, _)) => {
                     let mut only_version = object.clone();
                     only_version["apiVersion"] = Value::String(to.clone());
@@ -374,6 +375,7 @@ impl<'c> Fixer<'c> {
         before: &Value,
         f: &Finding,
         to: &str,
+        validated: bool,
     ) -> Result<(Value, Vec<String>), (String, bool)> {
         let (from_group, from_version) = split_api_version(&f.api_version);
         let (to_group, to_version) = split_api_version(to);
@@ -396,6 +398,7 @@ impl<'c> Fixer<'c> {
             },
         );
         match conversion {
+            Conversion::Converted { object, notes } if !validated => Ok((object, notes)),
             Conversion::Converted { object, notes } => match validate::validate(&object) {
                 Validation::Valid | Validation::Unchecked => Ok((object, notes)),
                 Validation::Invalid(problems) => Err((
