@@ -507,6 +507,7 @@ pub struct FilesArgs {
 }
 
 #[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // one bool per command-line switch
 pub struct FixArgs {
     /// Files and directories to fix (directories recursively: *.yaml, *.yml, *.json); `-`
     /// converts stdin and writes the converted stream to stdout. Default: the current directory

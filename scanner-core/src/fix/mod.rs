@@ -351,7 +351,7 @@ impl<'c> Fixer<'c> {
                         });
                         out.changes.push(change(f, to, true, Vec::new()));
                     } else {
-                        let fields = changed_fields(&object, &after);
+                        let fields = changed_fields(object, &after);
                         out.left.push(left(
                             f,
                             Some(&to),
