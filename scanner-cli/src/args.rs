@@ -178,6 +178,9 @@ pub enum SnapshotCommand {
     /// Compare a snapshot with a later one (or with the live cluster) and name what regressed
     #[command(after_help = EXIT_CODES_HELP)]
     Diff(SnapshotDiffArgs),
+    /// Watch the live cluster against a snapshot while nodes roll: print each regression once
+    /// when it appears and once when it recovers, until interrupted or --settle
+    Watch(SnapshotWatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +213,37 @@ pub struct SnapshotDiffArgs {
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotWatchArgs {
+    /// The snapshot taken before the upgrade
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+
+    /// Seconds between reads of the cluster
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = parse_seconds)]
+    pub interval: f64,
+
+    /// Stop once the regressions have not changed for this many seconds (default: watch until
+    /// interrupted); exit 6 if regressions remain, 0 if none
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub settle: Option<f64>,
+
+    /// Restarts of one pod since the snapshot that count as a regression
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub restart_threshold: u32,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+fn parse_seconds(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.05 => Ok(s),
+        Ok(_) => Err("must be at least 0.05 seconds".to_owned()),
+        Err(_) => Err(format!("{value:?} is not a number of seconds")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@
 //! ends as it would have; a second one stops at once.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 const RUNNING: u8 = 0;
 const WRITING: u8 = 1;
@@ -12,6 +12,14 @@ const WRITING_INTERRUPTED: u8 = 2;
 const STOPPING: u8 = 3;
 
 static STATE: AtomicU8 = AtomicU8::new(RUNNING);
+/// A watch has no report to lose: an interrupt is how it is meant to end.
+static WATCHING: AtomicBool = AtomicBool::new(false);
+
+/// Marks the command as a watch (`snapshot watch`): an interrupt ends it with 130 and says so
+/// plainly.
+pub fn watching() {
+    WATCHING.store(true, Ordering::SeqCst);
+}
 
 /// Installs the handler. Failing to install one (a host that already did) leaves the default
 /// behaviour, which also stops without a report.
@@ -28,6 +36,7 @@ fn on_interrupt() {
         _ => None,
     });
     let message = match before {
+        Ok(RUNNING) if WATCHING.load(Ordering::SeqCst) => "upcheck: interrupted; stopped watching",
         Ok(RUNNING) => "upcheck: interrupted; the scan was stopped and nothing was reported",
         Ok(WRITING_INTERRUPTED) => "upcheck: interrupted again while writing the report",
         // The first interrupt while writing lets the report finish; one while already

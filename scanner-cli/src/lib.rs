@@ -106,6 +106,9 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         Command::Snapshot(args::SnapshotCommand::Diff(args)) => {
             commands::snapshot::diff(&cli, args, &mut diag)
         }
+        Command::Snapshot(args::SnapshotCommand::Watch(args)) => {
+            commands::snapshot::watch(&cli, args, &mut diag)
+        }
         Command::Completions(args) => commands::docs::completions(args),
         Command::Man(args) => commands::docs::man(args),
     };

@@ -6,7 +6,9 @@ use anyhow::{Context, Result};
 use scanner_core::live;
 use scanner_core::snapshot::{self, Change, Diff, DiffOptions, Snapshot};
 
-use crate::args::{Cli, ConnectionArgs, PlanFormat, SnapshotDiffArgs, SnapshotSaveArgs};
+use crate::args::{
+    Cli, ConnectionArgs, PlanFormat, SnapshotDiffArgs, SnapshotSaveArgs, SnapshotWatchArgs,
+};
 use crate::{Stderr, exit};
 
 /// Reads the live cluster into a snapshot; errors and warnings go to stderr.
@@ -83,6 +85,100 @@ pub fn diff(cli: &Cli, args: &SnapshotDiffArgs, err: &mut Stderr) -> Result<u8> 
     Ok(if !complete {
         exit::ERROR
     } else if d.regressions.is_empty() {
+        exit::OK
+    } else {
+        exit::REGRESSIONS
+    })
+}
+
+/// `snapshot watch`: reads the cluster every `--interval` seconds, diffs it with the snapshot,
+/// and prints a line when a regression appears and when it recovers, each once. A read that
+/// fails (the apiserver restarting mid-upgrade) is a warning and the watch goes on.
+pub fn watch(cli: &Cli, args: &SnapshotWatchArgs, err: &mut Stderr) -> Result<u8> {
+    use std::collections::BTreeMap;
+    use std::io::Write as _;
+    use std::time::{Duration, Instant};
+
+    let before = read(&args.before)?;
+    crate::interrupt::watching();
+    let options = DiffOptions {
+        restart_threshold: args.restart_threshold,
+    };
+    let mut shown: BTreeMap<(&'static str, String), Change> = BTreeMap::new();
+    let mut last_change = Instant::now();
+    let mut reads = 0u64;
+    if !cli.quiet {
+        err.note(&format!(
+            "watching against {} every {}s{}; Ctrl-C stops",
+            args.before.display(),
+            args.interval,
+            args.settle
+                .map(|s| format!(", until {s}s without change"))
+                .unwrap_or_default()
+        ));
+    }
+    loop {
+        match capture(cli, &args.connection, err) {
+            Ok((now, _)) => {
+                reads += 1;
+                let d = snapshot::diff(&before, &now, &options);
+                let current: BTreeMap<(&'static str, String), Change> = d
+                    .regressions
+                    .into_iter()
+                    .map(|c| ((c.code, c.subject.clone()), c))
+                    .collect();
+                let mut lines = String::new();
+                for (key, c) in &current {
+                    if !shown.contains_key(key) {
+                        let _ = writeln!(
+                            lines,
+                            "regression  {:<8} {:<22} {}: {}",
+                            c.severity.as_str(),
+                            c.code,
+                            c.subject,
+                            c.message
+                        );
+                    }
+                }
+                for (key, c) in &shown {
+                    if !current.contains_key(key) {
+                        let _ =
+                            writeln!(lines, "recovered   {:<8} {:<22} {}", "", c.code, c.subject);
+                    }
+                }
+                if !lines.is_empty() {
+                    last_change = Instant::now();
+                    let mut out = std::io::stdout().lock();
+                    if out
+                        .write_all(lines.as_bytes())
+                        .and_then(|()| out.flush())
+                        .is_err()
+                    {
+                        // The reader went away (`| head`): nothing left to tell.
+                        break;
+                    }
+                }
+                shown = current;
+            }
+            // The first read must work: a wrong kubeconfig or context is not worth watching.
+            Err(e) if reads == 0 => return Err(e),
+            Err(e) => err.warning(&format!("cannot read the cluster now: {e:#}; trying again")),
+        }
+        if let Some(settle) = args.settle
+            && reads > 0
+            && last_change.elapsed() >= Duration::from_secs_f64(settle)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs_f64(args.interval));
+    }
+    if !cli.quiet {
+        err.note(&format!(
+            "{} regression(s) remain after {reads} read(s) of the cluster",
+            shown.len()
+        ));
+    }
+    Ok(if shown.is_empty() {
         exit::OK
     } else {
         exit::REGRESSIONS

@@ -601,3 +601,180 @@ fn a_deleted_pdb_a_scale_to_zero_and_a_helm_release_off_a_removed_api_on_1_34() 
     assert_eq!(text.code, 6);
     insta::assert_snapshot!(text.stdout);
 }
+
+/// Waits until the server has answered `path` at least `n` times.
+fn wait_for_reads(server: &Server, path: &str, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.arrivals(path).len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} read fewer than {n} times"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The recorded pods with the first healthy one CrashLooping: not ready, restarting.
+fn crash_looping() -> (Value, String) {
+    let mut pods = recorded("/api/v1/pods");
+    let pod = pods["items"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| {
+            p["status"]["phase"] == "Running"
+                && p["status"]["containerStatuses"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().all(|c| c["ready"] == true))
+        })
+        .unwrap();
+    let name = pod["metadata"]["name"].as_str().unwrap().to_owned();
+    let status = &mut pod["status"]["containerStatuses"][0];
+    status["ready"] = Value::from(false);
+    status["restartCount"] = Value::from(12);
+    status["state"] = serde_json::json!({"waiting": {"reason": "CrashLoopBackOff"}});
+    (pods, name)
+}
+
+fn start_watch(before: &Path, kubeconfig: &Path, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_upcheck"))
+        .args(["snapshot", "watch", before.to_str().unwrap()])
+        .args([
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--interval",
+            "0.1",
+        ])
+        .args(extra)
+        .env(
+            "UPCHECK_RETRY_BACKOFF_MS",
+            common::RETRY_BACKOFF_MS.to_string(),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn watch_prints_a_regression_once_when_it_appears_and_once_when_it_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, _) = save(dir.path(), "before.json", base());
+    let server = Server::recorded(
+        &fixture(),
+        Scenario {
+            replace: base(),
+            ..Scenario::default()
+        },
+    )
+    .unwrap();
+    let kubeconfig = server.kubeconfig(dir.path()).unwrap();
+    let child = start_watch(&before, &kubeconfig, &["--settle", "2"]);
+
+    wait_for_reads(&server, "/api/v1/pods", 2);
+    let (broken, name) = crash_looping();
+    server.set_list("/api/v1/pods", broken);
+    // Several reads see the same regression: it is printed once.
+    let seen = server.arrivals("/api/v1/pods").len();
+    wait_for_reads(&server, "/api/v1/pods", seen + 5);
+    server.set_list("/api/v1/pods", recorded("/api/v1/pods"));
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "recovered before settling:\n{stdout}{stderr}"
+    );
+
+    let lines: Vec<&str> = stdout.lines().collect();
+    let appeared: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("regression"))
+        .collect();
+    let recovered: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("recovered"))
+        .collect();
+    assert_eq!(
+        appeared.len(),
+        2,
+        "pod-not-ready and restarts, once each:\n{stdout}"
+    );
+    assert!(
+        appeared
+            .iter()
+            .any(|l| l.contains("pod-not-ready") && l.contains(&name)),
+        "{stdout}"
+    );
+    assert!(
+        appeared
+            .iter()
+            .any(|l| l.contains("restarts") && l.contains(&name)),
+        "{stdout}"
+    );
+    assert_eq!(recovered.len(), 2, "both recover, once each:\n{stdout}");
+    assert!(stderr.contains("0 regression(s) remain"), "{stderr}");
+}
+
+#[test]
+fn watch_exits_6_when_regressions_remain_and_130_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, _) = save(dir.path(), "before.json", base());
+    let mut replace = base();
+    replace.insert("/api/v1/pods".to_owned(), crash_looping().0);
+    let server = Server::recorded(
+        &fixture(),
+        Scenario {
+            replace,
+            ..Scenario::default()
+        },
+    )
+    .unwrap();
+    let kubeconfig = server.kubeconfig(dir.path()).unwrap();
+    let out = start_watch(&before, &kubeconfig, &["--settle", "0.5"])
+        .wait_with_output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(6), "{stdout}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("regression"))
+            .count(),
+        2,
+        "{stdout}"
+    );
+
+    let reads_before = server.arrivals("/api/v1/pods").len();
+    let args = [
+        "snapshot",
+        "watch",
+        before.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--interval",
+        "0.1",
+    ];
+    let (run, took) = common::interrupted(&args, &|_| {
+        server.arrivals("/api/v1/pods").len() >= reads_before + 2
+    });
+    assert_eq!(run.code, 130, "{}", run.transcript());
+    assert!(run.stderr.contains("stopped watching"), "{}", run.stderr);
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "stopped in {took:?}"
+    );
+
+    // A watch that cannot read the cluster at all stops at once.
+    let bad = upcheck(&[
+        "snapshot",
+        "watch",
+        before.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--context",
+        "no-such-context",
+    ]);
+    assert_eq!(bad.code, 1, "{}", bad.transcript());
+}
