@@ -503,6 +503,7 @@ pub static CODES: &[&CodeInfo] = &[
     &WORKLOAD_READY,
     &WORKLOAD_SCALED,
     &PDB_GONE,
+    &POOL_MOVED,
     &IMAGE,
     &POD_NOT_READY,
     &POD_READY,
@@ -607,6 +608,15 @@ pub static PDB_GONE: CodeInfo = CodeInfo::new(
     "PodDisruptionBudget gone",
     Severity::Warning,
     "A PodDisruptionBudget of the first snapshot no longer exists: the pods it protected can now all be evicted at once by the next drain. Often removed to unblock a stuck drain and never put back.",
+);
+
+/// `pool-moved`.
+pub static POOL_MOVED: CodeInfo = CodeInfo::new(
+    "pool-moved",
+    Family::Snapshot,
+    "Pods on a node pool they did not run on",
+    Severity::Warning,
+    "A workload's pods now run on a node pool where none of them ran in the first snapshot: the roll drained the pool they were kept on and the scheduler placed them wherever there was room, because nothing (node affinity, a nodeSelector, taints) holds them to their pool. Workloads meant for dedicated nodes (databases, licensed software) then share nodes they must not. DaemonSet pods and pools named by kubelet version, which change with every upgrade, are not judged.",
 );
 
 /// `image`.
@@ -760,6 +770,7 @@ pub fn diff(before: &Snapshot, after: &Snapshot, opts: &DiffOptions) -> Diff {
     compare_nodes(before, after, &mut d);
     compare_workloads(before, after, &mut d);
     compare_pods(before, after, opts, &mut d);
+    compare_pod_pools(before, after, &mut d);
     compare_pdbs(before, after, &mut d);
     compare_helm(before, after, &mut d);
     compare_apis(before, after, &mut d);
@@ -982,6 +993,53 @@ fn compare_workloads(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
                 &IMAGE,
                 id,
                 format!("{} → {}", w.images.join(", "), now.images.join(", ")),
+            ));
+        }
+    }
+}
+
+/// Workloads whose pods reached a named node pool none of them ran on before.
+fn compare_pod_pools(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    fn pools_by_owner(s: &Snapshot) -> BTreeMap<&str, BTreeSet<&str>> {
+        let pool_of: BTreeMap<&str, &str> = s
+            .nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.pool.as_str()))
+            .collect();
+        let mut m: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for p in &s.pods {
+            // A DaemonSet runs on every pool; a bare pod has no workload to keep together.
+            if p.owner.starts_with("DaemonSet ") || !p.owner.contains(' ') {
+                continue;
+            }
+            if let Some(pool) = p.node.as_deref().and_then(|n| pool_of.get(n)) {
+                m.entry(p.owner.as_str()).or_default().insert(pool);
+            }
+        }
+        m
+    }
+    let (b, a) = (pools_by_owner(before), pools_by_owner(after));
+    let named = |p: &&str| !p.starts_with("kubelet ");
+    for (owner, now) in &a {
+        let Some(was) = b.get(owner) else { continue };
+        if was.is_empty() || !was.iter().all(named) {
+            continue;
+        }
+        let new: Vec<&str> = now
+            .iter()
+            .filter(|p| named(p) && !was.contains(*p))
+            .copied()
+            .collect();
+        if !new.is_empty() {
+            d.regressions.push(change(
+                Severity::Warning,
+                &POOL_MOVED,
+                (*owner).to_owned(),
+                format!(
+                    "pods now on pool {} (before only on {})",
+                    new.join(", "),
+                    was.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
             ));
         }
     }
@@ -1339,6 +1397,61 @@ mod tests {
         assert_eq!(recovered.improvements[0].code, "api-recovered");
         let same = diff(&down, &down, &DiffOptions::default());
         assert!(same.regressions.is_empty() && same.improvements.is_empty());
+    }
+
+    #[test]
+    fn pods_that_land_on_a_pool_their_workload_never_used_are_named() {
+        let on = |name: &str, owner: &str, node_name: &str| {
+            let mut p = pod(name, owner, &["app"], 1, 0);
+            p.node = Some(node_name.into());
+            p
+        };
+        let mut before = Snapshot::empty();
+        before.nodes = vec![
+            node("db-1", "mongodb", true),
+            node("app-1", "general", true),
+            node("x-1", "vantiq", true),
+        ];
+        before.pods = vec![
+            on("mongo-0", "StatefulSet data/mongo", "db-1"),
+            on("web-1", "Deployment shop/web", "app-1"),
+            on("agent-a", "DaemonSet kube-system/agent", "db-1"),
+        ];
+        let mut after = before.clone();
+        // The mongodb pool rolled: its pod now runs on the vantiq pool; the DaemonSet pod
+        // runs everywhere anyway; web stays where it was.
+        after.pods = vec![
+            on("mongo-0", "StatefulSet data/mongo", "x-1"),
+            on("web-1", "Deployment shop/web", "app-1"),
+            on("agent-b", "DaemonSet kube-system/agent", "x-1"),
+        ];
+        let d = diff(&before, &after, &DiffOptions::default());
+        let moved: Vec<(&str, &str)> = d
+            .regressions
+            .iter()
+            .filter(|c| c.code == "pool-moved")
+            .map(|c| (c.subject.as_str(), c.message.as_str()))
+            .collect();
+        assert_eq!(
+            moved,
+            [(
+                "StatefulSet data/mongo",
+                "pods now on pool vantiq (before only on mongodb)"
+            )]
+        );
+        // Pools named by kubelet version change with every roll: not judged.
+        let mut by_version = before.clone();
+        by_version.nodes = vec![
+            node("db-1", "kubelet 1.30", true),
+            node("x-1", "kubelet 1.31", true),
+        ];
+        let mut later = after.clone();
+        later.nodes.clone_from(&by_version.nodes);
+        let d = diff(&by_version, &later, &DiffOptions::default());
+        assert!(
+            d.regressions.iter().all(|c| c.code != "pool-moved"),
+            "{d:?}"
+        );
     }
 
     fn pod(name: &str, owner: &str, containers: &[&str], ready: u32, restarts: u32) -> Pod {
