@@ -141,3 +141,60 @@ fn api003_deprecated_labels_taints_and_annotations() {
         ["warning Pod default/debug-shell @1.27"]
     );
 }
+
+#[test]
+fn node004_removed_flags_of_control_plane_pods() {
+    // Managed control planes have no such pods: nothing to judge.
+    assert!(check("NODE004", "1.28", vec![]).is_empty());
+    // The kubeadm runbook's recommendation, still set when the hop to 1.27 comes.
+    let flagged = pods_with(vec![mirror(
+        "kube-controller-manager",
+        "v1.20.2",
+        &["kube-controller-manager", "--pod-eviction-timeout=5m0s"],
+    )]);
+    assert_eq!(
+        check("NODE004", "1.28", vec![flagged.clone()]),
+        ["blocker Pod kube-system/kube-controller-manager-cp1 @1.27"]
+    );
+    assert!(check("NODE004", "1.26", vec![flagged]).is_empty());
+    let plugin = pods_with(vec![mirror(
+        "kube-apiserver",
+        "v1.20.2",
+        &[
+            "kube-apiserver",
+            "--enable-admission-plugins=NodeRestriction,PodSecurityPolicy",
+        ],
+    )]);
+    assert_eq!(
+        check("NODE004", "1.25", vec![plugin]),
+        ["blocker Pod kube-system/kube-apiserver-cp1 @1.25"]
+    );
+}
+
+#[test]
+fn node004_offline_from_static_pod_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: kube-controller-manager\n  namespace: kube-system\n  labels:\n    component: kube-controller-manager\n    tier: control-plane\nspec:\n  containers:\n  - name: kube-controller-manager\n    image: registry.k8s.io/kube-controller-manager:v1.26.5\n    command:\n    - kube-controller-manager\n    - --pod-eviction-timeout=5m0s\n    - --leader-elect=true\n";
+    std::fs::write(dir.path().join("kube-controller-manager.yaml"), manifest).unwrap();
+    let run = crate::common::upcheck_with(
+        dir.path(),
+        &[
+            "files",
+            ".",
+            "-t",
+            "1.27",
+            "--current",
+            "1.26",
+            "--checks",
+            "--select",
+            "NODE004",
+        ],
+        None,
+        &[],
+    );
+    assert!(
+        run.stdout.contains("NODE004") && run.stdout.contains("--pod-eviction-timeout=5m0s"),
+        "{}",
+        run.transcript()
+    );
+}
