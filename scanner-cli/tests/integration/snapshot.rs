@@ -604,7 +604,7 @@ fn a_deleted_pdb_a_scale_to_zero_and_a_helm_release_off_a_removed_api_on_1_34() 
 
 /// Waits until the server has answered `path` at least `n` times.
 fn wait_for_reads(server: &Server, path: &str, n: usize) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
     while server.arrivals(path).len() < n {
         assert!(
             std::time::Instant::now() < deadline,
@@ -614,7 +614,7 @@ fn wait_for_reads(server: &Server, path: &str, n: usize) {
     }
 }
 
-/// The recorded pods with the first healthy one CrashLooping: not ready, restarting.
+/// The recorded pods with the first healthy one crash-looping: not ready, restarting.
 fn crash_looping() -> (Value, String) {
     let mut pods = recorded("/api/v1/pods");
     let pod = pods["items"]

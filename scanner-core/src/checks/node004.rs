@@ -59,12 +59,11 @@ fn flags(pod: &Value) -> Vec<(String, String)> {
         let Some(flag) = w.strip_prefix("--") else {
             continue;
         };
-        match flag.split_once('=') {
-            Some((k, v)) => out.push((format!("--{k}"), v.to_owned())),
-            None => {
-                let next = words.get(i + 1).filter(|n| !n.starts_with("--")).copied();
-                out.push((format!("--{flag}"), next.unwrap_or("").to_owned()));
-            }
+        if let Some((k, v)) = flag.split_once('=') {
+            out.push((format!("--{k}"), v.to_owned()));
+        } else {
+            let next = words.get(i + 1).filter(|n| !n.starts_with("--")).copied();
+            out.push((format!("--{flag}"), next.unwrap_or("").to_owned()));
         }
     }
     out
