@@ -86,6 +86,9 @@ pub struct Context<'a> {
     pub hops: Vec<KubeVersion>,
     /// The kubectl version pipelines and runbooks use, when given.
     pub kubectl: Option<KubeVersion>,
+    /// Seconds a node pool's drain may take (`--drain-budget`), when given; DRN007 otherwise
+    /// uses the platform's drain timeout.
+    pub drain_budget: Option<u64>,
 }
 
 impl<'a> Context<'a> {
@@ -103,6 +106,7 @@ impl<'a> Context<'a> {
             target,
             hops,
             kubectl: None,
+            drain_budget: None,
         }
     }
 }
@@ -167,6 +171,26 @@ impl Selection {
     }
 }
 
+/// What the user told about the roll, beyond the versions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The kubectl version pipelines and runbooks use, when known.
+    pub kubectl: Option<KubeVersion>,
+    /// Seconds a drain may take (a pipeline's timeout), when known.
+    pub drain_budget: Option<u64>,
+}
+
+impl Options {
+    /// Options with `kubectl` and `drain_budget`.
+    pub fn new(kubectl: Option<KubeVersion>, drain_budget: Option<u64>) -> Self {
+        Self {
+            kubectl,
+            drain_budget,
+        }
+    }
+}
+
 /// Runs the selected checks over `state`; `kubectl` is the client version to judge, if known.
 pub fn run(
     state: &ClusterState,
@@ -176,8 +200,28 @@ pub fn run(
     offline: bool,
     kubectl: Option<KubeVersion>,
 ) -> Readiness {
+    run_with(
+        state,
+        current,
+        target,
+        selection,
+        offline,
+        Options::new(kubectl, None),
+    )
+}
+
+/// Runs the selected checks over `state` with what the user told about the roll.
+pub fn run_with(
+    state: &ClusterState,
+    current: KubeVersion,
+    target: KubeVersion,
+    selection: &Selection,
+    offline: bool,
+    options: Options,
+) -> Readiness {
     let mut ctx = Context::new(state, current, target);
-    ctx.kubectl = kubectl;
+    ctx.kubectl = options.kubectl;
+    ctx.drain_budget = options.drain_budget;
     let mut findings = Vec::new();
     let mut not_run = Vec::new();
     let mut ran = Vec::new();
