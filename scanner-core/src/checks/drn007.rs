@@ -23,6 +23,7 @@ pub static CHECK: Check = Check {
         retired: None,
     },
     needs: &[
+        Resource::Nodes,
         Resource::Pods,
         Resource::Deployments,
         Resource::StatefulSets,
@@ -340,7 +341,8 @@ fn estimate(
         }
     }
     let (limit, limit_text) = budget(ctx, platform);
-    let mut reported = std::collections::BTreeSet::new();
+    // Per workload, the pools over the budget: (estimate, pool, message).
+    let mut over: BTreeMap<String, Vec<(i64, String, String)>> = BTreeMap::new();
     for ((object, pool), d) in drained {
         let shutdown = d.shutdown.seconds();
         let pdb = pdbs
@@ -395,15 +397,33 @@ fn estimate(
             format!(" in node pool {pool}")
         };
         let wave_word = if waves == 1 { "wave" } else { "waves" };
+        let message = format!(
+            "{subject}{place} {take} {shutdown} s{each} to stop ({}){released}: {waves} {wave_word} x {shutdown} s = an estimated {total} s ({} min) to drain, over the budget of {limit_text}",
+            d.shutdown.describe(),
+            minutes(total)
+        );
+        over.entry(object).or_default().push((total, pool, message));
+    }
+    // One finding per workload: its slowest pool, naming the others over the budget too.
+    let mut reported = std::collections::BTreeSet::new();
+    for (object, mut pools) in over {
+        pools.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let mut pools = pools.into_iter();
+        let Some((_, _, mut message)) = pools.next() else {
+            continue;
+        };
+        let others: Vec<String> = pools.map(|(_, pool, _)| pool).collect();
+        if !others.is_empty() {
+            message.push_str(&format!(
+                "; node pools {} are over it too",
+                others.join(", ")
+            ));
+        }
         out.push(CheckFinding::new(
             &CHECK,
             Severity::Warning,
             object.clone(),
-            format!(
-                "{subject}{place} {take} {shutdown} s{each} to stop ({}){released}: {waves} {wave_word} x {shutdown} s = an estimated {total} s ({} min) to drain, over the budget of {limit_text}",
-                d.shutdown.describe(),
-                minutes(total)
-            ),
+            message,
         ));
         reported.insert(object);
     }

@@ -1,0 +1,160 @@
+//! Drain and runbook readiness cases (DRN007's drain estimate, NODE006's Docker socket
+//! mounts) through `upcheck cluster` against the recorded v1.20 server, and offline through
+//! `upcheck files --checks` on the runbook fixtures.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use crate::common::readiness::{found, recorded, run};
+use crate::common::{upcheck, workspace};
+use serde_json::{Value, json};
+
+/// A recorded list with `items` added.
+fn appended(path: &str, items: Vec<Value>) -> (String, Value) {
+    let mut list = recorded(path);
+    list["items"].as_array_mut().unwrap().extend(items);
+    (path.to_owned(), list)
+}
+
+/// The messages of `code`'s findings in a JSON report.
+fn messages(stdout: &str, code: &str) -> Vec<String> {
+    let report: Value = serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}\n{stdout}"));
+    report["readiness"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The seconds DRN007 estimates in `message` ("an estimated 1500 s").
+fn estimate(message: &str) -> f64 {
+    let rest = message.split("an estimated ").nth(1).unwrap();
+    rest.split(' ').next().unwrap().parse().unwrap()
+}
+
+/// The KServe predictor of the EKS runbook, served live: 5 replicas on the `ml` node group
+/// (node-a1, node-a2), grace 300, preStop `sleep 20`, a PDB with `maxUnavailable: 1`.
+fn kserve_cluster() -> Vec<(String, Value)> {
+    let labels =
+        json!({"serving.kserve.io/inferenceservice": "sklearn-iris", "pod-template-hash": "5d8f7"});
+    let pods = (0..5)
+        .map(|i| {
+            json!({"metadata": {"name": format!("sklearn-iris-predictor-5d8f7-{i}"), "namespace": "kserve-models",
+                "labels": labels,
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "sklearn-iris-predictor-5d8f7",
+                    "uid": "7b0e", "controller": true}]},
+                "spec": {"nodeName": if i % 2 == 0 { "node-a1" } else { "node-a2" }, "terminationGracePeriodSeconds": 300,
+                    "containers": [{"name": "kserve-container", "image": "kserve/sklearnserver:v0.11.0",
+                        "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", "sleep 20"]}}}}]},
+                "status": {"phase": "Running"}})
+        })
+        .collect();
+    let pdb = json!({"metadata": {"name": "sklearn-iris", "namespace": "kserve-models"},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"serving.kserve.io/inferenceservice": "sklearn-iris"}}},
+        "status": {"disruptionsAllowed": 1, "currentHealthy": 5, "desiredHealthy": 4, "expectedPods": 5, "observedGeneration": 1}});
+    let mut nodes = recorded("/api/v1/nodes");
+    for n in nodes["items"].as_array_mut().unwrap() {
+        if n["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("node-a")
+        {
+            n["metadata"]["labels"]["eks.amazonaws.com/nodegroup"] = json!("ml");
+        }
+    }
+    vec![
+        appended("/api/v1/pods", pods),
+        appended("/apis/policy/v1beta1/poddisruptionbudgets", vec![pdb]),
+        ("/api/v1/nodes".to_owned(), nodes),
+    ]
+}
+
+#[test]
+fn drn007_kserve_drain_estimate_live() {
+    let r = run(kserve_cluster(), &["-t", "1.21", "--select", "DRN007"]);
+    assert_eq!(
+        found(&r, "DRN007"),
+        ["warning Deployment kserve-models/sklearn-iris-predictor"]
+    );
+    let m = messages(&r.stdout, "DRN007");
+    assert!(
+        m[0].contains("in node pool ml")
+            && m[0].contains("PodDisruptionBudget kserve-models/sklearn-iris allows 1 disruption at a time: 5 waves")
+            && m[0].contains("over the budget of 900 s (the 15 minutes EKS managed node groups wait"),
+        "{}",
+        m[0]
+    );
+    // Within 10% of 5 x (grace + preStop) = 1600 s.
+    let s = estimate(&m[0]);
+    assert!((s - 1600.0).abs() <= 160.0, "{s}");
+    // A pipeline allowing 30 minutes passes; the recorded cluster alone has nothing this slow.
+    let roomy = run(
+        kserve_cluster(),
+        &["-t", "1.21", "--select", "DRN007", "--drain-budget", "1800"],
+    );
+    assert!(found(&roomy, "DRN007").is_empty());
+    let plain = run(vec![], &["-t", "1.21", "--select", "DRN007"]);
+    assert!(found(&plain, "DRN007").is_empty());
+}
+
+/// `upcheck files --checks` over a runbook fixture, with extra arguments.
+fn offline(fixture: &str, extra: &[&str]) -> crate::common::Run {
+    let path = workspace()
+        .join("fixtures/manifests/runbooks")
+        .join(fixture);
+    let mut args = vec![
+        "files",
+        path.to_str().unwrap(),
+        "--checks",
+        "--current",
+        "1.23",
+        "-t",
+        "1.24",
+    ];
+    args.extend_from_slice(extra);
+    upcheck(&args)
+}
+
+#[test]
+fn drn007_kserve_drain_estimate_offline() {
+    let r = offline(
+        "kserve-slow-termination.yaml",
+        &["--select", "DRN007", "-o", "json"],
+    );
+    let m = messages(&r.stdout, "DRN007");
+    assert_eq!(m.len(), 1, "{}", r.transcript());
+    assert!(
+        m[0].starts_with("5 replicas take up to 300 s each"),
+        "{}",
+        m[0]
+    );
+    let s = estimate(&m[0]);
+    assert!((s - 1600.0).abs() <= 160.0, "{s}");
+    let roomy = offline(
+        "kserve-slow-termination.yaml",
+        &["--select", "DRN007", "-o", "json", "--drain-budget", "1500"],
+    );
+    assert!(
+        messages(&roomy.stdout, "DRN007").is_empty(),
+        "{}",
+        roomy.stdout
+    );
+    insta::assert_snapshot!(
+        "drn007_kserve_offline",
+        offline("kserve-slow-termination.yaml", &["--select", "DRN007"]).transcript()
+    );
+}
+
+#[test]
+fn drain_budget_is_accepted_by_files_cluster_and_plan() {
+    for cmd in ["files", "cluster", "plan"] {
+        let help = upcheck(&[cmd, "--help"]).stdout;
+        assert!(help.contains("--drain-budget <SECONDS>"), "{cmd}: {help}");
+    }
+    let zero = offline("kserve-slow-termination.yaml", &["--drain-budget", "0"]);
+    assert_eq!(zero.code, 1, "{}", zero.transcript());
+    assert!(
+        zero.stderr
+            .contains("invalid value '0' for '--drain-budget <SECONDS>'")
+    );
+}
