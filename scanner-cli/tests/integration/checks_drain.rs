@@ -158,3 +158,98 @@ fn drain_budget_is_accepted_by_files_cluster_and_plan() {
             .contains("invalid value '0' for '--drain-budget <SECONDS>'")
     );
 }
+
+/// The recorded node-exporter DaemonSet and its pods mounting `path` from the node.
+fn node_exporter_mounting(path: &str) -> Vec<(String, Value)> {
+    let volume = json!({"name": "docker", "hostPath": {"path": path}});
+    let ds = crate::common::readiness::edited("/apis/apps/v1/daemonsets", |d| {
+        d["spec"]["template"]["spec"]["volumes"]
+            .as_array_mut()
+            .unwrap()
+            .push(volume.clone());
+        true
+    });
+    let pods = crate::common::readiness::edited("/api/v1/pods", |p| {
+        if p["metadata"]["labels"]["app"] == "node-exporter" {
+            p["spec"]["volumes"]
+                .as_array_mut()
+                .unwrap()
+                .push(volume.clone());
+        }
+        true
+    });
+    vec![ds, pods]
+}
+
+#[test]
+fn node006_docker_socket_live() {
+    // Two of the recorded nodes already run containerd: reported before any 1.24 hop.
+    let r = run(
+        node_exporter_mounting("/var/run/docker.sock"),
+        &["-t", "1.21", "--select", "NODE006"],
+    );
+    assert_eq!(
+        found(&r, "NODE006"),
+        ["warning DaemonSet monitoring/node-exporter"]
+    );
+    let m = messages(&r.stdout, "NODE006");
+    assert!(
+        m[0].starts_with("mounts /var/run/docker.sock from the node (4 pods on node-a1, node-a2, node-b1, node-b2): 2 nodes already run containerd (node-a2, node-b1)"),
+        "{}",
+        m[0]
+    );
+    // At the dockershim hop it is tied to that hop.
+    let at = run(
+        node_exporter_mounting("/var/run/dockershim.sock"),
+        &["-t", "1.24", "--select", "NODE006"],
+    );
+    assert_eq!(
+        found(&at, "NODE006"),
+        ["warning DaemonSet monitoring/node-exporter @1.24"]
+    );
+    // The recorded cluster mounts only /proc.
+    let plain = run(vec![], &["-t", "1.24", "--select", "NODE006"]);
+    assert!(found(&plain, "NODE006").is_empty());
+}
+
+#[test]
+fn node006_docker_socket_offline() {
+    let r = offline(
+        "telegraf-docker-sock.yaml",
+        &["--select", "NODE006", "-o", "json"],
+    );
+    assert_eq!(
+        messages(&r.stdout, "NODE006").len(),
+        1,
+        "{}",
+        r.transcript()
+    );
+    // Before the hop that removes dockershim, with no nodes to say otherwise: nothing yet.
+    let path = workspace().join("fixtures/manifests/runbooks/telegraf-docker-sock.yaml");
+    let early = upcheck(&[
+        "files",
+        path.to_str().unwrap(),
+        "--checks",
+        "--current",
+        "1.21",
+        "-t",
+        "1.22",
+        "--select",
+        "NODE006",
+        "-o",
+        "json",
+    ]);
+    assert!(
+        messages(&early.stdout, "NODE006").is_empty(),
+        "{}",
+        early.stdout
+    );
+    insta::assert_snapshot!(
+        "explain_node006",
+        upcheck(&["explain", "NODE006"]).transcript()
+    );
+    insta::assert_snapshot!(
+        "node006_telegraf_offline",
+        offline("telegraf-docker-sock.yaml", &["--select", "NODE006"]).transcript()
+    );
+}

@@ -26,6 +26,7 @@ mod hlt001;
 mod hlt002;
 mod node001;
 mod node002;
+mod node006;
 mod path001;
 mod path002;
 pub(crate) mod projection;
@@ -130,6 +131,7 @@ pub static REGISTRY: &[&Check] = &[
     &hlt002::CHECK,
     &node001::CHECK,
     &node002::CHECK,
+    &node006::CHECK,
     &path001::CHECK,
     &path002::CHECK,
     &skew001::CHECK,
