@@ -32,7 +32,7 @@ fn estimate(message: &str) -> f64 {
     rest.split(' ').next().unwrap().parse().unwrap()
 }
 
-/// The KServe predictor of the EKS runbook, served live: 5 replicas on the `ml` node group
+/// The `KServe` predictor of the EKS runbook, served live: 5 replicas on the `ml` node group
 /// (node-a1, node-a2), grace 300, preStop `sleep 20`, a PDB with `maxUnavailable: 1`.
 fn kserve_cluster() -> Vec<(String, Value)> {
     let labels =
@@ -159,7 +159,7 @@ fn drain_budget_is_accepted_by_files_cluster_and_plan() {
     );
 }
 
-/// The recorded node-exporter DaemonSet and its pods mounting `path` from the node.
+/// The recorded `node-exporter` `DaemonSet` and its pods mounting `path` from the node.
 fn node_exporter_mounting(path: &str) -> Vec<(String, Value)> {
     let volume = json!({"name": "docker", "hostPath": {"path": path}});
     let ds = crate::common::readiness::edited("/apis/apps/v1/daemonsets", |d| {

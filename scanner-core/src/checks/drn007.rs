@@ -414,10 +414,9 @@ fn estimate(
         };
         let others: Vec<String> = pools.map(|(_, pool, _)| pool).collect();
         if !others.is_empty() {
-            message.push_str(&format!(
-                "; node pools {} are over it too",
-                others.join(", ")
-            ));
+            message.push_str("; node pools ");
+            message.push_str(&others.join(", "));
+            message.push_str(" are over it too");
         }
         out.push(CheckFinding::new(
             &CHECK,
@@ -634,7 +633,7 @@ mod tests {
         );
     }
 
-    /// The KServe predictor of the EKS runbook ("Slow termination"): 5 replicas, grace 300,
+    /// The `KServe` predictor of the EKS runbook ("Slow termination"): 5 replicas, grace 300,
     /// a preStop sleep and a PDB releasing one at a time.
     fn kserve(replicas: i64, max_unavailable: &Value) -> (Value, Value) {
         let deployment = json!({"metadata": {"name": "sklearn-predictor", "namespace": "ml"},
