@@ -427,7 +427,8 @@ impl Snapshot {
             });
         }
         s.used_api_versions = used.into_iter().collect();
-        for r in Resource::ALL {
+        // Snapshots never read the GitOps controllers' objects (the live snapshot read skips them).
+        for r in Resource::ALL.into_iter().filter(|r| !r.optional()) {
             if let Some(reason) = state.unavailable(r) {
                 s.unavailable.push(reason);
             }

@@ -253,3 +253,171 @@ fn node006_docker_socket_offline() {
         offline("telegraf-docker-sock.yaml", &["--select", "NODE006"]).transcript()
     );
 }
+
+/// The recorded server with Flux's and Argo CD's groups served and `objects` in them
+/// (`(collection path, items)`).
+fn gitops_cluster(objects: Vec<(&str, Vec<Value>)>) -> Vec<(String, Value)> {
+    let mut apis = recorded_doc("apis.json");
+    let groups = apis["groups"].as_array_mut().unwrap();
+    let mut replace = Vec::new();
+    for (group, version, resources) in [
+        (
+            "kustomize.toolkit.fluxcd.io",
+            "v1",
+            vec![("kustomizations", "Kustomization")],
+        ),
+        (
+            "helm.toolkit.fluxcd.io",
+            "v2beta1",
+            vec![("helmreleases", "HelmRelease")],
+        ),
+        (
+            "argoproj.io",
+            "v1alpha1",
+            vec![
+                ("applications", "Application"),
+                ("applicationsets", "ApplicationSet"),
+            ],
+        ),
+    ] {
+        let gv = format!("{group}/{version}");
+        groups.push(
+            json!({"name": group, "versions": [{"groupVersion": gv, "version": version}],
+            "preferredVersion": {"groupVersion": gv, "version": version}}),
+        );
+        let list: Vec<Value> = resources
+            .iter()
+            .map(|(name, kind)| {
+                json!({"name": name, "namespaced": true, "kind": kind,
+                "verbs": ["get", "list", "watch"]})
+            })
+            .collect();
+        replace.push((
+            format!("/apis/{gv}"),
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
+        ));
+    }
+    replace.push(("/apis".to_owned(), apis));
+    for (path, items) in objects {
+        replace.push((
+            path.to_owned(),
+            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
+        ));
+    }
+    replace
+}
+
+/// A recorded document at the fixture's top level (`apis.json`).
+fn recorded_doc(file: &str) -> Value {
+    let text = std::fs::read_to_string(crate::common::readiness::fixture().join(file)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+const FLUX_KS: &str = "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations";
+const ARGO_APPS: &str = "/apis/argoproj.io/v1alpha1/applications";
+
+#[test]
+fn hlt004_gitops_reconcilers_live() {
+    let aws_node = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "aws-node", "namespace": "flux-system"},
+        "spec": {"interval": "10m", "path": "./clusters/prod/kube-system/aws-node"}});
+    let coredns = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "coredns", "namespace": "argocd"},
+        "spec": {"destination": {"namespace": "kube-system"}, "syncPolicy": {"automated": {"selfHeal": true}}}});
+    let r = run(
+        gitops_cluster(vec![
+            (FLUX_KS, vec![aws_node.clone()]),
+            (ARGO_APPS, vec![coredns]),
+        ]),
+        &["-t", "1.21", "--select", "HLT004"],
+    );
+    assert_eq!(
+        found(&r, "HLT004"),
+        [
+            "info Application argocd/coredns",
+            "info Kustomization flux-system/aws-node"
+        ]
+    );
+    let m = messages(&r.stdout, "HLT004");
+    assert!(
+        m.iter()
+            .any(|m| m.contains("`flux suspend kustomization aws-node -n flux-system`")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|m| m.contains("`argocd app set coredns --sync-policy none`")),
+        "{m:?}"
+    );
+    // Suspended, nothing automated: nothing to say.
+    let mut paused = aws_node;
+    paused["spec"]["suspend"] = json!(true);
+    let quiet = run(
+        gitops_cluster(vec![(FLUX_KS, vec![paused])]),
+        &["-t", "1.21", "--select", "HLT004"],
+    );
+    assert!(found(&quiet, "HLT004").is_empty());
+    // No Flux or Argo CD at all (the recording): the check runs and finds none.
+    let none = run(vec![], &["-t", "1.21", "--select", "HLT004"]);
+    assert!(found(&none, "HLT004").is_empty());
+    // Exit 3 is the recording's removed APIs; 1 would be an incomplete scan.
+    assert_eq!(none.code, 3, "{}", none.transcript());
+}
+
+#[test]
+fn hlt004_forbidden_lists_are_not_run_not_errors() {
+    let server = upcheck_test_server::Server::recorded(
+        &crate::common::readiness::fixture(),
+        upcheck_test_server::Scenario {
+            replace: gitops_cluster(vec![]).into_iter().collect(),
+            forbidden: [FLUX_KS.to_owned()].into_iter().collect(),
+            ..upcheck_test_server::Scenario::default()
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.kubeconfig(dir.path()).unwrap();
+    let r = upcheck(&[
+        "cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--no-helm",
+        "-o",
+        "json",
+        "-t",
+        "1.21",
+        "--select",
+        "HLT004",
+    ]);
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    let not_run = &report["readiness"]["not_run"];
+    assert_eq!(not_run[0]["code"], "HLT004", "{not_run}");
+    assert!(
+        not_run[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("kustomizations.kustomize.toolkit.fluxcd.io"),
+        "{not_run}"
+    );
+    assert!(
+        report["errors"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        report["errors"]
+    );
+    // Exit 3 is the recording's removed APIs; 1 would be an incomplete scan.
+    assert_eq!(r.code, 3, "{}", r.transcript());
+}
+
+#[test]
+fn hlt004_gitops_reconcilers_offline() {
+    let r = offline(
+        "flux-owns-addons.yaml",
+        &["--select", "HLT004", "-o", "json"],
+    );
+    assert_eq!(messages(&r.stdout, "HLT004").len(), 3, "{}", r.transcript());
+    insta::assert_snapshot!(
+        "hlt004_flux_offline",
+        offline("flux-owns-addons.yaml", &["--select", "HLT004"]).transcript()
+    );
+}

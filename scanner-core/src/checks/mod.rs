@@ -24,6 +24,7 @@ mod ext003;
 pub mod facts;
 mod hlt001;
 mod hlt002;
+mod hlt004;
 mod node001;
 mod node002;
 mod node006;
@@ -129,6 +130,7 @@ pub static REGISTRY: &[&Check] = &[
     &ext003::CHECK,
     &hlt001::CHECK,
     &hlt002::CHECK,
+    &hlt004::CHECK,
     &node001::CHECK,
     &node002::CHECK,
     &node006::CHECK,

@@ -130,6 +130,15 @@ const IDENTITY: Keep = Fields(&[
     ("generation", All),
 ]);
 
+/// Flux and Argo CD objects: HLT004 reads their spec (target namespace, path, sync policy,
+/// suspend), small next to their status, which is dropped.
+const GITOPS: Keep = Fields(&[
+    ("apiVersion", All),
+    ("kind", All),
+    ("metadata", IDENTITY),
+    ("spec", All),
+]);
+
 /// Just the object's identity (`CSIDrivers`: their names).
 const META_ONLY: Keep = Fields(&[("apiVersion", All), ("kind", All), ("metadata", IDENTITY)]);
 
@@ -299,6 +308,10 @@ pub(crate) fn keep(resource: Resource) -> &'static Keep {
         Resource::CsiDrivers => &META_ONLY,
         Resource::CustomResourceDefinitions => &CRD,
         Resource::Jobs => &JOB,
+        Resource::FluxKustomizations
+        | Resource::FluxHelmReleases
+        | Resource::ArgoApplications
+        | Resource::ArgoApplicationSets => &GITOPS,
     }
 }
 
