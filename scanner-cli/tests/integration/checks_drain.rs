@@ -421,3 +421,121 @@ fn hlt004_gitops_reconcilers_offline() {
         offline("flux-owns-addons.yaml", &["--select", "HLT004"]).transcript()
     );
 }
+
+#[test]
+fn drn006_daemonset_pods_and_orphans() {
+    use crate::common::readiness::{check, edited};
+    // The recorded node-exporter: the --ignore-daemonsets note only.
+    assert_eq!(check("DRN006", "1.21", vec![]), ["info cluster"]);
+    // Its DaemonSet deleted with --cascade=orphan: the pods remain, the drain stops on them.
+    let gone = edited("/apis/apps/v1/daemonsets", |_| false);
+    assert_eq!(
+        check("DRN006", "1.21", vec![gone.clone()]),
+        ["warning DaemonSet monitoring/node-exporter"]
+    );
+    // No DaemonSet and none of its pods: nothing.
+    let no_pods = edited("/api/v1/pods", |p| {
+        p["metadata"]["labels"]["app"] != "node-exporter"
+    });
+    assert!(check("DRN006", "1.21", vec![gone, no_pods]).is_empty());
+}
+
+#[test]
+fn drn009_tolerating_every_taint() {
+    use crate::common::readiness::{check, edited};
+    assert!(check("DRN009", "1.21", vec![]).is_empty());
+    let everything = edited("/api/v1/pods", |p| {
+        if p["metadata"]["labels"]["app"] == "api"
+            || p["metadata"]["labels"]["app"] == "node-exporter"
+        {
+            p["spec"]["tolerations"] = json!([{"operator": "Exists"}]);
+        }
+        true
+    });
+    // node-exporter is a DaemonSet: meant to tolerate everything.
+    assert_eq!(
+        check("DRN009", "1.21", vec![everything]),
+        ["warning Deployment team-b/api"]
+    );
+}
+
+#[test]
+fn wl002_missing_and_empty_budgets() {
+    use crate::common::readiness::{check, edited};
+    assert_eq!(
+        check("WL002", "1.21", vec![]),
+        ["info Deployment team-b/api"]
+    );
+    let api_pdb = json!({"metadata": {"name": "api", "namespace": "team-b"},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "api"}}}});
+    let covered = appended("/apis/policy/v1beta1/poddisruptionbudgets", vec![api_pdb]);
+    assert!(check("WL002", "1.21", vec![covered]).is_empty());
+    let emptied = edited("/apis/policy/v1beta1/poddisruptionbudgets", |p| {
+        if let Some(spec) = p["spec"].as_object_mut() {
+            spec.remove("minAvailable");
+            spec.remove("maxUnavailable");
+        }
+        true
+    });
+    let f = check("WL002", "1.21", vec![emptied]);
+    assert!(
+        f.iter()
+            .any(|x| x == "info PodDisruptionBudget default/frontend-pdb"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn wl005_statefulset_grace_zero() {
+    use crate::common::readiness::{check, edited};
+    assert!(check("WL005", "1.21", vec![]).is_empty());
+    let zero = edited("/apis/apps/v1/statefulsets", |s| {
+        s["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = json!(0);
+        true
+    });
+    assert_eq!(
+        check("WL005", "1.21", vec![zero]),
+        ["warning StatefulSet team-b/db"]
+    );
+}
+
+#[test]
+fn workload_hygiene_offline() {
+    let r = offline(
+        "workload-hygiene.yaml",
+        &["--select", "DRN006,DRN009,WL002,WL005", "-o", "json"],
+    );
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    let mut got: Vec<String> = report["readiness"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["code"].as_str().unwrap(),
+                f["object"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "DRN006 cluster",
+            "DRN009 Deployment ci/runner",
+            "WL002 Deployment ci/runner",
+            "WL002 PodDisruptionBudget data/old-kafka",
+            "WL005 StatefulSet data/kafka",
+        ]
+    );
+    insta::assert_snapshot!(
+        "workload_hygiene_offline",
+        offline(
+            "workload-hygiene.yaml",
+            &["--select", "DRN006,DRN009,WL002,WL005"]
+        )
+        .transcript()
+    );
+}

@@ -16,8 +16,10 @@ mod drn002;
 mod drn003;
 mod drn004;
 mod drn005;
+mod drn006;
 mod drn007;
 mod drn008;
+mod drn009;
 mod ext001;
 mod ext002;
 mod ext003;
@@ -39,6 +41,8 @@ pub(crate) mod skew006;
 pub mod state;
 pub(crate) mod util;
 mod wl001;
+mod wl002;
+mod wl005;
 
 use std::collections::BTreeSet;
 use std::ops::Deref;
@@ -123,8 +127,10 @@ pub static REGISTRY: &[&Check] = &[
     &drn003::CHECK,
     &drn004::CHECK,
     &drn005::CHECK,
+    &drn006::CHECK,
     &drn007::CHECK,
     &drn008::CHECK,
+    &drn009::CHECK,
     &ext001::CHECK,
     &ext002::CHECK,
     &ext003::CHECK,
@@ -141,6 +147,8 @@ pub static REGISTRY: &[&Check] = &[
     &skew005::CHECK,
     &skew006::CHECK,
     &wl001::CHECK,
+    &wl002::CHECK,
+    &wl005::CHECK,
 ];
 
 /// The check with `code` (case-insensitive).

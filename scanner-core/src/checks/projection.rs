@@ -35,10 +35,11 @@ use Keep::{All, AllBut, Fields};
 
 /// Metadata every reader may use: names, labels and annotations (less the last-applied
 /// configuration, which can be large and hold applied Secret data), controllers, deletion,
-/// generation (PDB staleness).
+/// generation (PDB staleness), uid (DRN006: a `DaemonSet` recreated under the same name).
 const METADATA: Keep = Fields(&[
     ("name", All),
     ("namespace", All),
+    ("uid", All),
     ("labels", All),
     ("annotations", AllBut(&[LAST_APPLIED_ANNOTATION])),
     ("ownerReferences", All),
@@ -500,7 +501,7 @@ mod tests {
         });
         let want = json!({
             "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "p", "namespace": "a", "labels": {"app": "web"},
+            "metadata": {"name": "p", "namespace": "a", "uid": "u", "labels": {"app": "web"},
                 "annotations": {"x": "1"}},
             "spec": {"nodeName": "n1",
                 "containers": [{"name": "c", "image": "i:1",
@@ -524,7 +525,7 @@ mod tests {
         assert_eq!(project(odd.clone(), keep), odd);
         assert_eq!(parse(&odd.to_string(), keep).unwrap(), odd);
         // Escaped keys are matched after unescaping.
-        let escaped = r#"{"metadata":{"n\u0061me":"x","uid":"u"}}"#;
+        let escaped = r#"{"metadata":{"n\u0061me":"x","resourceVersion":"7"}}"#;
         assert_eq!(
             parse(escaped, keep).unwrap(),
             json!({"metadata": {"name": "x"}})
