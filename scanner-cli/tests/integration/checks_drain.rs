@@ -539,3 +539,58 @@ fn workload_hygiene_offline() {
         .transcript()
     );
 }
+
+/// The recorded cluster with node-a1 alone in pool `mongodb` and the `team-b/db` pods
+/// requiring that pool (the AKS runbook's database pool); `also` labels node-a2 too and lifts
+/// its recorded `not-ready` taint, so the pods have somewhere to go.
+fn mongodb_pool(also: bool) -> Vec<(String, Value)> {
+    use crate::common::readiness::edited;
+    let nodes = edited("/api/v1/nodes", |n| {
+        let name = n["metadata"]["name"].as_str().unwrap().to_owned();
+        if name == "node-a1" || (also && name == "node-a2") {
+            n["metadata"]["labels"]["pool"] = json!("mongodb");
+        }
+        if also && name == "node-a2" {
+            n["spec"]["taints"] = json!([]);
+        }
+        true
+    });
+    let pods = edited("/api/v1/pods", |p| {
+        if p["metadata"]["labels"]["app"] == "db" {
+            p["spec"]["nodeSelector"] = json!({"pool": "mongodb"});
+            p["spec"]["nodeName"] = json!("node-a1");
+        }
+        true
+    });
+    vec![nodes, pods]
+}
+
+#[test]
+fn drn011_pods_with_nowhere_to_go() {
+    use crate::common::readiness::check;
+    assert!(check("DRN011", "1.21", vec![]).is_empty());
+    assert_eq!(
+        check("DRN011", "1.21", mongodb_pool(false)),
+        ["warning StatefulSet team-b/db"]
+    );
+    assert!(check("DRN011", "1.21", mongodb_pool(true)).is_empty());
+}
+
+#[test]
+fn drn011_is_not_run_on_manifests() {
+    let r = offline(
+        "workload-hygiene.yaml",
+        &["--select", "DRN011", "-o", "json"],
+    );
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    let not_run = &report["readiness"]["not_run"][0];
+    assert_eq!(not_run["code"], "DRN011", "{not_run}");
+    assert!(
+        not_run["reason"]
+            .as_str()
+            .unwrap()
+            .contains("needs live cluster state"),
+        "{not_run}"
+    );
+}

@@ -143,12 +143,13 @@ const GITOPS: Keep = Fields(&[
 /// Just the object's identity (`CSIDrivers`: their names).
 const META_ONLY: Keep = Fields(&[("apiVersion", All), ("kind", All), ("metadata", IDENTITY)]);
 
-/// Nodes: unschedulable, conditions and node info (versions, OS).
+/// Nodes: unschedulable, taints (DRN011: where evicted pods may go), conditions and node
+/// info (versions, OS).
 const NODE: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
     ("metadata", METADATA),
-    ("spec", Fields(&[("unschedulable", All)])),
+    ("spec", Fields(&[("unschedulable", All), ("taints", All)])),
     ("status", Fields(&[("conditions", All), ("nodeInfo", All)])),
 ]);
 
