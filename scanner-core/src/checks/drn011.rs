@@ -91,7 +91,7 @@ fn selects_node(spec: &Value, node: &Value) -> bool {
     })
 }
 
-/// Whether the pod spec tolerates every NoSchedule and NoExecute taint of `node`.
+/// Whether the pod spec tolerates every `NoSchedule` and `NoExecute` taint of `node`.
 fn tolerates(spec: &Value, node: &Value) -> bool {
     let tolerations: Vec<&Value> = spec
         .get("tolerations")
@@ -189,10 +189,12 @@ mod tests {
     use api_catalog::KubeVersion;
     use serde_json::json;
 
+    #[allow(clippy::needless_pass_by_value)] // built inline at each call
     fn node(name: &str, labels: Value, spec: Value) -> Value {
         json!({"metadata": {"name": name, "labels": labels}, "spec": spec})
     }
 
+    #[allow(clippy::needless_pass_by_value)] // built inline at each call
     fn pod(name: &str, node: &str, spec: Value) -> Value {
         let mut p = json!({"metadata": {"name": name, "namespace": "db",
             "ownerReferences": [{"kind": "StatefulSet", "name": "mongo", "controller": true}]},

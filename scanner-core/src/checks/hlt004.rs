@@ -1,4 +1,4 @@
-//! HLT004: GitOps reconcilers that will revert changes made by hand during the upgrade.
+//! HLT004: `GitOps` reconcilers that will revert changes made by hand during the upgrade.
 
 use serde_json::Value;
 
