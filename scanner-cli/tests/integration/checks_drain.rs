@@ -365,48 +365,58 @@ fn hlt004_gitops_reconcilers_live() {
 }
 
 #[test]
-fn hlt004_forbidden_lists_are_not_run_not_errors() {
-    let server = upcheck_test_server::Server::recorded(
-        &crate::common::readiness::fixture(),
-        upcheck_test_server::Scenario {
-            replace: gitops_cluster(vec![]).into_iter().collect(),
-            forbidden: [FLUX_KS.to_owned()].into_iter().collect(),
-            ..upcheck_test_server::Scenario::default()
-        },
-    )
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = server.kubeconfig(dir.path()).unwrap();
-    let r = upcheck(&[
-        "cluster",
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-        "--no-helm",
-        "-o",
-        "json",
-        "-t",
-        "1.21",
-        "--select",
-        "HLT004",
-    ]);
-    let report: Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
-    let not_run = &report["readiness"]["not_run"];
-    assert_eq!(not_run[0]["code"], "HLT004", "{not_run}");
-    assert!(
-        not_run[0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("kustomizations.kustomize.toolkit.fluxcd.io"),
-        "{not_run}"
-    );
-    assert!(
-        report["errors"].as_array().is_none_or(Vec::is_empty),
-        "{}",
-        report["errors"]
-    );
-    // Exit 3 is the recording's removed APIs; 1 would be an incomplete scan.
-    assert_eq!(r.code, 3, "{}", r.transcript());
+fn hlt004_forbidden_or_missing_lists_are_not_run_not_errors() {
+    for (forbidden, not_found) in [(true, false), (false, true)] {
+        let set = |on: bool| {
+            if on {
+                [FLUX_KS.to_owned()].into_iter().collect()
+            } else {
+                std::collections::BTreeSet::new()
+            }
+        };
+        let server = upcheck_test_server::Server::recorded(
+            &crate::common::readiness::fixture(),
+            upcheck_test_server::Scenario {
+                replace: gitops_cluster(vec![]).into_iter().collect(),
+                forbidden: set(forbidden),
+                not_found: set(not_found),
+                ..upcheck_test_server::Scenario::default()
+            },
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = server.kubeconfig(dir.path()).unwrap();
+        let r = upcheck(&[
+            "cluster",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--no-helm",
+            "-o",
+            "json",
+            "-t",
+            "1.21",
+            "--select",
+            "HLT004",
+        ]);
+        let report: Value =
+            serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+        let not_run = &report["readiness"]["not_run"];
+        assert_eq!(not_run[0]["code"], "HLT004", "{not_run}");
+        assert!(
+            not_run[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("kustomizations.kustomize.toolkit.fluxcd.io"),
+            "{not_run}"
+        );
+        assert!(
+            report["errors"].as_array().is_none_or(Vec::is_empty),
+            "{}",
+            report["errors"]
+        );
+        // Exit 3 is the recording's removed APIs; 1 would be an incomplete scan.
+        assert_eq!(r.code, 3, "{}", r.transcript());
+    }
 }
 
 #[test]
@@ -416,6 +426,14 @@ fn hlt004_gitops_reconcilers_offline() {
         &["--select", "HLT004", "-o", "json"],
     );
     assert_eq!(messages(&r.stdout, "HLT004").len(), 3, "{}", r.transcript());
+    insta::assert_snapshot!(
+        "explain_hlt004",
+        upcheck(&["explain", "HLT004"]).transcript()
+    );
+    insta::assert_snapshot!(
+        "explain_drn007",
+        upcheck(&["explain", "DRN007"]).transcript()
+    );
     insta::assert_snapshot!(
         "hlt004_flux_offline",
         offline("flux-owns-addons.yaml", &["--select", "HLT004"]).transcript()
