@@ -612,3 +612,31 @@ fn drn011_is_not_run_on_manifests() {
         "{not_run}"
     );
 }
+
+#[test]
+fn plan_pauses_reconcilers_before_the_first_hop() {
+    let path = workspace().join("fixtures/manifests/runbooks/flux-owns-addons.yaml");
+    let r = upcheck(&[
+        "plan",
+        "-t",
+        "1.24",
+        "--current",
+        "1.23",
+        path.to_str().unwrap(),
+        "--drain-budget",
+        "1200",
+    ]);
+    let before: String = r
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Before"))
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        before.contains("[info] HLT004 Kustomization flux-system/aws-node: Flux reconciles it")
+            && before.contains("`flux suspend kustomization aws-node -n flux-system`"),
+        "{}",
+        r.transcript()
+    );
+}
