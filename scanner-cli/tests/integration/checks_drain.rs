@@ -95,6 +95,23 @@ fn drn007_kserve_drain_estimate_live() {
     assert!(found(&roomy, "DRN007").is_empty());
     let plain = run(vec![], &["-t", "1.21", "--select", "DRN007"]);
     assert!(found(&plain, "DRN007").is_empty());
+    // A scan limited to a namespace reads no nodes: DRN007 still runs, naming nodes, not pools.
+    let scoped = run(
+        kserve_cluster(),
+        &[
+            "-t",
+            "1.21",
+            "--select",
+            "DRN007",
+            "--namespace",
+            "kserve-models",
+        ],
+    );
+    let m = messages(&scoped.stdout, "DRN007");
+    assert!(
+        m.len() == 1 && m[0].contains("on node-a1, node-a2 take up to 300 s"),
+        "{m:?}"
+    );
 }
 
 /// `upcheck files --checks` over a runbook fixture, with extra arguments.

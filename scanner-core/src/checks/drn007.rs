@@ -23,7 +23,6 @@ pub static CHECK: Check = Check {
         retired: None,
     },
     needs: &[
-        Resource::Nodes,
         Resource::Pods,
         Resource::Deployments,
         Resource::StatefulSets,
@@ -31,6 +30,7 @@ pub static CHECK: Check = Check {
     ],
     offline: true,
     needs_kubectl: false,
+    uses: &[Resource::Nodes],
     run,
 };
 

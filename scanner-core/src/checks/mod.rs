@@ -67,6 +67,9 @@ pub struct Check {
     pub offline: bool,
     /// Whether it judges the kubectl version given with `--kubectl-version` (not run without).
     pub needs_kubectl: bool,
+    /// Lists it reads when they can be read, and runs without (nodes, for pools and the
+    /// platform, in a scan limited to a namespace).
+    pub uses: &'static [Resource],
     /// The check itself.
     pub run: fn(&Context<'_>, &mut Vec<CheckFinding>),
 }

@@ -22,7 +22,6 @@ pub static CHECK: Check = Check {
         retired: None,
     },
     needs: &[
-        Resource::Nodes,
         Resource::Pods,
         Resource::DaemonSets,
         Resource::Deployments,
@@ -30,6 +29,7 @@ pub static CHECK: Check = Check {
     ],
     offline: true,
     needs_kubectl: false,
+    uses: &[Resource::Nodes],
     run,
 };
 

@@ -20,6 +20,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::StatefulSets],
     offline: true,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

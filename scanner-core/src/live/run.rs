@@ -196,7 +196,7 @@ async fn scan(client: &LiveClient, settings: &LiveSettings<'_>) -> Result<LiveSc
         Some(sel) => checks::REGISTRY
             .iter()
             .filter(|c| sel.includes(c.code))
-            .flat_map(|c| c.needs.iter().copied())
+            .flat_map(|c| c.needs.iter().chain(c.uses).copied())
             .collect(),
         None => BTreeSet::new(),
     };
