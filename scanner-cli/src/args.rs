@@ -752,6 +752,10 @@ pub struct CheckSelectArgs {
     /// The kubectl version your pipelines and runbooks use, for SKEW006 (not run without)
     #[arg(long, value_name = "VERSION")]
     pub kubectl_version: Option<String>,
+
+    /// Seconds a node pool's drain may take, for DRN007's drain estimate (default: the platform's drain timeout, 900 s as EKS managed node groups allow)
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub drain_budget: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

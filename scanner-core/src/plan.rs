@@ -534,8 +534,10 @@ impl Plan {
         if let Some(readiness) = &report.readiness {
             for f in &readiness.findings {
                 // PATH001 describes the hops; the plan shows them itself. Node skew is planned
-                // above from the pools, so SKEW001 rows would repeat it.
-                if matches!(f.code.as_str(), "PATH001" | "SKEW001") || f.severity == Severity::Info
+                // above from the pools, so SKEW001 rows would repeat it. Notes stay out, except
+                // HLT004's: pausing a reconciler is a step of the window.
+                if matches!(f.code.as_str(), "PATH001" | "SKEW001")
+                    || (f.severity == Severity::Info && f.code != "HLT004")
                 {
                     continue;
                 }

@@ -214,10 +214,13 @@ fn keep_objects(text: &str, limits: parse::ParseLimits, kept: &mut Vec<(Resource
         _ => vec![value],
     };
     for item in items {
+        let api_version = item.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         if let Some(r) = item
             .get("kind")
             .and_then(Value::as_str)
             .and_then(Resource::for_kind)
+            // A kustomize `Kustomization` is no Flux one: custom kinds must match their group.
+            .filter(|r| !r.optional() || r.has_api_version(api_version))
         {
             kept.push((r, item));
         }

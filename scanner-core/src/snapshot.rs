@@ -208,32 +208,7 @@ pub enum SnapshotError {
     },
 }
 
-/// Node labels that name the pool a node belongs to, per provider.
-const POOL_LABELS: [&str; 5] = [
-    "eks.amazonaws.com/nodegroup",
-    "kubernetes.azure.com/agentpool",
-    "agentpool",
-    "cloud.google.com/gke-nodepool",
-    "karpenter.sh/nodepool",
-];
-
-/// The pool a node belongs to: its provider's node-group label, `control-plane` for
-/// control-plane nodes, else `kubelet <minor>` (nodes upgraded together share a version).
-pub fn node_pool(node: &Value) -> String {
-    let labels = node.pointer("/metadata/labels");
-    if let Some(pool) = POOL_LABELS
-        .iter()
-        .find_map(|k| labels.and_then(|l| l.get(*k)).and_then(Value::as_str))
-    {
-        return pool.to_owned();
-    }
-    if labels.is_some_and(|l| l.get("node-role.kubernetes.io/control-plane").is_some()) {
-        return "control-plane".to_owned();
-    }
-    let kubelet = text(node, "/status/nodeInfo/kubeletVersion").unwrap_or_default();
-    let minor: Vec<&str> = kubelet.trim_start_matches('v').split('.').take(2).collect();
-    format!("kubelet {}", minor.join("."))
-}
+pub use crate::checks::util::node_pool;
 
 fn num(v: &Value, ptr: &str) -> u32 {
     v.pointer(ptr)
@@ -452,7 +427,8 @@ impl Snapshot {
             });
         }
         s.used_api_versions = used.into_iter().collect();
-        for r in Resource::ALL {
+        // Snapshots never read the GitOps controllers' objects (the live snapshot read skips them).
+        for r in Resource::ALL.into_iter().filter(|r| !r.optional()) {
             if let Some(reason) = state.unavailable(r) {
                 s.unavailable.push(reason);
             }

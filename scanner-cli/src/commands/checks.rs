@@ -25,6 +25,7 @@ fn check_json(c: &Check) -> Value {
         "remediation": c.remediation,
         "explanation": c.explanation,
         "needs": c.needs.iter().map(|r| r.reference()).collect::<Vec<_>>(),
+        "uses": c.uses.iter().map(|r| r.reference()).collect::<Vec<_>>(),
         "offline": c.offline,
     })
 }

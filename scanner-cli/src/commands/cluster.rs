@@ -246,6 +246,7 @@ pub fn report(
         Some(c) => kubectl_version(c)?,
         None => None,
     };
+    let drain_budget = checks.and_then(|c| c.drain_budget);
     let loaded = setup::load(catalog_args)?;
     let catalog = &*loaded.catalog;
     let (targets, target_notes) = targets::resolve(target_args, catalog, &loaded.file_targets)?;
@@ -258,6 +259,7 @@ pub fn report(
         .objects(what.objects)
         .helm(what.helm, what.all_revisions)
         .checks(selection, kubectl)
+        .drain_budget(drain_budget)
         .progress(progress.counters());
     let scan = progress.while_running(|| {
         with_client(connection, |client| async move {

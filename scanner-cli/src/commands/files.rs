@@ -66,8 +66,13 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
         && let Some(t) = k8s
     {
         let current = t.current.unwrap_or(t.target);
-        report.readiness = Some(checks::run(
-            &state, current, t.target, &selection, true, kubectl,
+        report.readiness = Some(checks::run_with(
+            &state,
+            current,
+            t.target,
+            &selection,
+            true,
+            checks::Options::new(kubectl, args.check_select.drain_budget),
         ));
         fail_on = super::cluster::fail_on(&args.check_select);
     }

@@ -167,13 +167,16 @@ fn offline(
             super::worker_pool(None)?.install(|| scanner.scan_for_checks(inputs));
         if target > running {
             let selection = super::cluster::selection(&args.checks)?;
-            let mut readiness = checks::run(
+            let mut readiness = checks::run_with(
                 &state,
                 running,
                 target,
                 &selection,
                 true,
-                super::cluster::kubectl_version(&args.checks)?,
+                checks::Options::new(
+                    super::cluster::kubectl_version(&args.checks)?,
+                    args.checks.drain_budget,
+                ),
             );
             if !pools.is_empty() && selection.includes(SKEW001) {
                 add_node_skew(&mut readiness, &pools, running, target);

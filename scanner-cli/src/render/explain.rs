@@ -30,6 +30,12 @@ pub fn explanation(code: &str) -> Option<String> {
                 .needs
                 .iter()
                 .map(|r| format!("list {}", r.reference()))
+                .chain(
+                    check
+                        .uses
+                        .iter()
+                        .map(|r| format!("list {} (when allowed)", r.reference())),
+                )
                 .collect();
             // The removal facts the check acts on, each with its source (data, not prose).
             let mut facts = String::new();

@@ -7,6 +7,7 @@ mod catalog;
 mod checks;
 mod checks_addons;
 mod checks_control_plane;
+mod checks_drain;
 mod ci;
 mod cli;
 mod cluster;

@@ -33,6 +33,7 @@ pub static CHECK: Check = Check {
     ],
     offline: true,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

@@ -20,6 +20,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::PodDisruptionBudgets, Resource::Pods],
     offline: false,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

@@ -31,6 +31,7 @@ pub static CHECK: Check = Check {
     ],
     offline: true,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

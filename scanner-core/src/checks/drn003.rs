@@ -20,6 +20,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::Pods, Resource::PodDisruptionBudgets],
     offline: false,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

@@ -18,6 +18,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::Pods],
     offline: true,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

@@ -20,6 +20,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::Pods, Resource::Nodes],
     offline: false,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

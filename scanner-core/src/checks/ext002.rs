@@ -22,6 +22,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::ApiServices],
     offline: false,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

@@ -25,6 +25,7 @@ pub static CHECK: Check = Check {
     ],
     offline: false,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

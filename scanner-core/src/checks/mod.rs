@@ -16,17 +16,22 @@ mod drn002;
 mod drn003;
 mod drn004;
 mod drn005;
+mod drn006;
 mod drn007;
 mod drn008;
+mod drn009;
+mod drn011;
 mod ext001;
 mod ext002;
 mod ext003;
 pub mod facts;
 mod hlt001;
 mod hlt002;
+mod hlt004;
 mod node001;
 mod node002;
 mod node004;
+mod node006;
 mod path001;
 mod path002;
 pub(crate) mod projection;
@@ -38,6 +43,8 @@ pub(crate) mod skew006;
 pub mod state;
 pub(crate) mod util;
 mod wl001;
+mod wl002;
+mod wl005;
 
 use std::collections::BTreeSet;
 use std::ops::Deref;
@@ -61,6 +68,9 @@ pub struct Check {
     pub offline: bool,
     /// Whether it judges the kubectl version given with `--kubectl-version` (not run without).
     pub needs_kubectl: bool,
+    /// Lists it reads when they can be read, and runs without (nodes, for pools and the
+    /// platform, in a scan limited to a namespace).
+    pub uses: &'static [Resource],
     /// The check itself.
     pub run: fn(&Context<'_>, &mut Vec<CheckFinding>),
 }
@@ -87,6 +97,9 @@ pub struct Context<'a> {
     pub hops: Vec<KubeVersion>,
     /// The kubectl version pipelines and runbooks use, when given.
     pub kubectl: Option<KubeVersion>,
+    /// Seconds a node pool's drain may take (`--drain-budget`), when given; DRN007 otherwise
+    /// uses the platform's drain timeout.
+    pub drain_budget: Option<u64>,
 }
 
 impl<'a> Context<'a> {
@@ -104,6 +117,7 @@ impl<'a> Context<'a> {
             target,
             hops,
             kubectl: None,
+            drain_budget: None,
         }
     }
 }
@@ -118,16 +132,21 @@ pub static REGISTRY: &[&Check] = &[
     &drn003::CHECK,
     &drn004::CHECK,
     &drn005::CHECK,
+    &drn006::CHECK,
     &drn007::CHECK,
     &drn008::CHECK,
+    &drn009::CHECK,
+    &drn011::CHECK,
     &ext001::CHECK,
     &ext002::CHECK,
     &ext003::CHECK,
     &hlt001::CHECK,
     &hlt002::CHECK,
+    &hlt004::CHECK,
     &node001::CHECK,
     &node002::CHECK,
     &node004::CHECK,
+    &node006::CHECK,
     &path001::CHECK,
     &path002::CHECK,
     &skew001::CHECK,
@@ -135,6 +154,8 @@ pub static REGISTRY: &[&Check] = &[
     &skew005::CHECK,
     &skew006::CHECK,
     &wl001::CHECK,
+    &wl002::CHECK,
+    &wl005::CHECK,
 ];
 
 /// The check with `code` (case-insensitive).
@@ -169,6 +190,26 @@ impl Selection {
     }
 }
 
+/// What the user told about the roll, beyond the versions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// The kubectl version pipelines and runbooks use, when known.
+    pub kubectl: Option<KubeVersion>,
+    /// Seconds a drain may take (a pipeline's timeout), when known.
+    pub drain_budget: Option<u64>,
+}
+
+impl Options {
+    /// Options with `kubectl` and `drain_budget`.
+    pub fn new(kubectl: Option<KubeVersion>, drain_budget: Option<u64>) -> Self {
+        Self {
+            kubectl,
+            drain_budget,
+        }
+    }
+}
+
 /// Runs the selected checks over `state`; `kubectl` is the client version to judge, if known.
 pub fn run(
     state: &ClusterState,
@@ -178,8 +219,28 @@ pub fn run(
     offline: bool,
     kubectl: Option<KubeVersion>,
 ) -> Readiness {
+    run_with(
+        state,
+        current,
+        target,
+        selection,
+        offline,
+        Options::new(kubectl, None),
+    )
+}
+
+/// Runs the selected checks over `state` with what the user told about the roll.
+pub fn run_with(
+    state: &ClusterState,
+    current: KubeVersion,
+    target: KubeVersion,
+    selection: &Selection,
+    offline: bool,
+    options: Options,
+) -> Readiness {
     let mut ctx = Context::new(state, current, target);
-    ctx.kubectl = kubectl;
+    ctx.kubectl = options.kubectl;
+    ctx.drain_budget = options.drain_budget;
     let mut findings = Vec::new();
     let mut not_run = Vec::new();
     let mut ran = Vec::new();

@@ -25,6 +25,7 @@ pub static CHECK: Check = Check {
         retired: None,
     },
     needs: &[Resource::Pods],
+    uses: &[],
     offline: true,
     needs_kubectl: false,
     run,

@@ -35,10 +35,11 @@ use Keep::{All, AllBut, Fields};
 
 /// Metadata every reader may use: names, labels and annotations (less the last-applied
 /// configuration, which can be large and hold applied Secret data), controllers, deletion,
-/// generation (PDB staleness).
+/// generation (PDB staleness), uid (DRN006: a `DaemonSet` recreated under the same name).
 const METADATA: Keep = Fields(&[
     ("name", All),
     ("namespace", All),
+    ("uid", All),
     ("labels", All),
     ("annotations", AllBut(&[LAST_APPLIED_ANNOTATION])),
     ("ownerReferences", All),
@@ -130,15 +131,25 @@ const IDENTITY: Keep = Fields(&[
     ("generation", All),
 ]);
 
+/// Flux and Argo CD objects: HLT004 reads their spec (target namespace, path, sync policy,
+/// suspend), small next to their status, which is dropped.
+const GITOPS: Keep = Fields(&[
+    ("apiVersion", All),
+    ("kind", All),
+    ("metadata", IDENTITY),
+    ("spec", All),
+]);
+
 /// Just the object's identity (`CSIDrivers`: their names).
 const META_ONLY: Keep = Fields(&[("apiVersion", All), ("kind", All), ("metadata", IDENTITY)]);
 
-/// Nodes: unschedulable, conditions and node info (versions, OS).
+/// Nodes: unschedulable, taints (DRN011: where evicted pods may go), conditions and node
+/// info (versions, OS).
 const NODE: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
     ("metadata", METADATA),
-    ("spec", Fields(&[("unschedulable", All)])),
+    ("spec", Fields(&[("unschedulable", All), ("taints", All)])),
     ("status", Fields(&[("conditions", All), ("nodeInfo", All)])),
 ]);
 
@@ -299,6 +310,10 @@ pub(crate) fn keep(resource: Resource) -> &'static Keep {
         Resource::CsiDrivers => &META_ONLY,
         Resource::CustomResourceDefinitions => &CRD,
         Resource::Jobs => &JOB,
+        Resource::FluxKustomizations
+        | Resource::FluxHelmReleases
+        | Resource::ArgoApplications
+        | Resource::ArgoApplicationSets => &GITOPS,
     }
 }
 
@@ -487,7 +502,7 @@ mod tests {
         });
         let want = json!({
             "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "p", "namespace": "a", "labels": {"app": "web"},
+            "metadata": {"name": "p", "namespace": "a", "uid": "u", "labels": {"app": "web"},
                 "annotations": {"x": "1"}},
             "spec": {"nodeName": "n1",
                 "containers": [{"name": "c", "image": "i:1",
@@ -511,7 +526,7 @@ mod tests {
         assert_eq!(project(odd.clone(), keep), odd);
         assert_eq!(parse(&odd.to_string(), keep).unwrap(), odd);
         // Escaped keys are matched after unescaping.
-        let escaped = r#"{"metadata":{"n\u0061me":"x","uid":"u"}}"#;
+        let escaped = r#"{"metadata":{"n\u0061me":"x","resourceVersion":"7"}}"#;
         assert_eq!(
             parse(escaped, keep).unwrap(),
             json!({"metadata": {"name": "x"}})

@@ -47,7 +47,7 @@ fn get(urls: &[&str]) -> Value {
 pub fn readiness_role() -> Value {
     let needs: BTreeSet<Resource> = REGISTRY
         .iter()
-        .flat_map(|c| c.needs.iter().copied())
+        .flat_map(|c| c.needs.iter().chain(c.uses).copied())
         .collect();
     let mut by_group: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in needs {

@@ -24,6 +24,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::Nodes],
     offline: false,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

@@ -21,6 +21,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::DaemonSets],
     offline: true,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

@@ -26,6 +26,7 @@ pub static CHECK: Check = Check {
     needs: &[Resource::Pods],
     offline: false,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

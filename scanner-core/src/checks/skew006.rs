@@ -19,6 +19,7 @@ pub static CHECK: Check = Check {
     needs: &[],
     offline: true,
     needs_kubectl: true,
+    uses: &[],
     run,
 };
 

@@ -47,11 +47,19 @@ pub enum Resource {
     CustomResourceDefinitions,
     /// Jobs.
     Jobs,
+    /// Flux `Kustomizations` (kustomize.toolkit.fluxcd.io).
+    FluxKustomizations,
+    /// Flux `HelmReleases` (helm.toolkit.fluxcd.io).
+    FluxHelmReleases,
+    /// Argo CD `Applications` (argoproj.io).
+    ArgoApplications,
+    /// Argo CD `ApplicationSets` (argoproj.io).
+    ArgoApplicationSets,
 }
 
 impl Resource {
     /// Every resource, in a fixed order.
-    pub const ALL: [Resource; 17] = [
+    pub const ALL: [Resource; 21] = [
         Self::Nodes,
         Self::Pods,
         Self::Services,
@@ -69,6 +77,10 @@ impl Resource {
         Self::CsiDrivers,
         Self::CustomResourceDefinitions,
         Self::Jobs,
+        Self::FluxKustomizations,
+        Self::FluxHelmReleases,
+        Self::ArgoApplications,
+        Self::ArgoApplicationSets,
     ];
 
     /// The resource name (`poddisruptionbudgets`).
@@ -91,6 +103,10 @@ impl Resource {
             Self::CsiDrivers => "csidrivers",
             Self::CustomResourceDefinitions => "customresourcedefinitions",
             Self::Jobs => "jobs",
+            Self::FluxKustomizations => "kustomizations",
+            Self::FluxHelmReleases => "helmreleases",
+            Self::ArgoApplications => "applications",
+            Self::ArgoApplicationSets => "applicationsets",
         }
     }
 
@@ -114,6 +130,10 @@ impl Resource {
             Self::CsiDrivers => "CSIDriver",
             Self::CustomResourceDefinitions => "CustomResourceDefinition",
             Self::Jobs => "Job",
+            Self::FluxKustomizations => "Kustomization",
+            Self::FluxHelmReleases => "HelmRelease",
+            Self::ArgoApplications => "Application",
+            Self::ArgoApplicationSets => "ApplicationSet",
         }
     }
 
@@ -144,7 +164,39 @@ impl Resource {
                 &["apiextensions.k8s.io/v1", "apiextensions.k8s.io/v1beta1"]
             }
             Self::Jobs => &["batch/v1"],
+            // Custom resources: whichever version the installed controller serves.
+            Self::FluxKustomizations => &[
+                "kustomize.toolkit.fluxcd.io/v1",
+                "kustomize.toolkit.fluxcd.io/v1beta2",
+                "kustomize.toolkit.fluxcd.io/v1beta1",
+            ],
+            Self::FluxHelmReleases => &[
+                "helm.toolkit.fluxcd.io/v2",
+                "helm.toolkit.fluxcd.io/v2beta2",
+                "helm.toolkit.fluxcd.io/v2beta1",
+            ],
+            Self::ArgoApplications | Self::ArgoApplicationSets => &["argoproj.io/v1alpha1"],
         }
+    }
+
+    /// A custom resource of an optional controller (Flux, Argo CD): a cluster without it has
+    /// none of these objects, so a group that is not served reads as an empty list, and a 403
+    /// or 404 makes the checks that need it "not run" without an error.
+    pub fn optional(self) -> bool {
+        matches!(
+            self,
+            Self::FluxKustomizations
+                | Self::FluxHelmReleases
+                | Self::ArgoApplications
+                | Self::ArgoApplicationSets
+        )
+    }
+
+    /// Whether a manifest's `apiVersion` is one this resource is read through (kinds such as
+    /// `Kustomization` and `Application` also exist in other groups).
+    pub fn has_api_version(self, api_version: &str) -> bool {
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        group == self.group()
     }
 
     /// The resource for a manifest's kind.

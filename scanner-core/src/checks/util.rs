@@ -35,6 +35,33 @@ pub fn annotation<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get("metadata")?.get("annotations")?.get(key)?.as_str()
 }
 
+/// Node labels that name the pool a node belongs to, per provider.
+const POOL_LABELS: [&str; 5] = [
+    "eks.amazonaws.com/nodegroup",
+    "kubernetes.azure.com/agentpool",
+    "agentpool",
+    "cloud.google.com/gke-nodepool",
+    "karpenter.sh/nodepool",
+];
+
+/// The pool a node belongs to: its provider's node-group label, `control-plane` for
+/// control-plane nodes, else `kubelet <minor>` (nodes upgraded together share a version).
+pub fn node_pool(node: &Value) -> String {
+    let labels = node.pointer("/metadata/labels");
+    if let Some(pool) = POOL_LABELS
+        .iter()
+        .find_map(|k| labels.and_then(|l| l.get(*k)).and_then(Value::as_str))
+    {
+        return pool.to_owned();
+    }
+    if labels.is_some_and(|l| l.get("node-role.kubernetes.io/control-plane").is_some()) {
+        return "control-plane".to_owned();
+    }
+    let kubelet = text(node, "/status/nodeInfo/kubeletVersion").unwrap_or_default();
+    let minor: Vec<&str> = kubelet.trim_start_matches('v').split('.').take(2).collect();
+    format!("kubelet {}", minor.join("."))
+}
+
 /// The controller owner reference: (kind, name).
 pub fn controller(v: &Value) -> Option<(&str, &str)> {
     v.pointer("/metadata/ownerReferences")?

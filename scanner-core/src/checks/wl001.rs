@@ -27,6 +27,7 @@ pub static CHECK: Check = Check {
     ],
     offline: true,
     needs_kubectl: false,
+    uses: &[],
     run,
 };
 

@@ -695,6 +695,9 @@ async fn list_pages(
                 next = token;
                 continue;
             }
+            // An optional controller's objects we may not read: the checks that need them
+            // are "not run", the scan is not incomplete for it.
+            403 | 404 if state.is_some_and(Resource::optional) => return Ok(false),
             _ => {
                 let namespace = opts
                     .namespace
@@ -795,6 +798,8 @@ fn state_lists(
                 ),
             ),
             Some(s) => reads.push((resource, s.clone())),
+            // No Flux or Argo CD installed: none of their objects.
+            None if resource.optional() => state.set(resource, Vec::new()),
             None => state.unavailable_because(resource, "not served by this cluster"),
         }
     }
@@ -808,6 +813,9 @@ type StateRead = (Resource, Option<Vec<Value>>);
 fn keep_state(state: &mut ClusterState, resource: Resource, objects: Option<Vec<Value>>) {
     match objects {
         Some(objects) => state.set_projected(resource, objects),
+        None if resource.optional() => {
+            state.unavailable_because(resource, "could not be listed (forbidden or not found)");
+        }
         None => {
             state.unavailable_because(resource, "could not be read completely (see the errors)");
         }
@@ -934,7 +942,11 @@ pub(crate) async fn snapshot_read(
     Vec<HelmRelease>,
 )> {
     let resources = discover(conn, catalog, opts, out).await?;
-    let needs: BTreeSet<Resource> = Resource::ALL.into_iter().collect();
+    // Snapshots compare the cluster's own objects, not GitOps controllers'.
+    let needs: BTreeSet<Resource> = Resource::ALL
+        .into_iter()
+        .filter(|r| !r.optional())
+        .collect();
     let mut state = ClusterState::new();
     let reads = state_lists(&resources, &needs, opts, &mut state);
     let (lists, used) = read_state(conn, reads, opts, true, out).await?;

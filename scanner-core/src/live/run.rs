@@ -196,7 +196,7 @@ async fn scan(client: &LiveClient, settings: &LiveSettings<'_>) -> Result<LiveSc
         Some(sel) => checks::REGISTRY
             .iter()
             .filter(|c| sel.includes(c.code))
-            .flat_map(|c| c.needs.iter().copied())
+            .flat_map(|c| c.needs.iter().chain(c.uses).copied())
             .collect(),
         None => BTreeSet::new(),
     };
@@ -217,13 +217,13 @@ async fn scan(client: &LiveClient, settings: &LiveSettings<'_>) -> Result<LiveSc
     if let (Some(selection), Some(t)) = (&settings.checks, k8s) {
         // From the current version (the server's, or the one given) to the target.
         let current = t.current.unwrap_or(t.target);
-        report.readiness = Some(checks::run(
+        report.readiness = Some(checks::run_with(
             &state,
             current,
             t.target,
             selection,
             false,
-            settings.kubectl,
+            checks::Options::new(settings.kubectl, settings.drain_budget),
         ));
     }
     Ok(LiveScan { report, state })

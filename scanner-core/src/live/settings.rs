@@ -55,6 +55,8 @@ pub struct LiveSettings<'c> {
     pub checks: Option<Selection>,
     /// The kubectl version pipelines use, for the checks that judge it.
     pub kubectl: Option<KubeVersion>,
+    /// Seconds a node pool's drain may take, for DRN007 (default: the platform's timeout).
+    pub drain_budget: Option<u64>,
     /// Requests in flight at once (at least 1; default 8).
     pub concurrency: usize,
     /// Objects per list page (at least 1; default 500).
@@ -91,6 +93,7 @@ impl<'c> LiveSettings<'c> {
             all_revisions: false,
             checks: Some(Selection::default()),
             kubectl: None,
+            drain_budget: None,
             concurrency: 8,
             page_size: 500,
             timeout: Duration::from_secs(30),
@@ -141,6 +144,13 @@ impl<'c> LiveSettings<'c> {
     pub fn checks(mut self, checks: Option<Selection>, kubectl: Option<KubeVersion>) -> Self {
         self.checks = checks;
         self.kubectl = kubectl;
+        self
+    }
+
+    /// Sets the `drain_budget` field.
+    #[must_use]
+    pub fn drain_budget(mut self, seconds: Option<u64>) -> Self {
+        self.drain_budget = seconds;
         self
     }
 
