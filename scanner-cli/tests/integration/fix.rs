@@ -77,6 +77,55 @@ fn the_diff_applies_with_git_and_equals_what_write_does() {
     assert!(again.stdout.is_empty());
 }
 
+/// Every fixture, fixed through the diff with `git apply` and with --write, gives the same
+/// bytes: the diff is exact for CRLF files, JSON, files without a final line break and large
+/// multi-hunk changes.
+#[test]
+fn the_diff_of_every_fixture_applies_as_write_writes() {
+    let root = crate::common::workspace().join("fixtures/fix");
+    let copy = |to: &Path| {
+        for e in fs::read_dir(&root).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    };
+    let (by_diff, by_write) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    copy(by_diff.path());
+    copy(by_write.path());
+    let run = upcheck_with(by_diff.path(), &["fix", "-t", "1.37", "."], None, &[]);
+    fs::write(by_diff.path().join("fix.patch"), &run.stdout).unwrap();
+    let git = Command::new("git")
+        .args(["apply", "--unsafe-paths", "fix.patch"])
+        .current_dir(by_diff.path())
+        .output()
+        .expect("git runs");
+    assert!(
+        git.status.success(),
+        "{}",
+        String::from_utf8_lossy(&git.stderr)
+    );
+    fs::remove_file(by_diff.path().join("fix.patch")).unwrap();
+    upcheck_with(
+        by_write.path(),
+        &["fix", "-t", "1.37", "--write", "."],
+        None,
+        &[],
+    );
+    let mut compared = 0;
+    for e in fs::read_dir(by_write.path()).unwrap() {
+        let name = e.unwrap().file_name();
+        let (a, b) = (
+            fs::read(by_diff.path().join(&name)).unwrap(),
+            fs::read(by_write.path().join(&name)).unwrap(),
+        );
+        assert!(a == b, "{name:?}: git apply of the diff and --write differ");
+        compared += 1;
+    }
+    assert!(compared >= 40, "{compared} files compared");
+}
+
 #[test]
 fn stdin_is_converted_to_stdout_whole() {
     let stream = format!("{CONFIG}---\n{CRON}");

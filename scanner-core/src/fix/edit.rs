@@ -216,7 +216,12 @@ impl Editor<'_> {
         path: &str,
     ) -> Result<(), Fail> {
         let plan = MapPlan::new(entries, b, a);
-        if plan.empties_map() {
+        // Every key goes: the new ones take the old ones' lines when those start lines (the
+        // mapping is not left empty and not on a sequence dash); otherwise it is rewritten.
+        let first_starts_line = entries
+            .first()
+            .is_some_and(|(k, _)| starts_line(self.text, k.start));
+        if plan.empties_map() && (plan.added.is_empty() || !first_starts_line) {
             return Err(Fail::Replace);
         }
         for &i in &plan.removed {

@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::parse::{self, ParseLimits};
-use crate::report::{ErrorKind, FileFix, Finding, FixReport, LeftObject, ObjectChange};
+use crate::report::{ErrorKind, FileFix, Finding, FixReport, LeftObject, ObjectChange, TextEdit};
 use crate::{ApiStatus, Catalog, Input, ScanSettings, Scanner};
 
 use self::convert::{Conversion, TypeRef};
@@ -212,6 +212,18 @@ impl<'c> Fixer<'c> {
         }
         edits.sort_by_key(|e| (e.start, e.end));
         out.fixed = edit::apply(text, &edits);
+        let mut at = 0;
+        for e in edits {
+            // `apply` skips an edit that overlaps the one before; so does the record.
+            if e.start >= at {
+                at = e.end;
+                out.edits.push(TextEdit {
+                    start: e.start,
+                    end: e.end,
+                    text: e.text,
+                });
+            }
+        }
         out.left.sort_by_key(|l| l.line);
         out
     }

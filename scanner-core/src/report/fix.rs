@@ -51,6 +51,10 @@ pub struct FileFix {
     /// Not serialized.
     #[serde(skip)]
     pub fixed: String,
+    /// What was replaced in `original` to make `fixed`: sorted, not overlapping. Renderers
+    /// build the diff from these instead of comparing the texts line by line. Not serialized.
+    #[serde(skip)]
+    pub edits: Vec<TextEdit>,
     /// Objects converted.
     pub changes: Vec<ObjectChange>,
     /// Objects not converted, and why.
@@ -64,6 +68,18 @@ impl FileFix {
     pub fn changed(&self) -> bool {
         self.original != self.fixed
     }
+}
+
+/// One replacement in a text: bytes `start..end` became `text`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TextEdit {
+    /// First byte replaced.
+    pub start: usize,
+    /// Byte after the last one replaced (`start` for an insertion).
+    pub end: usize,
+    /// What stands there now.
+    pub text: String,
 }
 
 /// An object rewritten to its replacement API.

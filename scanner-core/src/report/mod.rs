@@ -24,7 +24,7 @@ pub use cluster::{
 pub use code::{CodeInfo, Family};
 pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 pub use finding::{Code, Finding, FindingReplacement, Location, Origin, PathStep, Position};
-pub use fix::{FileFix, FixReport, LeftObject, ObjectChange};
+pub use fix::{FileFix, FixReport, LeftObject, ObjectChange, TextEdit};
 pub use readiness::{CheckFinding, NotRun, Readiness, Severity};
 pub use suppressed::{IGNORE_ANNOTATION, Suppressed, SuppressedBy};
 
