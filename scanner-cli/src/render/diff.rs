@@ -186,7 +186,10 @@ mod tests {
 
     #[test]
     fn insertions_removals_and_far_apart_changes_make_separate_hunks() {
-        let text: String = (1..=20).map(|i| format!("l{i}\n")).collect();
+        let text = (1..=20).fold(String::new(), |mut s, i| {
+            let _ = writeln!(s, "l{i}");
+            s
+        });
         let line3 = text.find("l3\n").unwrap_or(0);
         let line18 = text.find("l18\n").unwrap_or(0);
         let out = diff(&text, &[(line3, line3, "new\n"), (line18, line18 + 4, "")]);
