@@ -28,6 +28,7 @@ pub mod facts;
 mod hlt001;
 mod hlt002;
 mod hlt004;
+mod inf005;
 mod node001;
 mod node002;
 mod node004;
@@ -143,6 +144,7 @@ pub static REGISTRY: &[&Check] = &[
     &hlt001::CHECK,
     &hlt002::CHECK,
     &hlt004::CHECK,
+    &inf005::CHECK,
     &node001::CHECK,
     &node002::CHECK,
     &node004::CHECK,

@@ -140,6 +140,19 @@ const GITOPS: Keep = Fields(&[
     ("spec", All),
 ]);
 
+/// Cluster API objects: INF005 reads replicas, version and the whole status (counters,
+/// conditions, phase); the rest of the spec (machine templates) is dropped.
+const CAPI: Keep = Fields(&[
+    ("apiVersion", All),
+    ("kind", All),
+    ("metadata", IDENTITY),
+    (
+        "spec",
+        Fields(&[("replicas", All), ("version", All), ("clusterName", All)]),
+    ),
+    ("status", All),
+]);
+
 /// Just the object's identity (`CSIDrivers`: their names).
 const META_ONLY: Keep = Fields(&[("apiVersion", All), ("kind", All), ("metadata", IDENTITY)]);
 
@@ -314,6 +327,9 @@ pub(crate) fn keep(resource: Resource) -> &'static Keep {
         | Resource::FluxHelmReleases
         | Resource::ArgoApplications
         | Resource::ArgoApplicationSets => &GITOPS,
+        Resource::CapiControlPlanes | Resource::CapiMachineDeployments | Resource::CapiMachines => {
+            &CAPI
+        }
     }
 }
 

@@ -55,11 +55,17 @@ pub enum Resource {
     ArgoApplications,
     /// Argo CD `ApplicationSets` (argoproj.io).
     ArgoApplicationSets,
+    /// Cluster API `KubeadmControlPlanes` (controlplane.cluster.x-k8s.io).
+    CapiControlPlanes,
+    /// Cluster API `MachineDeployments` (cluster.x-k8s.io).
+    CapiMachineDeployments,
+    /// Cluster API `Machines` (cluster.x-k8s.io).
+    CapiMachines,
 }
 
 impl Resource {
     /// Every resource, in a fixed order.
-    pub const ALL: [Resource; 21] = [
+    pub const ALL: [Resource; 24] = [
         Self::Nodes,
         Self::Pods,
         Self::Services,
@@ -81,6 +87,9 @@ impl Resource {
         Self::FluxHelmReleases,
         Self::ArgoApplications,
         Self::ArgoApplicationSets,
+        Self::CapiControlPlanes,
+        Self::CapiMachineDeployments,
+        Self::CapiMachines,
     ];
 
     /// The resource name (`poddisruptionbudgets`).
@@ -107,6 +116,9 @@ impl Resource {
             Self::FluxHelmReleases => "helmreleases",
             Self::ArgoApplications => "applications",
             Self::ArgoApplicationSets => "applicationsets",
+            Self::CapiControlPlanes => "kubeadmcontrolplanes",
+            Self::CapiMachineDeployments => "machinedeployments",
+            Self::CapiMachines => "machines",
         }
     }
 
@@ -134,6 +146,9 @@ impl Resource {
             Self::FluxHelmReleases => "HelmRelease",
             Self::ArgoApplications => "Application",
             Self::ArgoApplicationSets => "ApplicationSet",
+            Self::CapiControlPlanes => "KubeadmControlPlane",
+            Self::CapiMachineDeployments => "MachineDeployment",
+            Self::CapiMachines => "Machine",
         }
     }
 
@@ -176,10 +191,17 @@ impl Resource {
                 "helm.toolkit.fluxcd.io/v2beta1",
             ],
             Self::ArgoApplications | Self::ArgoApplicationSets => &["argoproj.io/v1alpha1"],
+            Self::CapiControlPlanes => &[
+                "controlplane.cluster.x-k8s.io/v1beta2",
+                "controlplane.cluster.x-k8s.io/v1beta1",
+            ],
+            Self::CapiMachineDeployments | Self::CapiMachines => {
+                &["cluster.x-k8s.io/v1beta2", "cluster.x-k8s.io/v1beta1"]
+            }
         }
     }
 
-    /// A custom resource of an optional controller (Flux, Argo CD): a cluster without it has
+    /// A custom resource of an optional controller (Flux, Argo CD, Cluster API): a cluster without it has
     /// none of these objects, so a group that is not served reads as an empty list, and a 403
     /// or 404 makes the checks that need it "not run" without an error.
     pub fn optional(self) -> bool {
@@ -189,6 +211,9 @@ impl Resource {
                 | Self::FluxHelmReleases
                 | Self::ArgoApplications
                 | Self::ArgoApplicationSets
+                | Self::CapiControlPlanes
+                | Self::CapiMachineDeployments
+                | Self::CapiMachines
         )
     }
 
