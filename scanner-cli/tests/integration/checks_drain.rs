@@ -3,7 +3,7 @@
 //! `upcheck files --checks` on the runbook fixtures.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use crate::common::readiness::{found, recorded, run};
+use crate::common::readiness::{check, edited, found, recorded, run};
 use crate::common::{upcheck, workspace};
 use serde_json::{Value, json};
 
@@ -656,4 +656,28 @@ fn plan_pauses_reconcilers_before_the_first_hop() {
         "{}",
         r.transcript()
     );
+}
+
+#[test]
+fn drn010_pods_stuck_terminating() {
+    // The recording deletes nothing.
+    assert!(check("DRN010", "1.21", vec![]).is_empty());
+    let victim = recorded("/api/v1/pods")["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["spec"]["nodeName"].is_string())
+        .map(|p| p["metadata"]["name"].clone())
+        .unwrap();
+    let stuck = edited("/api/v1/pods", |p| {
+        if p["metadata"]["name"] == victim {
+            p["metadata"]["deletionTimestamp"] = json!("2020-06-01T10:00:00Z");
+            p["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+            p["metadata"]["finalizers"] = json!(["example.com/backup-hook"]);
+        }
+        true
+    });
+    let found = check("DRN010", "1.21", vec![stuck]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("warning Pod "), "{found:?}");
 }

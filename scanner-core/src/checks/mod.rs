@@ -20,6 +20,7 @@ mod drn006;
 mod drn007;
 mod drn008;
 mod drn009;
+mod drn010;
 mod drn011;
 mod ext001;
 mod ext002;
@@ -137,6 +138,7 @@ pub static REGISTRY: &[&Check] = &[
     &drn007::CHECK,
     &drn008::CHECK,
     &drn009::CHECK,
+    &drn010::CHECK,
     &drn011::CHECK,
     &ext001::CHECK,
     &ext002::CHECK,

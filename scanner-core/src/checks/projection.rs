@@ -35,7 +35,8 @@ use Keep::{All, AllBut, Fields};
 
 /// Metadata every reader may use: names, labels and annotations (less the last-applied
 /// configuration, which can be large and hold applied Secret data), controllers, deletion,
-/// generation (PDB staleness), uid (DRN006: a `DaemonSet` recreated under the same name).
+/// generation (PDB staleness), uid (DRN006: a `DaemonSet` recreated under the same name),
+/// finalizers and the deletion grace period (DRN010).
 const METADATA: Keep = Fields(&[
     ("name", All),
     ("namespace", All),
@@ -44,6 +45,8 @@ const METADATA: Keep = Fields(&[
     ("annotations", AllBut(&[LAST_APPLIED_ANNOTATION])),
     ("ownerReferences", All),
     ("deletionTimestamp", All),
+    ("deletionGracePeriodSeconds", All),
+    ("finalizers", All),
     ("generation", All),
 ]);
 
