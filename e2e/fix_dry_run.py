@@ -2,7 +2,9 @@
 """Converts every fixture of fixtures/fix with `upcheck fix` and has the real kube-apiserver
 1.20 accept each converted object with a server-side dry-run create (what
 `kubectl apply --dry-run=server` does for a new object): admission, defaulting and
-validation run, nothing is stored.
+validation run, nothing is stored. Runs before the cluster is seeded, so no name is taken;
+namespaced objects go to one namespace of their own (created for real), whatever namespace
+the fixture names.
 
     e2e/fix_dry_run.py WORKDIR UPCHECK FIXTURE_DIR
 
@@ -60,19 +62,26 @@ def resource_for(api_version, kind):
     return None
 
 
+NAMESPACE = "upcheck-fix-e2e"
+
+
 def documents(text):
     """The documents of a converted stream, each with its apiVersion, kind and namespace."""
     if text.lstrip().startswith("{"):
         obj = json.loads(text)
-        yield text, obj.get("apiVersion"), obj.get("kind"), (obj.get("metadata") or {}).get("namespace"), "application/json"
+        if (obj.get("metadata") or {}).get("namespace"):
+            obj["metadata"]["namespace"] = NAMESPACE
+        yield json.dumps(obj), obj.get("apiVersion"), obj.get("kind"), NAMESPACE, "application/json"
         return
     for doc in re.split(r"(?m)^---[ \t]*(?:#.*)?$\n?", text):
         version = re.search(r"(?m)^apiVersion:\s*[\"']?([^\"'\s#]+)", doc)
         kind = re.search(r"(?m)^kind:\s*[\"']?([^\"'\s#]+)", doc)
         if not version or not kind:
             continue
-        namespace = re.search(r"(?m)^metadata:\n(?:[ \t]+.*\n)*?[ \t]+namespace:\s*[\"']?([^\"'\s#]+)", doc)
-        yield doc, version.group(1), kind.group(1), namespace.group(1) if namespace else None, "application/yaml"
+        # The object's own namespace line, moved to the test's namespace.
+        doc = re.sub(r"(?m)^(metadata:\n(?:[ \t]+.*\n)*?  namespace:[ \t]*)[\"']?[^\"'\s#]+[\"']?",
+                     lambda m: m.group(1) + NAMESPACE, doc, count=1)
+        yield doc, version.group(1), kind.group(1), NAMESPACE, "application/yaml"
 
 
 checked = converted = skipped = 0
@@ -98,11 +107,10 @@ for name in sorted(os.listdir(FIXTURES)):
         plural, namespaced = found
         prefix = "/api/v1" if version == "v1" else "/apis/" + version
         if namespaced:
-            ns = namespace or "default"
-            if ns not in created_namespaces and ns != "default":
-                api("POST", "/api/v1/namespaces", json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
-                created_namespaces.add(ns)
-            prefix += "/namespaces/" + ns
+            if namespace not in created_namespaces:
+                api("POST", "/api/v1/namespaces", json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}))
+                created_namespaces.add(namespace)
+            prefix += "/namespaces/" + namespace
         status, body = api("POST", "%s/%s?dryRun=All&fieldManager=upcheck-e2e" % (prefix, plural), doc, ctype)
         was_converted = (version, kind) not in before
         checked += 1

@@ -44,6 +44,9 @@ trap 'exit 130' INT TERM HUP
 log "start cluster in $WD"
 "$HERE/cluster.sh" start "$WD" >/dev/null
 
+log "upcheck fix: every converted fixture accepted by a server-side dry-run create (before the seed, so no name is taken)"
+python3 "$HERE/fix_dry_run.py" "$WD" "$UPCHECK" "$ROOT/fixtures/fix" || die "a converted fixture was rejected"
+
 log "seed"
 "$HERE/seed.sh" "$WD"
 
@@ -131,9 +134,6 @@ for hop in hops:
     assert planned == scanned, "hop %s: %d objects planned, %d found by the scan" % (hop, planned, scanned)
     print("hop %s: %d objects to migrate, as the scan found" % (hop, planned))
 PY
-
-log "upcheck fix: every converted fixture is accepted by a server-side dry-run create"
-python3 "$HERE/fix_dry_run.py" "$WD" "$UPCHECK" "$ROOT/fixtures/fix" || die "a converted fixture was rejected"
 
 log "upcheck snapshot save, then diff against the same cluster"
 rc=0
