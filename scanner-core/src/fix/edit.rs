@@ -285,16 +285,28 @@ impl Editor<'_> {
             return Err(Fail::Replace);
         }
         let last = entries.len() - 1;
-        for &i in &plan.removed {
-            let (start, end) = if i < last {
-                (entries[i].0.start, entries[i + 1].0.start)
+        // Removed entries go in runs, so that two neighbours never claim the same comma.
+        let mut removed = plan.removed.clone();
+        removed.sort_unstable();
+        let mut k = 0;
+        while k < removed.len() {
+            let first = removed[k];
+            let mut end = first;
+            while k + 1 < removed.len() && removed[k + 1] == end + 1 {
+                k += 1;
+                end += 1;
+            }
+            k += 1;
+            let (start, stop) = if end < last {
+                (entries[first].0.start, entries[end + 1].0.start)
             } else {
-                // The last entry takes the comma before it.
-                (entries[i - 1].1.end, entries[i].1.end)
+                // A run at the end takes the comma before it (the map keeps an entry: a
+                // mapping emptied whole is rewritten above).
+                (entries[first - 1].1.end, entries[end].1.end)
             };
             self.out.push(Edit {
                 start,
-                end,
+                end: stop,
                 text: String::new(),
             });
         }
@@ -942,6 +954,15 @@ spec:
             v.as_object_mut().expect("map").remove("c");
         });
         assert_eq!(removed, "{\"a\": 1, \"b\": 2}");
+        let trailing = edit("{\"a\": 1, \"b\": 2, \"c\": 3}", |v| {
+            let m = v.as_object_mut().expect("map");
+            m.remove("b");
+            m.remove("c");
+        });
+        assert_eq!(
+            trailing, "{\"a\": 1}",
+            "two neighbours at the end share no comma"
+        );
         let first = edit("{\"a\": 1, \"b\": 2}", |v| {
             v.as_object_mut().expect("map").remove("a");
         });
@@ -1038,9 +1059,15 @@ mod properties {
             Value::Object(m) if !m.is_empty() => {
                 let keys: Vec<String> = m.keys().cloned().collect();
                 let k = &keys[usize::from(c) % keys.len()];
-                match c % 5 {
+                match c % 6 {
                     0 if m.len() > 1 => {
                         m.remove(k);
+                    }
+                    5 if m.len() > 2 => {
+                        // Two neighbours at once (the last two, often).
+                        let next = keys[(usize::from(c) + 1) % keys.len()].clone();
+                        m.remove(k);
+                        m.remove(&next);
                     }
                     1 => {
                         m.insert(format!("new{c}"), replacement.clone());
@@ -1061,7 +1088,7 @@ mod properties {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(500))]
+        #![proptest_config(ProptestConfig::with_cases(1000))]
         /// Whatever the change, the edited text reads back as exactly the changed value, or
         /// the editor refuses; nothing else is ever written.
         #[test]
