@@ -3,7 +3,7 @@
 //! one that is settled.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use crate::common::readiness::{fixture, found, run};
+use crate::common::readiness::{found, run, with_groups};
 use serde_json::{Value, json};
 
 const KCP: &str = "/apis/controlplane.cluster.x-k8s.io/v1beta1/kubeadmcontrolplanes";
@@ -12,47 +12,24 @@ const MACHINES: &str = "/apis/cluster.x-k8s.io/v1beta1/machines";
 
 /// The recorded server with Cluster API's groups served and `objects` in them.
 fn capi_cluster(objects: Vec<(&str, Vec<Value>)>) -> Vec<(String, Value)> {
-    let text = std::fs::read_to_string(fixture().join("apis.json")).unwrap();
-    let mut apis: Value = serde_json::from_str(&text).unwrap();
-    let groups = apis["groups"].as_array_mut().unwrap();
-    let mut replace = Vec::new();
-    for (group, resources) in [
-        (
-            "controlplane.cluster.x-k8s.io",
-            vec![("kubeadmcontrolplanes", "KubeadmControlPlane")],
-        ),
-        (
-            "cluster.x-k8s.io",
-            vec![
-                ("machinedeployments", "MachineDeployment"),
-                ("machines", "Machine"),
-            ],
-        ),
-    ] {
-        let gv = format!("{group}/v1beta1");
-        groups.push(
-            json!({"name": group, "versions": [{"groupVersion": gv, "version": "v1beta1"}],
-            "preferredVersion": {"groupVersion": gv, "version": "v1beta1"}}),
-        );
-        let list: Vec<Value> = resources
-            .iter()
-            .map(|(name, kind)| {
-                json!({"name": name, "namespaced": true, "kind": kind, "verbs": ["get", "list", "watch"]})
-            })
-            .collect();
-        replace.push((
-            format!("/apis/{gv}"),
-            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
-        ));
-    }
-    replace.push(("/apis".to_owned(), apis));
-    for (path, items) in objects {
-        replace.push((
-            path.to_owned(),
-            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
-        ));
-    }
-    replace
+    with_groups(
+        &[
+            (
+                "controlplane.cluster.x-k8s.io",
+                "v1beta1",
+                &[("kubeadmcontrolplanes", "KubeadmControlPlane")],
+            ),
+            (
+                "cluster.x-k8s.io",
+                "v1beta1",
+                &[
+                    ("machinedeployments", "MachineDeployment"),
+                    ("machines", "Machine"),
+                ],
+            ),
+        ],
+        objects,
+    )
 }
 
 fn kcp(generation: u64, observed: u64, updated: u64) -> Value {

@@ -3,7 +3,7 @@
 //! `upcheck files --checks` on the runbook fixtures.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use crate::common::readiness::{check, edited, found, recorded, run};
+use crate::common::readiness::{check, edited, found, recorded, run, with_groups};
 use crate::common::{upcheck, workspace};
 use serde_json::{Value, json};
 
@@ -274,60 +274,29 @@ fn node006_docker_socket_offline() {
 /// The recorded server with Flux's and Argo CD's groups served and `objects` in them
 /// (`(collection path, items)`).
 fn gitops_cluster(objects: Vec<(&str, Vec<Value>)>) -> Vec<(String, Value)> {
-    let mut apis = recorded_doc("apis.json");
-    let groups = apis["groups"].as_array_mut().unwrap();
-    let mut replace = Vec::new();
-    for (group, version, resources) in [
-        (
-            "kustomize.toolkit.fluxcd.io",
-            "v1",
-            vec![("kustomizations", "Kustomization")],
-        ),
-        (
-            "helm.toolkit.fluxcd.io",
-            "v2beta1",
-            vec![("helmreleases", "HelmRelease")],
-        ),
-        (
-            "argoproj.io",
-            "v1alpha1",
-            vec![
-                ("applications", "Application"),
-                ("applicationsets", "ApplicationSet"),
-            ],
-        ),
-    ] {
-        let gv = format!("{group}/{version}");
-        groups.push(
-            json!({"name": group, "versions": [{"groupVersion": gv, "version": version}],
-            "preferredVersion": {"groupVersion": gv, "version": version}}),
-        );
-        let list: Vec<Value> = resources
-            .iter()
-            .map(|(name, kind)| {
-                json!({"name": name, "namespaced": true, "kind": kind,
-                "verbs": ["get", "list", "watch"]})
-            })
-            .collect();
-        replace.push((
-            format!("/apis/{gv}"),
-            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
-        ));
-    }
-    replace.push(("/apis".to_owned(), apis));
-    for (path, items) in objects {
-        replace.push((
-            path.to_owned(),
-            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
-        ));
-    }
-    replace
-}
-
-/// A recorded document at the fixture's top level (`apis.json`).
-fn recorded_doc(file: &str) -> Value {
-    let text = std::fs::read_to_string(crate::common::readiness::fixture().join(file)).unwrap();
-    serde_json::from_str(&text).unwrap()
+    with_groups(
+        &[
+            (
+                "kustomize.toolkit.fluxcd.io",
+                "v1",
+                &[("kustomizations", "Kustomization")],
+            ),
+            (
+                "helm.toolkit.fluxcd.io",
+                "v2beta1",
+                &[("helmreleases", "HelmRelease")],
+            ),
+            (
+                "argoproj.io",
+                "v1alpha1",
+                &[
+                    ("applications", "Application"),
+                    ("applicationsets", "ApplicationSet"),
+                ],
+            ),
+        ],
+        objects,
+    )
 }
 
 const FLUX_KS: &str = "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations";

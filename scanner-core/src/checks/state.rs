@@ -275,7 +275,9 @@ impl ClusterState {
     }
 
     /// Records objects already trimmed by [`projection::parse`] (a live list).
-    pub(crate) fn set_projected(&mut self, resource: Resource, objects: Vec<Value>) {
+    pub(crate) fn set_projected(&mut self, resource: Resource, mut objects: Vec<Value>) {
+        // Pages were appended as they came: give back the list's spare room.
+        objects.shrink_to_fit();
         self.lists.insert(resource, Ok(objects));
     }
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Run, upcheck, workspace};
 use upcheck_test_server::{Scenario, Server};
@@ -30,6 +30,44 @@ pub fn edited(path: &str, edit: impl Fn(&mut Value) -> bool) -> (String, Value) 
     let items = list["items"].as_array_mut().unwrap();
     items.retain_mut(|i| edit(i));
     (path.to_owned(), list)
+}
+
+/// A served API group of custom resources: `(group, version, [(plural, kind)])`.
+pub type Group<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
+/// The recorded server with `groups` added to its discovery (namespaced resources that can be
+/// listed) and `objects` served (`(collection path, items)`), as replacements for [`run`].
+pub fn with_groups(groups: &[Group<'_>], objects: Vec<(&str, Vec<Value>)>) -> Vec<(String, Value)> {
+    let text = std::fs::read_to_string(fixture().join("apis.json")).unwrap();
+    let mut apis: Value = serde_json::from_str(&text).unwrap();
+    let served = apis["groups"].as_array_mut().unwrap();
+    let mut replace = Vec::new();
+    for (group, version, resources) in groups {
+        let gv = format!("{group}/{version}");
+        served.push(
+            json!({"name": group, "versions": [{"groupVersion": gv, "version": version}],
+            "preferredVersion": {"groupVersion": gv, "version": version}}),
+        );
+        let list: Vec<Value> = resources
+            .iter()
+            .map(|(name, kind)| {
+                json!({"name": name, "namespaced": true, "kind": kind,
+                "verbs": ["get", "list", "watch"]})
+            })
+            .collect();
+        replace.push((
+            format!("/apis/{gv}"),
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
+        ));
+    }
+    replace.push(("/apis".to_owned(), apis));
+    for (path, items) in objects {
+        replace.push((
+            path.to_owned(),
+            json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
+        ));
+    }
+    replace
 }
 
 pub fn run(replace: Vec<(String, Value)>, args: &[&str]) -> Run {
