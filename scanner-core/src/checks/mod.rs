@@ -9,6 +9,7 @@
 //! Codes never change meaning once released; a retired check keeps its code documented.
 
 pub(crate) mod add002;
+mod add002_addons;
 mod api002;
 mod api003;
 mod drn001;
