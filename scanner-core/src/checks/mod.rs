@@ -10,6 +10,7 @@
 
 pub(crate) mod add002;
 mod add002_addons;
+mod add003;
 mod api002;
 mod api003;
 mod drn001;
@@ -128,6 +129,7 @@ impl<'a> Context<'a> {
 /// Every check, in code order.
 pub static REGISTRY: &[&Check] = &[
     &add002::CHECK,
+    &add003::CHECK,
     &api002::CHECK,
     &api003::CHECK,
     &drn001::CHECK,
