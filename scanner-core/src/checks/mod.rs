@@ -48,6 +48,7 @@ pub mod state;
 pub(crate) mod util;
 mod wl001;
 mod wl002;
+mod wl003;
 mod wl005;
 
 use std::collections::BTreeSet;
@@ -162,6 +163,7 @@ pub static REGISTRY: &[&Check] = &[
     &skew006::CHECK,
     &wl001::CHECK,
     &wl002::CHECK,
+    &wl003::CHECK,
     &wl005::CHECK,
 ];
 
