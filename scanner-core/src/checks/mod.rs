@@ -49,6 +49,7 @@ pub(crate) mod util;
 mod wl001;
 mod wl002;
 mod wl003;
+mod wl004;
 mod wl005;
 
 use std::collections::BTreeSet;
@@ -164,6 +165,7 @@ pub static REGISTRY: &[&Check] = &[
     &wl001::CHECK,
     &wl002::CHECK,
     &wl003::CHECK,
+    &wl004::CHECK,
     &wl005::CHECK,
 ];
 
