@@ -204,12 +204,7 @@ fn vpc_cni(check: &CodeInfo, ctx: &Context<'_>, ds: &Value, out: &mut Vec<CheckF
 
 /// cluster-autoscaler is released per Kubernetes minor: after each hop it should run the new
 /// control plane's line.
-fn cluster_autoscaler(
-    check: &CodeInfo,
-    ctx: &Context<'_>,
-    d: &Value,
-    out: &mut Vec<CheckFinding>,
-) {
+fn cluster_autoscaler(check: &CodeInfo, ctx: &Context<'_>, d: &Value, out: &mut Vec<CheckFinding>) {
     let Some(image) = containers(d)
         .iter()
         .filter_map(image)
@@ -346,7 +341,11 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(
             (f[0].severity, f[0].hop, f[0].object.as_str()),
-            (Severity::Blocker, Some(v(21)), "DaemonSet kube-system/aws-node")
+            (
+                Severity::Blocker,
+                Some(v(21)),
+                "DaemonSet kube-system/aws-node"
+            )
         );
         assert!(
             f[0].message.starts_with("VPC CNI 1.7.5 (")
@@ -377,7 +376,10 @@ mod tests {
         let f = findings(vec![], non_root, 28, 29);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!((f[0].severity, f[0].hop), (Severity::Warning, None));
-        assert!(f[0].message.starts_with("runAsNonRoot: true on container aws-node:"));
+        assert!(
+            f[0].message
+                .starts_with("runAsNonRoot: true on container aws-node:")
+        );
         // Set on the pod, cleared on the container: the container wins.
         let mut cleared = aws_node("x/amazon-k8s-cni:v1.18.3", &json!({"runAsNonRoot": false}));
         cleared["spec"]["template"]["spec"]["securityContext"] = json!({"runAsNonRoot": true});

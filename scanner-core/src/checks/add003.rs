@@ -197,7 +197,8 @@ mod tests {
     use api_catalog::KubeVersion;
     use serde_json::json;
 
-    const PROXY_OK: &str = "602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/kube-proxy:v1.29.0-eksbuild.1";
+    const PROXY_OK: &str =
+        "602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/kube-proxy:v1.29.0-eksbuild.1";
     const PROXY_BAD: &str =
         "602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/kube-proxy:v1.29.0-minimal-eksbuild.9";
 
@@ -232,7 +233,10 @@ mod tests {
 
     #[test]
     fn registries_of_image_references() {
-        assert_eq!(registry(PROXY_OK), "602401143452.dkr.ecr.eu-west-1.amazonaws.com");
+        assert_eq!(
+            registry(PROXY_OK),
+            "602401143452.dkr.ecr.eu-west-1.amazonaws.com"
+        );
         assert_eq!(registry("nginx:1.19"), "docker.io");
         assert_eq!(registry("bitnami/redis:7"), "docker.io");
         assert_eq!(registry("localhost/x:1"), "localhost");
@@ -292,7 +296,10 @@ mod tests {
     fn recorded_clusters() {
         // v1.34 runs kube-proxy and CoreDNS healthy from registry.k8s.io.
         let mut s = ClusterState::new();
-        s.set(Resource::Pods, recorded_items_at("v1.34", "core/v1/pods.json"));
+        s.set(
+            Resource::Pods,
+            recorded_items_at("v1.34", "core/v1/pods.json"),
+        );
         s.set(
             Resource::DaemonSets,
             recorded_items_at("v1.34", "apps/v1/daemonsets.json"),

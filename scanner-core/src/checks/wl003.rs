@@ -153,7 +153,11 @@ mod tests {
         json!({"metadata": {"name": name, "labels": {"eks.amazonaws.com/nodegroup": pool}}})
     }
 
-    fn findings(deployments: Vec<Value>, pods: Option<Vec<Value>>, nodes: Vec<Value>) -> Vec<CheckFinding> {
+    fn findings(
+        deployments: Vec<Value>,
+        pods: Option<Vec<Value>>,
+        nodes: Vec<Value>,
+    ) -> Vec<CheckFinding> {
         let mut s = ClusterState::new();
         s.set(Resource::Deployments, deployments);
         s.set(Resource::StatefulSets, vec![]);
@@ -188,7 +192,10 @@ mod tests {
         );
         let objects: Vec<&str> = f.iter().map(|f| f.object.as_str()).collect();
         assert_eq!(objects, ["Deployment a/plain", "Deployment a/node-only"]);
-        assert_eq!(f[0].message, "3 replicas and neither podAntiAffinity nor topologySpreadConstraints in the template: the scheduler may place them together; spread them with a topologySpreadConstraint on kubernetes.io/hostname or a podAntiAffinity");
+        assert_eq!(
+            f[0].message,
+            "3 replicas and neither podAntiAffinity nor topologySpreadConstraints in the template: the scheduler may place them together; spread them with a topologySpreadConstraint on kubernetes.io/hostname or a podAntiAffinity"
+        );
     }
 
     #[test]
@@ -198,30 +205,50 @@ mod tests {
         // Declared, yet both replicas ended up on n1.
         let f = findings(
             vec![deployment("web", 2, &tsc)],
-            Some(vec![pod("web-abc-1", "web", "n1"), pod("web-abc-2", "web", "n1")]),
+            Some(vec![
+                pod("web-abc-1", "web", "n1"),
+                pod("web-abc-2", "web", "n1"),
+            ]),
             nodes.clone(),
         );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.starts_with("all 2 running replicas are on node n1 (web-abc-1, web-abc-2)"), "{}", f[0].message);
+        assert!(
+            f[0].message
+                .starts_with("all 2 running replicas are on node n1 (web-abc-1, web-abc-2)"),
+            "{}",
+            f[0].message
+        );
         // Two nodes of the same pool, in a cluster with two pools.
         let f = findings(
             vec![deployment("web", 2, &tsc)],
-            Some(vec![pod("web-abc-1", "web", "n1"), pod("web-abc-2", "web", "n2")]),
+            Some(vec![
+                pod("web-abc-1", "web", "n1"),
+                pod("web-abc-2", "web", "n2"),
+            ]),
             nodes.clone(),
         );
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.starts_with("all 2 running replicas are in pool apps (nodes n1, n2)"));
+        assert!(
+            f[0].message
+                .starts_with("all 2 running replicas are in pool apps (nodes n1, n2)")
+        );
         // Spread across pools: nothing.
         let f = findings(
             vec![deployment("web", 2, &tsc)],
-            Some(vec![pod("web-abc-1", "web", "n1"), pod("web-abc-2", "web", "n3")]),
+            Some(vec![
+                pod("web-abc-1", "web", "n1"),
+                pod("web-abc-2", "web", "n3"),
+            ]),
             nodes,
         );
         assert!(f.is_empty(), "{f:?}");
         // One pool in the whole cluster: nothing to choose from.
         let f = findings(
             vec![deployment("web", 2, &tsc)],
-            Some(vec![pod("web-abc-1", "web", "n1"), pod("web-abc-2", "web", "n2")]),
+            Some(vec![
+                pod("web-abc-1", "web", "n1"),
+                pod("web-abc-2", "web", "n2"),
+            ]),
             vec![node("n1", "apps"), node("n2", "apps")],
         );
         assert!(f.is_empty(), "{f:?}");
@@ -230,8 +257,14 @@ mod tests {
     #[test]
     fn recorded_cluster() {
         let mut s = ClusterState::new();
-        s.set(Resource::Deployments, recorded_items("apps/v1/deployments.json"));
-        s.set(Resource::StatefulSets, recorded_items("apps/v1/statefulsets.json"));
+        s.set(
+            Resource::Deployments,
+            recorded_items("apps/v1/deployments.json"),
+        );
+        s.set(
+            Resource::StatefulSets,
+            recorded_items("apps/v1/statefulsets.json"),
+        );
         s.set(Resource::Pods, recorded_items("core/v1/pods.json"));
         s.set(Resource::Nodes, recorded_items("core/v1/nodes.json"));
         let ctx = Context::new(&s, KubeVersion::new(1, 20), KubeVersion::new(1, 21));

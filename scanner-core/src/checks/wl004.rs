@@ -188,10 +188,23 @@ mod tests {
             "container app has no readinessProbe though 3 replicas sit behind PodDisruptionBudget web-pdb and Service web: each pod is Ready as soon as it starts, so drains move on and traffic arrives before it serves"
         );
         // A Service alone is enough; one without a selector selects nothing.
-        let f = findings(vec![workload("web", 2, false)], vec![], vec![], vec![service("web")]);
+        let f = findings(
+            vec![workload("web", 2, false)],
+            vec![],
+            vec![],
+            vec![service("web")],
+        );
         assert_eq!(f.len(), 1);
         let manual = json!({"metadata": {"name": "web", "namespace": "a"}, "spec": {}});
-        assert!(findings(vec![workload("web", 2, false)], vec![], vec![], vec![manual]).is_empty());
+        assert!(
+            findings(
+                vec![workload("web", 2, false)],
+                vec![],
+                vec![],
+                vec![manual]
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -200,21 +213,38 @@ mod tests {
         let f = findings(vec![], vec![set.clone()], vec![pdb("db")], vec![]);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].object, "StatefulSet a/db");
-        assert!(f[0].message.starts_with("minReadySeconds is unset with PodDisruptionBudget db-pdb"));
+        assert!(
+            f[0].message
+                .starts_with("minReadySeconds is unset with PodDisruptionBudget db-pdb")
+        );
         set["spec"]["minReadySeconds"] = json!(10);
         assert!(findings(vec![], vec![set.clone()], vec![pdb("db")], vec![]).is_empty());
         // Without a PDB nothing relies on it.
         set["spec"]["minReadySeconds"] = json!(0);
         assert!(findings(vec![], vec![set.clone()], vec![], vec![]).is_empty());
         // A Deployment's minReadySeconds is not judged.
-        assert!(findings(vec![workload("db", 3, true)], vec![], vec![pdb("db")], vec![]).is_empty());
+        assert!(
+            findings(
+                vec![workload("db", 3, true)],
+                vec![],
+                vec![pdb("db")],
+                vec![]
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn recorded_cluster() {
         let mut s = ClusterState::new();
-        s.set(Resource::Deployments, recorded_items("apps/v1/deployments.json"));
-        s.set(Resource::StatefulSets, recorded_items("apps/v1/statefulsets.json"));
+        s.set(
+            Resource::Deployments,
+            recorded_items("apps/v1/deployments.json"),
+        );
+        s.set(
+            Resource::StatefulSets,
+            recorded_items("apps/v1/statefulsets.json"),
+        );
         s.set(
             Resource::PodDisruptionBudgets,
             recorded_items("policy/v1beta1/poddisruptionbudgets.json"),
