@@ -341,7 +341,7 @@ fn proxy_pod(name: &str, node: &str, image: &str, reason: Option<&str>) -> Value
                 "restartCount": 0, "image": image, "state": state}]}})
 }
 
-/// The recorded cluster with a kube-proxy DaemonSet whose template runs `template`, and its
+/// The recorded cluster with a kube-proxy `DaemonSet` whose template runs `template`, and its
 /// pods as given.
 fn kube_proxy(template: &str, pods: Vec<Value>) -> Vec<(String, Value)> {
     vec![

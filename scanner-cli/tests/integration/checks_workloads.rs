@@ -21,7 +21,7 @@ fn messages(code: &str, object: &str, replace: Vec<(String, Value)>) -> Vec<Stri
         .collect()
 }
 
-/// The recorded Deployments and StatefulSets with `spec` merged into every pod template.
+/// The recorded Deployments and `StatefulSets` with `spec` merged into every pod template.
 fn templates_with(spec: &Value) -> Vec<(String, Value)> {
     ["/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets"]
         .into_iter()

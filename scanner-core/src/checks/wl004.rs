@@ -39,7 +39,7 @@ fn gates<'a>(ctx: &'a Context<'_>, w: &Value) -> (Vec<&'a str>, Vec<&'a str>) {
         .list(Resource::PodDisruptionBudgets)
         .iter()
         .filter(|p| namespace(p) == ns && selects(p.pointer("/spec/selector"), labels))
-        .map(|p| name(p))
+        .map(name)
         .collect();
     let services = ctx
         .state
@@ -56,7 +56,7 @@ fn gates<'a>(ctx: &'a Context<'_>, w: &Value) -> (Vec<&'a str>, Vec<&'a str>) {
                     labels,
                 )
         })
-        .map(|s| name(s))
+        .map(name)
         .collect();
     (pdbs, services)
 }
