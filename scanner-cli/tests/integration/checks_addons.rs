@@ -411,3 +411,37 @@ fn add003_pull_failures_and_stuck_rollouts() {
         ]
     );
 }
+
+#[test]
+fn add002_metrics_server_past_its_line() {
+    let ms = |image: &str| {
+        appended(
+            DEPLOYMENTS,
+            vec![addon(
+                "Deployment",
+                "metrics-server",
+                &json!({"name": "metrics-server", "image": image}),
+            )],
+        )
+    };
+    // The 0.3 line is supported up to 1.21: the 1.21 → 1.22 step needs a newer line.
+    let old = ms("k8s.gcr.io/metrics-server/metrics-server:v0.3.7");
+    assert!(check("ADD002", "1.21", vec![old.clone()]).is_empty());
+    assert_eq!(
+        check("ADD002", "1.23", vec![old.clone()]),
+        ["warning Deployment kube-system/metrics-server @1.22"]
+    );
+    let m = messages("ADD002", "1.22", vec![old]);
+    assert!(
+        m[0].contains("up to Kubernetes 1.21 only; move it to a release line that supports 1.22 before the 1.21 → 1.22 step"),
+        "{m:?}"
+    );
+    assert!(
+        check(
+            "ADD002",
+            "1.23",
+            vec![ms("registry.k8s.io/metrics-server/metrics-server:v0.6.4")]
+        )
+        .is_empty()
+    );
+}

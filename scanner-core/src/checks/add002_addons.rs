@@ -2,11 +2,16 @@
 //! the retired community ingress-nginx controller. The code is registered in `add002.rs`,
 //! which passes its declaration in (so this file does not import it back).
 //!
+//! Add-on release lines with a last supported Kubernetes minor published by their project are
+//! data (`data/addon-kubernetes-max.csv`, with the source of each row); so far only
+//! metrics-server 0.3.
+//!
 //! Left out on purpose: kube-proxy (SKEW003 judges its version; whether an EKS tag such as
-//! `-minimal-eksbuild` exists needs the EKS API), and the EBS CSI driver and metrics-server
-//! (no per-minor compatibility fact on record that this check could cite).
+//! `-minimal-eksbuild` exists needs the EKS API), and the EBS CSI driver (no per-minor
+//! compatibility fact on record that this check could cite).
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use api_catalog::KubeVersion;
 use serde_json::Value;
@@ -101,6 +106,56 @@ const CNI_BEFORE_CONTROL_PLANE: Release = Release::new(1, 8, 0);
 /// When the community ingress-nginx project was retired (no fixes after it).
 const INGRESS_NGINX_RETIRED: &str = "2026-03-24";
 
+/// Release lines and the last Kubernetes minor their project supports
+/// (`addon,release_line,last_kubernetes_minor,source`).
+const KUBERNETES_MAX: &str = include_str!("data/addon-kubernetes-max.csv");
+
+/// One row of the table: add-on, release line (major, minor), last minor it supports.
+type MaxRow = (String, (u32, u32), KubeVersion);
+
+/// The rows after the header, each parsed (or why not).
+fn max_rows() -> impl Iterator<Item = Result<MaxRow, String>> {
+    KUBERNETES_MAX
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let mut cols = line.splitn(4, ',');
+            let (Some(addon), Some(release), Some(last), Some(source)) =
+                (cols.next(), cols.next(), cols.next(), cols.next())
+            else {
+                return Err(format!("{line:?}: expected four columns"));
+            };
+            if source.trim().is_empty() {
+                return Err(format!("{line:?}: no source"));
+            }
+            let release =
+                Release::parse(release).ok_or_else(|| format!("{line:?}: bad release_line"))?;
+            let last: KubeVersion = last
+                .trim()
+                .parse()
+                .map_err(|e| format!("{line:?}: last_kubernetes_minor: {e}"))?;
+            Ok((
+                addon.trim().to_owned(),
+                (release.major, release.minor),
+                last,
+            ))
+        })
+}
+
+/// The table (a unit test makes sure no row is dropped).
+static MAX_SUPPORTED: LazyLock<Vec<MaxRow>> =
+    LazyLock::new(|| max_rows().filter_map(Result::ok).collect());
+
+/// The last Kubernetes minor `addon` at `running` supports, when its project gives one.
+fn last_supported(addon: &str, running: Release) -> Option<KubeVersion> {
+    MAX_SUPPORTED
+        .iter()
+        .find(|(a, line, _)| a == addon && *line == (running.major, running.minor))
+        .map(|(_, _, last)| *last)
+}
+
 /// A container's image.
 fn image(c: &Value) -> Option<&str> {
     c.get("image").and_then(Value::as_str)
@@ -122,6 +177,7 @@ pub(super) fn run(check: &CodeInfo, ctx: &Context<'_>, out: &mut Vec<CheckFindin
     }
     for d in deployments {
         cluster_autoscaler(check, ctx, d, out);
+        metrics_server(check, ctx, d, out);
     }
     for (kind, w) in deployments
         .iter()
@@ -250,6 +306,35 @@ fn cluster_autoscaler(check: &CodeInfo, ctx: &Context<'_>, d: &Value, out: &mut 
     }
 }
 
+/// metrics-server (`metrics-server`, or an arch-suffixed `metrics-server-amd64`) on a release
+/// line whose project stops supporting Kubernetes before a hop.
+fn metrics_server(check: &CodeInfo, ctx: &Context<'_>, d: &Value, out: &mut Vec<CheckFinding>) {
+    let Some(image) = containers(d).iter().filter_map(image).find(|i| {
+        let n = image_name(i);
+        n == "metrics-server" || n.starts_with("metrics-server-")
+    }) else {
+        return;
+    };
+    let Some(running) = tag(image).and_then(Release::parse) else {
+        return; // No version to look up; EXT002 still sees a metrics API that is down.
+    };
+    let Some(last) = last_supported("metrics-server", running) else {
+        return;
+    };
+    if let Some(hop) = ctx.hops.iter().copied().find(|h| *h > last) {
+        let from = KubeVersion::new(hop.major, hop.minor.saturating_sub(1));
+        out.push(
+            CheckFinding::new(
+                check,
+                Severity::Warning,
+                object_ref("Deployment", d),
+                format!("metrics-server {running} ({image}): its project supports the {}.{} line up to Kubernetes {last} only{}; move it to a release line that supports {hop} before the {from} → {hop} step, or kubectl top and the HPAs lose their metrics", running.major, running.minor, if ctx.current > last { format!(", and the cluster already runs {}", ctx.current) } else { String::new() }),
+            )
+            .at_hop(hop),
+        );
+    }
+}
+
 /// The community ingress-nginx controller's images (current and pre-2020 repositories).
 fn is_community_ingress_nginx(image: &str) -> bool {
     let repo = repository(image);
@@ -311,6 +396,58 @@ mod tests {
             "aws-node",
             &json!([{"name": "aws-node", "image": image, "securityContext": security}]),
         )
+    }
+
+    #[test]
+    fn every_row_of_the_support_table_parses() {
+        let rows: Vec<_> = max_rows().collect();
+        assert!(!rows.is_empty());
+        for row in &rows {
+            assert!(row.is_ok(), "{row:?}");
+        }
+        assert_eq!(MAX_SUPPORTED.len(), rows.len());
+        assert_eq!(
+            last_supported("metrics-server", Release::new(0, 3, 7)),
+            Some(v(21))
+        );
+        assert_eq!(
+            last_supported("metrics-server", Release::new(0, 4, 0)),
+            None
+        );
+    }
+
+    #[test]
+    fn metrics_server_past_its_last_minor() {
+        let ms = |image: &str| {
+            vec![workload(
+                "kube-system",
+                "metrics-server",
+                &json!([{"name": "metrics-server", "image": image}]),
+            )]
+        };
+        let f = findings(ms("k8s.gcr.io/metrics-server-amd64:v0.3.6"), vec![], 20, 23);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].severity, f[0].hop), (Severity::Warning, Some(v(22))));
+        assert!(f[0].message.contains("supports the 0.3 line up to Kubernetes 1.21 only; move it to a release line that supports 1.22 before the 1.21 → 1.22 step"), "{}", f[0].message);
+        // Up to 1.21 it is supported; 0.4 has no upper bound on record.
+        assert!(
+            findings(
+                ms("k8s.gcr.io/metrics-server/metrics-server:v0.3.7"),
+                vec![],
+                20,
+                21
+            )
+            .is_empty()
+        );
+        assert!(
+            findings(
+                ms("registry.k8s.io/metrics-server/metrics-server:v0.4.1"),
+                vec![],
+                20,
+                23
+            )
+            .is_empty()
+        );
     }
 
     #[test]
