@@ -1,14 +1,16 @@
-//! ADD002: a self-managed `CoreDNS` left behind the version kubeadm ships for the hops.
+//! ADD002: self-managed core add-ons behind the hops, and known pitfalls. This file holds the
+//! registration and the `CoreDNS` part; the other add-ons (VPC CNI, cluster-autoscaler, the
+//! retired community ingress-nginx) are in `add002_addons.rs`.
 //!
 //! The kubeadm defaults per minor are data (`data/kubeadm-coredns.csv`, compiled in), not
 //! hard limits: kubeadm may move `CoreDNS` in a patch release and providers build their own.
 
-use std::fmt;
 use std::sync::LazyLock;
 
 use api_catalog::KubeVersion;
 use serde_json::Value;
 
+use super::add002_addons::{self, Release, tag};
 use super::util::{name, namespace, object_ref};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
@@ -16,18 +18,19 @@ pub static CHECK: Check = Check {
     info: CodeInfo {
         code: "ADD002",
         family: Family::Readiness,
-        title: "CoreDNS behind the version shipped for the target",
+        title: "Self-managed core add-ons behind the target, and known add-on pitfalls",
         severity: Severity::Warning,
-        reads: "Deployment kube-system/coredns (or kube-system Deployments labelled k8s-app=kube-dns) spec.template.spec.containers[].image tag",
-        applies: "every hop, when the cluster runs CoreDNS as a Deployment; the EndpointSlice note at hops reaching 1.22",
-        remediation: "Upgrade CoreDNS with the control plane, to the version listed for each minor (kubeadm does this itself; on managed clusters update the add-on), review the Corefile for plugins the new version dropped, and give the coredns ClusterRole list and watch on endpointslices.discovery.k8s.io before moving to the 1.8 line.",
-        explanation: "Cluster DNS is the add-on everything else depends on, and it is not upgraded by a control-plane upgrade unless kubeadm or the provider's add-on manager does it. kubeadm ships one CoreDNS version per minor; a CoreDNS older than the one shipped for the minor before the target has been skipped by at least two upgrades and is running against apiservers it was never tested with. The 1.8 line that comes with 1.21 and 1.22 reads EndpointSlices instead of Endpoints, so a hand-maintained CoreDNS moved to it without the matching RBAC stops seeing Service backends. A Corefile that names a plugin the new version no longer has keeps the new pods from starting at all.",
+        reads: "Deployment kube-system/coredns (or kube-system Deployments labelled k8s-app=kube-dns) spec.template.spec.containers[].image tag; DaemonSet kube-system/aws-node containers[].{image,securityContext.runAsNonRoot} and spec.securityContext.runAsNonRoot; Deployments in every namespace running a cluster-autoscaler image (tag); Deployments running a metrics-server image (tag, against data/addon-kubernetes-max.csv); Deployments and DaemonSets running the community ingress-nginx controller image. Not read: kube-proxy (SKEW003's), the EKS add-on list and published tags (they need the EKS API)",
+        applies: "every hop, when the cluster runs CoreDNS as a Deployment (the EndpointSlice note at hops reaching 1.22) or cluster-autoscaler; metrics-server at the first hop past its line's last supported minor; the VPC CNI before the first hop; the community ingress-nginx controller at any version",
+        remediation: "Upgrade CoreDNS with the control plane, to the version listed for each minor (kubeadm does this itself; on managed clusters update the add-on), review the Corefile for plugins the new version dropped, and give the coredns ClusterRole list and watch on endpointslices.discovery.k8s.io before moving to the 1.8 line. Update the VPC CNI to 1.8 or later before the control plane, one minor at a time, and keep runAsNonRoot off the aws-node containers. Move cluster-autoscaler to the release line of each new control-plane minor right after that hop, and metrics-server to a line that supports the hop before it. Plan the move off the community ingress-nginx controller.",
+        explanation: "Cluster DNS is the add-on everything else depends on, and it is not upgraded by a control-plane upgrade unless kubeadm or the provider's add-on manager does it. kubeadm ships one CoreDNS version per minor; a CoreDNS older than the one shipped for the minor before the target has been skipped by at least two upgrades and is running against apiservers it was never tested with. The 1.8 line that comes with 1.21 and 1.22 reads EndpointSlices instead of Endpoints, so a hand-maintained CoreDNS moved to it without the matching RBAC stops seeing Service backends. A Corefile that names a plugin the new version no longer has keeps the new pods from starting at all. The other self-managed add-ons have their own rules. Amazon's VPC CNI older than 1.8.0 must be updated before the EKS control plane is, and its upgrades go one minor at a time; an aws-node DaemonSet whose containers ask for runAsNonRoot (left by an eksctl CNI update) cannot start its pods, and without them new nodes get no pod network. cluster-autoscaler is built against one Kubernetes minor and is released per minor: after each hop it should run the release line of the new control plane. metrics-server's project publishes which Kubernetes versions each release line supports; the 0.3 line ends at 1.21, and past it kubectl top and the HorizontalPodAutoscalers lose their metrics. The community ingress-nginx controller (registry.k8s.io/ingress-nginx/controller) was retired in March 2026 and gets no fixes, for new Kubernetes versions either. kube-proxy's version is judged by SKEW003, not here.",
         retired: None,
     },
     needs: &[Resource::Deployments],
     offline: true,
     needs_kubectl: false,
-    uses: &[],
+    // The CNI and an ingress-nginx DaemonSet are read when allowed; CoreDNS needs no more.
+    uses: &[Resource::DaemonSets],
     run,
 };
 
@@ -35,62 +38,12 @@ pub static CHECK: Check = Check {
 const KUBEADM_COREDNS: &str = include_str!("data/kubeadm-coredns.csv");
 
 /// The first `CoreDNS` line that reads `EndpointSlices` (and needs RBAC for them).
-const ENDPOINTSLICES_FROM: DnsVersion = DnsVersion::new(1, 8, 0);
+const ENDPOINTSLICES_FROM: Release = Release::new(1, 8, 0);
 /// The minor whose kubeadm moved `CoreDNS` onto the `EndpointSlice` line for good.
 const ENDPOINTSLICE_MINOR: KubeVersion = KubeVersion::new(1, 22);
 
-/// A `CoreDNS` release (`1.8.4`): unlike Kubernetes versions the patch matters here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct DnsVersion {
-    major: u32,
-    minor: u32,
-    patch: u32,
-}
-
-impl DnsVersion {
-    const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        Self {
-            major,
-            minor,
-            patch,
-        }
-    }
-
-    /// `1.8.4`, `v1.8.4`, `v1.8.4-eksbuild.1`, `1.7` (patch 0).
-    fn parse(text: &str) -> Option<Self> {
-        let bare = text.trim();
-        let bare = bare.strip_prefix('v').unwrap_or(bare);
-        let numeric = bare.split(['-', '+', '_']).next()?;
-        let mut parts = numeric.split('.');
-        let mut number = || -> Option<u32> {
-            let p = parts.next()?;
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            p.parse().ok()
-        };
-        let major = number()?;
-        let minor = number()?;
-        let patch = match parts.next() {
-            None => 0,
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok()?,
-            Some(_) => return None,
-        };
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(Self::new(major, minor, patch))
-    }
-}
-
-impl fmt::Display for DnsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
-
 /// One row of the table, or why it does not parse.
-fn parse_row(line: &str) -> Result<(KubeVersion, DnsVersion), String> {
+fn parse_row(line: &str) -> Result<(KubeVersion, Release), String> {
     let (k8s, dns) = line
         .split_once(',')
         .ok_or_else(|| format!("{line:?}: expected two columns"))?;
@@ -98,12 +51,12 @@ fn parse_row(line: &str) -> Result<(KubeVersion, DnsVersion), String> {
         .trim()
         .parse()
         .map_err(|e| format!("{line:?}: kubernetes_minor: {e}"))?;
-    let dns = DnsVersion::parse(dns).ok_or_else(|| format!("{line:?}: bad coredns_version"))?;
+    let dns = Release::parse(dns).ok_or_else(|| format!("{line:?}: bad coredns_version"))?;
     Ok((k8s, dns))
 }
 
 /// The rows after the header, each parsed.
-fn rows() -> impl Iterator<Item = Result<(KubeVersion, DnsVersion), String>> {
+fn rows() -> impl Iterator<Item = Result<(KubeVersion, Release), String>> {
     KUBEADM_COREDNS
         .lines()
         .skip(1)
@@ -113,11 +66,11 @@ fn rows() -> impl Iterator<Item = Result<(KubeVersion, DnsVersion), String>> {
 }
 
 /// The table (a unit test makes sure no row is dropped).
-static SHIPPED: LazyLock<Vec<(KubeVersion, DnsVersion)>> =
+static SHIPPED: LazyLock<Vec<(KubeVersion, Release)>> =
     LazyLock::new(|| rows().filter_map(Result::ok).collect());
 
 /// The `CoreDNS` kubeadm ships with `minor`.
-fn shipped(minor: KubeVersion) -> Option<DnsVersion> {
+fn shipped(minor: KubeVersion) -> Option<Release> {
     SHIPPED.iter().find(|(k, _)| *k == minor).map(|(_, d)| *d)
 }
 
@@ -130,13 +83,6 @@ pub(crate) fn kubeadm_coredns(minor: KubeVersion) -> Option<String> {
 /// The minor before `v` (`None` below x.1).
 fn previous(v: KubeVersion) -> Option<KubeVersion> {
     Some(KubeVersion::new(v.major, v.minor.checked_sub(1)?))
-}
-
-/// The tag of an image reference, without a digest (`registry:5000/coredns` has none).
-fn tag(image: &str) -> Option<&str> {
-    let image = image.split('@').next().unwrap_or(image);
-    let last = image.rsplit('/').next().unwrap_or(image);
-    last.split_once(':').map(|(_, t)| t)
 }
 
 /// The `CoreDNS` container's image: the container named `coredns`, else the first whose image
@@ -179,11 +125,17 @@ fn coredns(deployments: &[Value]) -> Option<(&Value, &str)> {
 }
 
 fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
+    coredns_findings(ctx, out);
+    add002_addons::run(&CHECK, ctx, out);
+}
+
+/// The `CoreDNS` part: behind kubeadm's version at a hop, and the `EndpointSlice` RBAC note.
+fn coredns_findings(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     let Some((deployment, image)) = coredns(ctx.state.list(Resource::Deployments)) else {
         return; // No CoreDNS Deployment: not applicable.
     };
     let object = object_ref("Deployment", deployment);
-    let Some(running) = tag(image).and_then(DnsVersion::parse) else {
+    let Some(running) = tag(image).and_then(Release::parse) else {
         out.push(CheckFinding::new(
             &CHECK,
             Severity::Info,
@@ -308,27 +260,27 @@ mod tests {
             assert_eq!(pair[1].0, pair[0].0.next_minor());
             assert!(pair[1].1 >= pair[0].1, "{pair:?}");
         }
-        assert_eq!(shipped(v(22)), Some(DnsVersion::new(1, 8, 4)));
+        assert_eq!(shipped(v(22)), Some(Release::new(1, 8, 4)));
     }
 
     #[test]
     fn tags_in_every_usual_form() {
-        let parsed = |image: &str| tag(image).and_then(DnsVersion::parse);
+        let parsed = |image: &str| tag(image).and_then(Release::parse);
         assert_eq!(
             parsed("registry.k8s.io/coredns/coredns:v1.8.0"),
-            Some(DnsVersion::new(1, 8, 0))
+            Some(Release::new(1, 8, 0))
         );
         assert_eq!(
             parsed("k8s.gcr.io/coredns:1.7.0"),
-            Some(DnsVersion::new(1, 7, 0))
+            Some(Release::new(1, 7, 0))
         );
         assert_eq!(
             parsed("602401143452.dkr.ecr.eu-west-1.amazonaws.com/eks/coredns:v1.11.4-eksbuild.2"),
-            Some(DnsVersion::new(1, 11, 4))
+            Some(Release::new(1, 11, 4))
         );
         assert_eq!(
             parsed("mirror:5000/coredns/coredns:1.9.3@sha256:abc"),
-            Some(DnsVersion::new(1, 9, 3))
+            Some(Release::new(1, 9, 3))
         );
         assert_eq!(parsed("mirror:5000/coredns/coredns"), None);
         assert_eq!(parsed("coredns/coredns:latest"), None);

@@ -9,6 +9,8 @@
 //! Codes never change meaning once released; a retired check keeps its code documented.
 
 pub(crate) mod add002;
+mod add002_addons;
+mod add003;
 mod api002;
 mod api003;
 mod drn001;
@@ -46,6 +48,8 @@ pub mod state;
 pub(crate) mod util;
 mod wl001;
 mod wl002;
+mod wl003;
+mod wl004;
 mod wl005;
 
 use std::collections::BTreeSet;
@@ -127,6 +131,7 @@ impl<'a> Context<'a> {
 /// Every check, in code order.
 pub static REGISTRY: &[&Check] = &[
     &add002::CHECK,
+    &add003::CHECK,
     &api002::CHECK,
     &api003::CHECK,
     &drn001::CHECK,
@@ -159,6 +164,8 @@ pub static REGISTRY: &[&Check] = &[
     &skew006::CHECK,
     &wl001::CHECK,
     &wl002::CHECK,
+    &wl003::CHECK,
+    &wl004::CHECK,
     &wl005::CHECK,
 ];
 

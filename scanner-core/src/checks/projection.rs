@@ -51,7 +51,8 @@ const METADATA: Keep = Fields(&[
 ]);
 
 /// A container of a pod spec: what API003 (seccomp), DRN007 (preStop), SKEW005 (command
-/// flags, image), ADD002/SKEW003 (image) and snapshots (name) read.
+/// flags, image), ADD002/ADD003/SKEW003 (image), WL004 (whether a readiness probe is set:
+/// an empty object stands for it) and snapshots (name) read.
 const CONTAINER: Keep = Fields(&[
     ("name", All),
     ("image", All),
@@ -59,6 +60,7 @@ const CONTAINER: Keep = Fields(&[
     ("args", All),
     ("lifecycle", All),
     ("securityContext", All),
+    ("readinessProbe", Fields(&[])),
 ]);
 
 /// A pod spec (of a pod or a workload's template). Volumes are kept whole: API002 and DRN005
@@ -100,8 +102,8 @@ const POD: Keep = Fields(&[
     ),
 ]);
 
-/// Deployments, `StatefulSets`, `DaemonSets`: replicas, selector, the pod template; their
-/// status is a handful of counters, kept whole.
+/// Deployments, `StatefulSets`, `DaemonSets`: replicas, selector, `minReadySeconds` (WL004),
+/// the pod template; their status is a handful of counters, kept whole.
 const WORKLOAD: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
@@ -110,6 +112,7 @@ const WORKLOAD: Keep = Fields(&[
         "spec",
         Fields(&[
             ("replicas", All),
+            ("minReadySeconds", All),
             ("selector", All),
             (
                 "template",
@@ -169,11 +172,12 @@ const NODE: Keep = Fields(&[
     ("status", Fields(&[("conditions", All), ("nodeInfo", All)])),
 ]);
 
+/// Services: the type, and the selector (WL004: which workloads a Service sends traffic to).
 const SERVICE: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
     ("metadata", IDENTITY),
-    ("spec", Fields(&[("type", All)])),
+    ("spec", Fields(&[("type", All), ("selector", All)])),
 ]);
 
 /// Endpoints: only whether a subset has addresses is read, so each address is kept as an
