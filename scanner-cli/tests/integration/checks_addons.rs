@@ -4,7 +4,7 @@
 //! ADD002 offline on the EKS add-on fixture.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use crate::common::readiness::{check, edited, fixture, found, recorded, run};
+use crate::common::readiness::{check, edited, fixture, found, recorded, rows, run};
 use crate::common::{upcheck, workspace};
 use serde_json::{Value, json};
 use upcheck_test_server::{Scenario, Server};
@@ -289,21 +289,7 @@ fn add002_eks_addons_offline() {
     };
     let json_args = args("json");
     let r = upcheck(&json_args.iter().map(String::as_str).collect::<Vec<_>>());
-    let report: Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
-    let mut got: Vec<String> = report["readiness"]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["severity"].as_str().unwrap(),
-                f["object"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = rows(&r, "severity", "object");
     assert_eq!(
         got,
         [

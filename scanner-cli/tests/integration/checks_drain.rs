@@ -3,7 +3,7 @@
 //! `upcheck files --checks` on the runbook fixtures.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use crate::common::readiness::{check, edited, found, recorded, run, with_groups};
+use crate::common::readiness::{check, edited, found, recorded, rows, run, with_groups};
 use crate::common::{upcheck, workspace};
 use serde_json::{Value, json};
 
@@ -509,21 +509,7 @@ fn workload_hygiene_offline() {
         "workload-hygiene.yaml",
         &["--select", "DRN006,DRN009,WL002,WL005", "-o", "json"],
     );
-    let report: Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
-    let mut got: Vec<String> = report["readiness"]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["code"].as_str().unwrap(),
-                f["object"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = rows(&r, "code", "object");
     assert_eq!(
         got,
         [

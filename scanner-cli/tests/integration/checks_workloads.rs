@@ -3,7 +3,7 @@
 //! on the runbook fixture `replicas-readiness.yaml`.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use crate::common::readiness::{check, edited, run};
+use crate::common::readiness::{check, edited, rows, run};
 use crate::common::{upcheck, workspace};
 use serde_json::{Value, json};
 
@@ -121,21 +121,7 @@ fn wl003_wl004_offline() {
     };
     let json_args = args("json");
     let r = upcheck(&json_args.iter().map(String::as_str).collect::<Vec<_>>());
-    let report: Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
-    let mut got: Vec<String> = report["readiness"]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["code"].as_str().unwrap(),
-                f["object"].as_str().unwrap()
-            )
-        })
-        .collect();
-    got.sort();
+    let got = rows(&r, "code", "object");
     assert_eq!(
         got,
         [

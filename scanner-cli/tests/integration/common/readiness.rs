@@ -119,6 +119,27 @@ pub fn found(run: &Run, code: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every readiness finding of a JSON report as "`first` `second`" (fields such as `code`,
+/// `severity`, `object`), sorted.
+pub fn rows(run: &Run, first: &str, second: &str) -> Vec<String> {
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.transcript()));
+    let mut rows: Vec<String> = report["readiness"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f[first].as_str().unwrap(),
+                f[second].as_str().unwrap()
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
 pub fn check(code: &str, target: &str, replace: Vec<(String, Value)>) -> Vec<String> {
     let r = run(replace, &["-t", target, "--select", code]);
     found(&r, code)
