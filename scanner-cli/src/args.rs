@@ -656,16 +656,17 @@ impl ReportArgs {
 }
 
 /// How to reach the cluster.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConnectionArgs {
     /// Kubeconfig file. Default: $KUBECONFIG, then ~/.kube/config, then the pod's service
     /// account when running in a cluster
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// Kubeconfig context. Default: the current context
+    /// Kubeconfig context. Default: the current context. `upcheck cluster` takes it several
+    /// times to scan each of those clusters
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub context: Vec<String>,
 
     /// Only this namespace (cluster-scoped resources, CRDs and /metrics are then not read).
     /// Default: all namespaces
@@ -732,6 +733,33 @@ pub struct ClusterArgs {
 
     #[command(flatten)]
     pub checks: CheckSelectArgs,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// Several clusters in one run.
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Scan every context of the kubeconfig
+    #[arg(long, conflicts_with_all = ["context", "contexts_matching"])]
+    pub all_contexts: bool,
+
+    /// Scan every context of the kubeconfig whose name matches this glob (`prod-*`); may be
+    /// given with --context
+    #[arg(long, value_name = "GLOB")]
+    pub contexts_matching: Option<String>,
+
+    /// Clusters scanned at once
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel_clusters: u16,
+}
+
+impl FleetArgs {
+    /// Whether these options (with `contexts` from --context) ask for a fleet scan.
+    pub fn requested(&self, contexts: &[String]) -> bool {
+        self.all_contexts || self.contexts_matching.is_some() || contexts.len() > 1
+    }
 }
 
 /// Which readiness checks run and what fails the gate.

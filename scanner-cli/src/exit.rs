@@ -24,6 +24,25 @@ pub const REGRESSIONS: u8 = 6;
 /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;
 
+/// The codes in the order the gate reports them: the first that applies wins.
+const PRECEDENCE: [u8; 7] = [
+    ERROR,
+    REPLACEMENT_UNAVAILABLE,
+    REMOVED,
+    READINESS,
+    REGRESSIONS,
+    DEPRECATED,
+    OK,
+];
+
+/// The worst of several exit codes (several clusters), by the gate's precedence.
+pub fn worst(codes: impl IntoIterator<Item = u8>) -> u8 {
+    codes
+        .into_iter()
+        .min_by_key(|c| PRECEDENCE.iter().position(|p| p == c).unwrap_or(0))
+        .unwrap_or(OK)
+}
+
 /// Which classes of findings are left out of the exit code.
 #[derive(Debug, Clone, Copy, Default)]
 #[allow(clippy::struct_excessive_bools)] // independent switches, one per CLI flag
@@ -96,4 +115,21 @@ pub fn fails(f: &scanner_core::Finding, gate: Gate) -> bool {
 pub fn check_fails(f: &scanner_core::checks::CheckFinding, gate: Gate) -> bool {
     gate.readiness_fail_on
         .is_some_and(|level| f.severity <= level)
+}
+
+#[cfg(test)]
+mod worst_tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_code_follows_the_gates_precedence() {
+        assert_eq!(worst([]), OK);
+        assert_eq!(worst([OK, DEPRECATED]), DEPRECATED);
+        assert_eq!(worst([DEPRECATED, READINESS, REMOVED]), REMOVED);
+        assert_eq!(
+            worst([REMOVED, REPLACEMENT_UNAVAILABLE]),
+            REPLACEMENT_UNAVAILABLE
+        );
+        assert_eq!(worst([REPLACEMENT_UNAVAILABLE, OK, ERROR]), ERROR);
+    }
 }

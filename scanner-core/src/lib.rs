@@ -56,9 +56,10 @@ pub use api_catalog::{
 };
 pub use build::Outcome;
 pub use report::{
-    Code, CodeInfo, ErrorKind, Family, Finding, FindingReplacement, Location, NotJudged, Note,
-    NoteKind, Origin, PathStep, Position, REPORT_SCHEMA_VERSION, Report, ScanError, ScanStats,
-    ScanWarning, Severity, Span, ToolInfo, WarningKind,
+    Code, CodeInfo, ErrorKind, Family, Finding, FindingReplacement, FleetMember, FleetReport,
+    FleetRow, Location, NotJudged, Note, NoteKind, Origin, PathStep, Position,
+    REPORT_SCHEMA_VERSION, Report, ScanError, ScanStats, ScanWarning, Severity, Span, ToolInfo,
+    WarningKind,
 };
 pub use scan::{ScanSettings, Scanner};
 pub use source::{DEFAULT_MAX_FILE_BYTES, Input, WalkOptions};

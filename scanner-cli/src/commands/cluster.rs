@@ -22,6 +22,11 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
     {
         return print_rbac(&args.catalog, args.report.stdout_format());
     }
+    if let Command::Cluster(args) = &cli.command
+        && args.fleet.requested(&args.connection.context)
+    {
+        return super::fleet::run(cli, args, err);
+    }
     let live = options_of(&cli.command).context("not a live-cluster command")?;
     // Checked before connecting: a typo in --columns should not cost a cluster scan.
     let columns = super::columns(live.report)?;
@@ -192,11 +197,19 @@ pub fn with_client<T, F>(c: &ConnectionArgs, work: impl FnOnce(LiveClient) -> F)
 where
     F: Future<Output = Result<T, LiveError>>,
 {
+    let context = match c.context.as_slice() {
+        [] => None,
+        [one] => Some(one.as_str()),
+        many => anyhow::bail!(
+            "--context was given {} times; only `upcheck cluster` scans several clusters in one run",
+            many.len()
+        ),
+    };
     let scan_timeout = (c.scan_timeout > 0).then(|| Duration::from_secs(c.scan_timeout));
     live::block_on(scan_timeout, async {
         let client = LiveClient::from_kubeconfig_with_timeout(
             c.kubeconfig.as_deref(),
-            c.context.as_deref(),
+            context,
             Duration::from_secs(c.timeout),
         )
         .await?;

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod docs;
 pub mod files;
 pub mod fix;
+pub mod fleet;
 pub mod plan;
 pub mod snapshot;
 pub mod version;
@@ -92,25 +93,14 @@ fn columns(args: &ReportArgs) -> Result<Option<Vec<Column>>> {
     Ok(Some(render::columns::parse_columns(&args.columns)?))
 }
 
-/// Applies the config's ignore rules and the baseline, writes the report in every requested
-/// format (stdout and files), its errors, warnings and notes to stderr, and returns the exit
-/// code.
-fn emit(
-    cli: &Cli,
-    mut report: Report,
-    args: &ReportArgs,
-    columns: Option<&[Column]>,
-    notes: &[&String],
-    readiness_fail_on: Option<scanner_core::checks::Severity>,
-    err: &mut Stderr,
-) -> Result<u8> {
-    let specs = outputs(args)?;
-    crate::interrupt::begin_output();
+/// Applies the config's ignore rules and the baseline (and writes `--write-baseline`);
+/// returns the notes that say what was suppressed or written.
+fn apply_suppressions(cli: &Cli, report: &mut Report, args: &ReportArgs) -> Result<Vec<String>> {
     let policy = &cli.policy;
     report.apply_ignores(&policy.ignores, &|p| policy.rel_path(p));
     let mut extra_notes: Vec<String> = Vec::new();
     if let Some(path) = &args.write_baseline {
-        let baseline = Baseline::from_report(&report);
+        let baseline = Baseline::from_report(report);
         let text = serde_json::to_string_pretty(&baseline)? + "\n";
         std::fs::write(path, text)
             .with_context(|| format!("cannot write the baseline {}", path.display()))?;
@@ -140,14 +130,33 @@ fn emit(
         ));
     }
 
-    let gate = exit::Gate {
+    Ok(extra_notes)
+}
+
+/// What fails the gate, from the `--ignore-*` flags and `--fail-on`.
+fn gate(
+    args: &ReportArgs,
+    readiness_fail_on: Option<scanner_core::checks::Severity>,
+) -> exit::Gate {
+    exit::Gate {
         ignore_deprecations: args.ignore_deprecations,
         ignore_removals: args.ignore_removals,
         ignore_unavailable_replacements: args.ignore_unavailable_replacements,
         allow_incomplete: args.allow_incomplete,
         readiness_fail_on,
-    };
-    for spec in &specs {
+    }
+}
+
+/// Writes one output per `-o` (stdout or a file), each rendered by `write`.
+fn write_outputs(
+    cli: &Cli,
+    specs: &[OutputSpec],
+    columns: Option<&[Column]>,
+    gate: exit::Gate,
+    args: &ReportArgs,
+    write: impl Fn(&RenderOptions, &mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    for spec in specs {
         let mut opts = RenderOptions {
             format: spec.format,
             columns: columns.map(<[Column]>::to_vec),
@@ -161,7 +170,7 @@ fn emit(
                 opts.color = matches!(spec.format, OutputFormat::Text | OutputFormat::Wide)
                     && crate::use_color(cli.color, stdout.is_terminal());
                 let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-                let written = render::render(&report, &opts, &mut out)
+                let written = write(&opts, &mut out)
                     .and_then(|()| out.flush().context("cannot write the report to stdout"));
                 // The reader went away (`| head`): stop quietly, the exit code still tells.
                 if let Err(e) = written
@@ -174,12 +183,35 @@ fn emit(
                 let file = std::fs::File::create(path)
                     .with_context(|| format!("cannot create {}", path.display()))?;
                 let mut out = io::BufWriter::new(file);
-                render::render(&report, &opts, &mut out)
+                write(&opts, &mut out)
                     .and_then(|()| out.flush().map_err(Into::into))
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
     }
+    Ok(())
+}
+
+/// Applies the config's ignore rules and the baseline, writes the report in every requested
+/// format (stdout and files), its errors, warnings and notes to stderr, and returns the exit
+/// code.
+fn emit(
+    cli: &Cli,
+    mut report: Report,
+    args: &ReportArgs,
+    columns: Option<&[Column]>,
+    notes: &[&String],
+    readiness_fail_on: Option<scanner_core::checks::Severity>,
+    err: &mut Stderr,
+) -> Result<u8> {
+    let specs = outputs(args)?;
+    crate::interrupt::begin_output();
+    let extra_notes = apply_suppressions(cli, &mut report, args)?;
+
+    let gate = gate(args, readiness_fail_on);
+    write_outputs(cli, &specs, columns, gate, args, |opts, out| {
+        render::render(&report, opts, out)
+    })?;
 
     for e in &report.errors {
         err.error(&e.to_string());

@@ -9,7 +9,7 @@ use scanner_core::Report;
 use super::columns::{self, NONE};
 use super::{RenderOptions, summary, targets_line};
 
-fn escape(cell: &str) -> String {
+pub(super) fn escape(cell: &str) -> String {
     cell.replace('|', "\\|").replace('\n', " ")
 }
 

@@ -5,6 +5,7 @@ pub mod columns;
 pub(crate) mod csv;
 pub mod diff;
 pub mod explain;
+pub mod fleet;
 mod github;
 mod junit;
 mod markdown;

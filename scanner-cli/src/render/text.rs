@@ -18,7 +18,7 @@ use super::columns::{Column, NONE};
 use super::{RenderOptions, summary};
 
 /// A row's cells and its colour, if it is coloured.
-type Row = (Vec<String>, Option<Color>);
+pub(super) type Row = (Vec<String>, Option<Color>);
 
 /// The length of the ANSI escape sequences (`ESC [ ... letter`) that open `text`.
 fn leading_escapes(text: &str) -> usize {
@@ -100,7 +100,7 @@ fn cell_width(text: &str) -> usize {
 
 /// Writes a borderless table (the header first, when given), reading the rows twice: once for
 /// the column widths, once to write them.
-fn write_table<I>(
+pub(super) fn write_table<I>(
     header: Option<Vec<String>>,
     rows: impl Fn() -> I,
     color: bool,

@@ -16,6 +16,7 @@ mod cluster;
 mod cluster_recorded;
 mod first_run;
 mod fix;
+mod fleet;
 mod plan;
 mod recorded_v1_34;
 mod snapshot;

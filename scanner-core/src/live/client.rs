@@ -415,6 +415,14 @@ fn backoff(attempt: u32) -> Duration {
 
 /// The kubeconfig to use: `path`, else `$KUBECONFIG` / `~/.kube/config` when present;
 /// `None` means in-cluster configuration.
+/// The context names of a kubeconfig (the explicit file, else `$KUBECONFIG`, else
+/// `~/.kube/config`), in the order the file lists them; none when there is no kubeconfig.
+pub fn kubeconfig_contexts(explicit: Option<&Path>) -> Result<Vec<String>, LiveError> {
+    Ok(load_kubeconfig(explicit)?
+        .map(|(kc, _)| kc.contexts.into_iter().map(|c| c.name).collect())
+        .unwrap_or_default())
+}
+
 fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, PathBuf)>, LiveError> {
     if let Some(path) = explicit {
         let kc = Kubeconfig::read_from(path).map_err(|source| LiveError::Kubeconfig {

@@ -10,6 +10,7 @@ mod error;
 mod finding;
 pub(crate) mod fingerprint;
 pub mod fix;
+pub mod fleet;
 pub mod readiness;
 pub mod suppressed;
 
@@ -25,6 +26,7 @@ pub use code::{CodeInfo, Family};
 pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};
 pub use finding::{Code, Finding, FindingReplacement, Location, Origin, PathStep, Position};
 pub use fix::{FileFix, FixReport, LeftObject, ObjectChange, TextEdit};
+pub use fleet::{FleetMember, FleetReport, FleetRow};
 pub use readiness::{CheckFinding, NotRun, Readiness, Severity};
 pub use suppressed::{IGNORE_ANNOTATION, Suppressed, SuppressedBy};
 
