@@ -33,6 +33,7 @@ mod inf005;
 mod node001;
 mod node002;
 mod node004;
+mod node005;
 mod node006;
 mod path001;
 mod path002;
@@ -150,6 +151,7 @@ pub static REGISTRY: &[&Check] = &[
     &node001::CHECK,
     &node002::CHECK,
     &node004::CHECK,
+    &node005::CHECK,
     &node006::CHECK,
     &path001::CHECK,
     &path002::CHECK,
