@@ -9,6 +9,7 @@
 //! Codes never change meaning once released; a retired check keeps its code documented.
 
 pub(crate) mod add002;
+mod add004;
 mod api002;
 mod api003;
 mod drn001;
@@ -128,6 +129,7 @@ impl<'a> Context<'a> {
 /// Every check, in code order.
 pub static REGISTRY: &[&Check] = &[
     &add002::CHECK,
+    &add004::CHECK,
     &api002::CHECK,
     &api003::CHECK,
     &drn001::CHECK,
