@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use api_catalog::KubeVersion;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::add002::kubeadm_coredns;
 use super::util::{name, namespace, object_ref, selects};
@@ -201,6 +201,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
 mod tests {
     use super::*;
     use crate::checks::ClusterState;
+    use serde_json::Value;
 
     const OLD: &str = ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       upstream\n       fallthrough in-addr.arpa ip6.arpa\n    }\n    prometheus :9153\n    proxy . /etc/resolv.conf # old\n    cache 30\n}\n";
 

@@ -42,6 +42,7 @@ pub(crate) mod projection;
 pub mod rbac;
 pub(crate) mod skew001;
 mod skew003;
+pub mod skew004;
 mod skew005;
 pub(crate) mod skew006;
 pub mod state;
@@ -159,6 +160,7 @@ pub static REGISTRY: &[&Check] = &[
     &path002::CHECK,
     &skew001::CHECK,
     &skew003::CHECK,
+    &skew004::CHECK,
     &skew005::CHECK,
     &skew006::CHECK,
     &wl001::CHECK,
