@@ -30,6 +30,7 @@ pub mod facts;
 mod hlt001;
 mod hlt002;
 mod hlt004;
+mod inf003;
 mod inf005;
 mod node001;
 mod node002;
@@ -150,6 +151,7 @@ pub static REGISTRY: &[&Check] = &[
     &hlt001::CHECK,
     &hlt002::CHECK,
     &hlt004::CHECK,
+    &inf003::CHECK,
     &inf005::CHECK,
     &node001::CHECK,
     &node002::CHECK,
