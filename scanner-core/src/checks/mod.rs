@@ -46,6 +46,7 @@ mod skew003;
 pub mod skew004;
 mod skew005;
 pub(crate) mod skew006;
+mod snap002;
 pub mod state;
 pub(crate) mod util;
 mod wl001;
@@ -165,6 +166,7 @@ pub static REGISTRY: &[&Check] = &[
     &skew004::CHECK,
     &skew005::CHECK,
     &skew006::CHECK,
+    &snap002::CHECK,
     &wl001::CHECK,
     &wl002::CHECK,
     &wl005::CHECK,

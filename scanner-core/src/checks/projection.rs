@@ -111,6 +111,11 @@ const WORKLOAD: Keep = Fields(&[
         Fields(&[
             ("replicas", All),
             ("selector", All),
+            // StatefulSets: the claims' names (SNAP002: which sets hold data to back up).
+            (
+                "volumeClaimTemplates",
+                Fields(&[("metadata", Fields(&[("name", All)]))]),
+            ),
             (
                 "template",
                 Fields(&[
