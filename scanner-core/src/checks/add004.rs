@@ -1,5 +1,5 @@
-//! ADD004: CoreDNS configuration the upgraded CoreDNS will not take: Corefile plugins and
-//! options that CoreDNS removed (`data/coredns-removals.csv`), a Corefile without the `ready`
+//! ADD004: `CoreDNS` configuration the upgraded `CoreDNS` will not take: Corefile plugins and
+//! options that `CoreDNS` removed (`data/coredns-removals.csv`), a Corefile without the `ready`
 //! plugin, and user PDBs over the DNS pods beside the managed add-on's own.
 
 use std::sync::LazyLock;
@@ -32,14 +32,14 @@ pub static CHECK: Check = Check {
 
 const REMOVALS_CSV: &str = include_str!("data/coredns-removals.csv");
 
-/// A Corefile item CoreDNS removed.
+/// A Corefile item `CoreDNS` removed.
 #[derive(Debug)]
 struct Removal {
     /// The plugin or option name.
     item: String,
     /// The plugin it is an option of (`None`: a plugin).
     option_of: Option<String>,
-    /// The CoreDNS version that no longer has it.
+    /// The `CoreDNS` version that no longer has it.
     removed_in: (u32, u32, u32),
     /// What to use instead, when anything.
     replacement: Option<String>,
@@ -82,7 +82,7 @@ struct Directive {
 /// block depth 2; comments are dropped. Enough for names: arguments are not interpreted.
 fn directives(corefile: &str) -> Vec<Directive> {
     let mut out = Vec::new();
-    let mut depth: i64 = 0;
+    let mut depth: usize = 0;
     let mut plugin = String::new();
     for line in corefile.lines() {
         let line = line.split('#').next().unwrap_or("").trim();
@@ -93,7 +93,7 @@ fn directives(corefile: &str) -> Vec<Directive> {
         if !word.is_empty() && !word.starts_with('}') {
             match depth {
                 1 => {
-                    plugin = word.to_owned();
+                    word.clone_into(&mut plugin);
                     out.push(Directive {
                         name: plugin.clone(),
                         option_of: None,
@@ -106,14 +106,14 @@ fn directives(corefile: &str) -> Vec<Directive> {
                 _ => {}
             }
         }
-        let opens = line.matches('{').count() as i64;
-        let closes = line.matches('}').count() as i64;
-        depth = (depth + opens - closes).max(0);
+        let opens = line.matches('{').count();
+        let closes = line.matches('}').count();
+        depth = (depth + opens).saturating_sub(closes);
     }
     out
 }
 
-/// The first hop whose kubeadm CoreDNS is at or past `version`, with that CoreDNS.
+/// The first hop whose kubeadm `CoreDNS` is at or past `version`, with that `CoreDNS`.
 fn first_hop_with(ctx: &Context<'_>, version: (u32, u32, u32)) -> Option<(KubeVersion, String)> {
     ctx.hops.iter().find_map(|h| {
         let dns = kubeadm_coredns(*h)?;
@@ -226,7 +226,7 @@ mod tests {
         out
     }
 
-    fn pdb(ns: &str, name: &str, labels: Value) -> Value {
+    fn pdb(ns: &str, name: &str, labels: &Value) -> Value {
         json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
             "metadata": {"name": name, "namespace": ns},
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}}})
@@ -273,10 +273,10 @@ mod tests {
     #[test]
     fn a_current_corefile_and_the_add_ons_own_pdb_say_nothing() {
         let pdbs = vec![
-            pdb("kube-system", "coredns", json!({"k8s-app": "kube-dns"})),
-            pdb("web", "frontend", json!({"app": "web"})),
+            pdb("kube-system", "coredns", &json!({"k8s-app": "kube-dns"})),
+            pdb("web", "frontend", &json!({"app": "web"})),
             // Another namespace's PDB cannot select kube-system's pods, whatever its selector.
-            pdb("web", "everything", json!({})),
+            pdb("web", "everything", &json!({})),
         ];
         assert!(run_on(&state(CURRENT, pdbs), 1, 30).is_empty());
         // No hop: nothing at all.
@@ -288,7 +288,7 @@ mod tests {
         let pdbs = vec![pdb(
             "kube-system",
             "dns-budget",
-            json!({"k8s-app": "kube-dns"}),
+            &json!({"k8s-app": "kube-dns"}),
         )];
         let out = run_on(&state(CURRENT, pdbs), 1, 30);
         assert_eq!(out.len(), 1, "{out:?}");

@@ -314,7 +314,7 @@ const JOB: Keep = Fields(&[
     ("status", All),
 ]);
 
-/// The kube-system `ConfigMaps` the checks read, each with the one key read of it: CoreDNS's
+/// The kube-system `ConfigMaps` the checks read, each with the one key read of it: `CoreDNS`'s
 /// Corefile (ADD004), kube-proxy's configuration as kubeadm (`config.conf`) and EKS (`config`)
 /// write it (NODE005), kubeadm's `ClusterConfiguration` (SNAP002).
 pub(crate) const CONFIG_MAPS: [(&str, &str); 4] = [

@@ -38,8 +38,11 @@ pub static CHECK: Check = Check {
 
 const KUBEADM_ETCD_CSV: &str = include_str!("data/kubeadm-etcd.csv");
 
+/// An etcd version: (major, minor, patch).
+type EtcdVersion = (u32, u32, u32);
+
 /// kubeadm's etcd per Kubernetes minor.
-static KUBEADM_ETCD: LazyLock<Vec<(KubeVersion, (u32, u32, u32))>> = LazyLock::new(|| {
+static KUBEADM_ETCD: LazyLock<Vec<(KubeVersion, EtcdVersion)>> = LazyLock::new(|| {
     KUBEADM_ETCD_CSV
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
