@@ -61,8 +61,8 @@ pub enum Resource {
     CapiMachineDeployments,
     /// Cluster API `Machines` (cluster.x-k8s.io).
     CapiMachines,
-    /// `ConfigMaps` of kube-system, and of them only the few the checks read (see
-    /// [`projection::CONFIG_MAPS`]).
+    /// `ConfigMaps` of kube-system, and of them only the few the checks read: `coredns`,
+    /// `kube-proxy`, `kube-proxy-config` and `kubeadm-config`, each for one key.
     ConfigMaps,
 }
 
@@ -327,8 +327,8 @@ impl ClusterState {
         }
     }
 
-    /// The key a kube-system `ConfigMap` of [`projection::CONFIG_MAPS`] is read for
-    /// (`coredns` → its Corefile), when that `ConfigMap` was read and holds it. A manifest
+    /// The key a kube-system `ConfigMap` the checks read is read for (`coredns` → its
+    /// Corefile), when that `ConfigMap` was read and holds it. A manifest
     /// without a namespace counts as kube-system's.
     pub fn config_map(&self, name: &str) -> Option<&str> {
         let (_, key) = projection::CONFIG_MAPS.iter().find(|(n, _)| *n == name)?;
