@@ -469,3 +469,41 @@ fn control_plane_checks_offline_from_a_kube_system_backup() {
     );
     assert!(r.stdout.contains("data dir /var/lib/etcd"), "{}", r.stdout);
 }
+
+#[test]
+fn a_scan_limited_to_a_namespace_reads_kube_system_config_maps_only_there() {
+    let ipvs = config_maps_with(&[(
+        "kube-proxy",
+        "config.conf",
+        "kind: KubeProxyConfiguration\nmode: ipvs\n",
+    )]);
+    // Limited to kube-system: the ConfigMaps are read there.
+    let there = run(
+        vec![ipvs.clone()],
+        &[
+            "-t",
+            "1.35",
+            "--select",
+            "NODE005",
+            "--namespace",
+            "kube-system",
+        ],
+    );
+    assert_eq!(
+        found(&there, "NODE005"),
+        ["warning ConfigMap kube-system/kube-proxy @1.35"]
+    );
+    // Limited to another namespace: not read, and the check says why.
+    let elsewhere = run(
+        vec![ipvs],
+        &["-t", "1.35", "--select", "NODE005", "--namespace", "team-b"],
+    );
+    let report: Value = serde_json::from_str(&elsewhere.stdout).unwrap();
+    let reason = report["readiness"]["not_run"][0]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("kept in namespace kube-system") && reason.contains("team-b"),
+        "{reason}"
+    );
+}
