@@ -31,28 +31,15 @@ use thiserror::Error;
 
 use crate::checks::add002::kubeadm_coredns;
 use crate::checks::skew001::{Skew, oldest_allowed, skew};
+use crate::checks::skew004::{self, Spread, spread};
 use crate::checks::skew006::{kubectl_range, outside};
 use crate::checks::util::lag;
-use crate::report::{CodeInfo, Family, Finding, Origin, PathStep, Report, Severity};
+use crate::report::{CodeInfo, Finding, Origin, PathStep, Report, Severity};
 
-/// `SKEW004`: apiservers of an HA control plane more than one minor apart. Only the plan
-/// reports it (the readiness checks see one server version).
-pub static SKEW004: CodeInfo = CodeInfo::new(
-    "SKEW004",
-    Family::Plan,
-    "HA apiserver spread",
-    Severity::Blocker,
-    "The apiservers of a highly available control plane may be at most one minor apart, and only while they are being upgraded one by one. A control plane whose apiservers are further apart (an interrupted earlier upgrade, a restored member) cannot take another minor: every apiserver must first reach the newest version it runs.",
-)
-.with_details(
-    "the apiserver versions given with --current, or the gitVersion of each kube-apiserver static pod",
-    "before the first hop",
-    "Upgrade every apiserver to the newest version any of them runs before anything else.",
-);
-
-/// Every code only the plan reports, declared once (see [`crate::registry`]). The plan also
-/// carries readiness findings under their checks' codes.
-pub static CODES: &[&CodeInfo] = &[&SKEW004];
+/// Every code only the plan reports, declared once (see [`crate::registry`]): none now. The
+/// plan carries readiness findings under their checks' codes, and judges the apiservers'
+/// spread with SKEW004's own rule ([`crate::checks::skew004::spread`]).
+pub static CODES: &[&CodeInfo] = &[];
 
 /// Where the cluster runs: decides the commands named in the playbook and extra rules.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -372,14 +359,13 @@ impl Plan {
             return Err(PlanError::AlreadyAtTarget(target));
         }
         let mut before = Vec::new();
-        if a_hi.minor - a_lo.minor > 1 {
+        // SKEW004's rule; a roll one minor apart is the finishing hop below, not a blocker.
+        if let Some(s @ Spread::TooFar { .. }) = spread(&input.apiservers) {
             before.push(Blocker {
-                code: SKEW004.code.into(),
-                severity: SKEW004.severity,
+                code: skew004::CHECK.code.into(),
+                severity: s.severity(),
                 object: "control plane".into(),
-                message: format!(
-                    "apiservers run {a_lo} and {a_hi}, more than one minor apart: bring every apiserver to {a_hi} before anything else"
-                ),
+                message: s.message(""),
             });
         }
 
@@ -536,7 +522,8 @@ impl Plan {
                 // PATH001 describes the hops; the plan shows them itself. Node skew is planned
                 // above from the pools, so SKEW001 rows would repeat it. Notes stay out, except
                 // HLT004's: pausing a reconciler is a step of the window.
-                if matches!(f.code.as_str(), "PATH001" | "SKEW001")
+                // SKEW004 is judged above from the same apiservers with the same rule.
+                if matches!(f.code.as_str(), "PATH001" | "SKEW001" | "SKEW004")
                     || (f.severity == Severity::Info && f.code != "HLT004")
                 {
                     continue;

@@ -89,14 +89,26 @@ pub fn list(args: &ChecksArgs) -> Result<u8> {
     write_stdout(&text)
 }
 
-/// The `ClusterRole` the readiness checks need.
+/// The `ClusterRole` the readiness checks need, and the `Role`s for what they read in one
+/// namespace only (kube-system's `ConfigMaps`).
 fn rbac(format: ChecksFormat) -> Result<u8> {
-    let role = checks::rbac::readiness_role();
+    let mut roles = vec![checks::rbac::readiness_role()];
+    roles.extend(checks::rbac::readiness_namespaced_roles());
     let text = match format {
-        ChecksFormat::Json => serde_json::to_string_pretty(&role)? + "\n",
+        // One document: a List, as kubectl apply takes it.
+        ChecksFormat::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": roles});
+            serde_json::to_string_pretty(&list)? + "\n"
+        }
         ChecksFormat::Yaml | ChecksFormat::Text => {
-            "# The ClusterRole the readiness checks need (read-only).\n".to_owned()
-                + &serde_saphyr::to_string(&role).context("cannot write the role as YAML")?
+            let mut text = "# The ClusterRole and the kube-system Role the readiness checks need (read-only).\n".to_owned();
+            for (i, role) in roles.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("---\n");
+                }
+                text += &serde_saphyr::to_string(role).context("cannot write the role as YAML")?;
+            }
+            text
         }
         ChecksFormat::Markdown => bail!("--rbac prints yaml (default) or json"),
     };

@@ -273,7 +273,8 @@ fn live(cli: &Cli, args: &PlanArgs, target: KubeVersion) -> Result<(PlanInput, O
         .cluster
         .as_ref()
         .and_then(|c| c.info.server_version.clone());
-    let mut apiservers = apiserver_versions(&state);
+    // SKEW004's reader: the same pods the readiness check judges.
+    let mut apiservers = checks::skew004::apiserver_versions(&state);
     if apiservers.is_empty()
         && let Some(v) = server.as_deref().and_then(|v| v.parse().ok())
     {
@@ -291,28 +292,6 @@ fn live(cli: &Cli, args: &PlanArgs, target: KubeVersion) -> Result<(PlanInput, O
     input.pools = pools(nodes);
     input.provider = provider;
     Ok((input, Some(report)))
-}
-
-/// The kube-apiserver static pods' image versions (an HA control plane mid-upgrade shows two).
-fn apiserver_versions(state: &ClusterState) -> Vec<KubeVersion> {
-    let mut out: Vec<KubeVersion> = state
-        .list(Resource::Pods)
-        .iter()
-        .filter(|p| {
-            p.pointer("/metadata/namespace").and_then(Value::as_str) == Some("kube-system")
-                && p.pointer("/metadata/labels/component")
-                    .and_then(Value::as_str)
-                    == Some("kube-apiserver")
-        })
-        .filter_map(|p| {
-            let image = p
-                .pointer("/spec/containers/0/image")
-                .and_then(Value::as_str)?;
-            image.rsplit(':').next()?.parse().ok()
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 /// Nodes grouped by pool (the provider's label, else kubelet minor), at their oldest kubelet.

@@ -26,15 +26,20 @@ pub fn explanation(code: &str) -> Option<String> {
         ),
         Family::Readiness => {
             let check = registry::check(info.code)?;
+            // `configmaps in kube-system` for a resource read in one namespace only.
+            let scoped = |r: &scanner_core::checks::Resource| match r.namespace() {
+                Some(ns) => format!("{} in {ns}", r.reference()),
+                None => r.reference(),
+            };
             let needs: Vec<String> = check
                 .needs
                 .iter()
-                .map(|r| format!("list {}", r.reference()))
+                .map(|r| format!("list {}", scoped(r)))
                 .chain(
                     check
                         .uses
                         .iter()
-                        .map(|r| format!("list {} (when allowed)", r.reference())),
+                        .map(|r| format!("list {} (when allowed)", scoped(r))),
                 )
                 .collect();
             // The removal facts the check acts on, each with its source (data, not prose).

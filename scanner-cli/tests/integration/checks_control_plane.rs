@@ -1,4 +1,4 @@
-//! SKEW005, DRN007 and API003 through `upcheck cluster`, against the recorded v1.20 server: for
+//! SKEW005, DRN007, API003, NODE004, NODE005, ADD004, SKEW004, INF003 and SNAP002 through `upcheck cluster`, against the recorded v1.20 server: for
 //! each, the recorded lists (which trigger none of them) and the same lists edited so that they
 //! do, served by the same loopback server.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
@@ -207,5 +207,303 @@ fn node004_offline_from_static_pod_manifests() {
         run.stdout.contains("NODE004") && run.stdout.contains("--pod-eviction-timeout=5m0s"),
         "{}",
         run.transcript()
+    );
+}
+
+/// The recorded `ConfigMaps` plus kube-system ones named `name` with `key: text`.
+fn config_maps_with(extra: &[(&str, &str, &str)]) -> (String, Value) {
+    let mut list = recorded("/api/v1/configmaps");
+    for (name, key, text) in extra {
+        list["items"].as_array_mut().unwrap().push(json!({
+            "metadata": {"name": name, "namespace": "kube-system"},
+            "data": {*key: text}
+        }));
+    }
+    ("/api/v1/configmaps".to_owned(), list)
+}
+
+#[test]
+fn node005_kube_proxy_ipvs_mode() {
+    // The recording has no kube-proxy configuration: nothing, at any target.
+    assert!(check("NODE005", "1.35", vec![]).is_empty());
+    let ipvs = || {
+        config_maps_with(&[(
+            "kube-proxy",
+            "config.conf",
+            "kind: KubeProxyConfiguration\nmode: ipvs\n",
+        )])
+    };
+    assert_eq!(
+        check("NODE005", "1.35", vec![ipvs()]),
+        ["warning ConfigMap kube-system/kube-proxy @1.35"]
+    );
+    // Before the deprecation: nothing yet.
+    assert!(check("NODE005", "1.34", vec![ipvs()]).is_empty());
+    // EKS's configuration, and another namespace's kube-proxy ConfigMap that is not read.
+    let mut eks = config_maps_with(&[(
+        "kube-proxy-config",
+        "config",
+        "kind: KubeProxyConfiguration\nmode: \"ipvs\"\n",
+    )]);
+    eks.1["items"].as_array_mut().unwrap().push(json!({
+        "metadata": {"name": "kube-proxy", "namespace": "default"},
+        "data": {"config.conf": "mode: ipvs"}
+    }));
+    assert_eq!(
+        check("NODE005", "1.36", vec![eks]),
+        ["warning ConfigMap kube-system/kube-proxy-config @1.35"]
+    );
+}
+
+#[test]
+fn configmaps_forbidden_make_only_their_checks_not_run() {
+    let server = upcheck_test_server::Server::recorded(
+        &crate::common::readiness::fixture(),
+        upcheck_test_server::Scenario {
+            forbidden: ["/api/v1/namespaces/kube-system/configmaps".to_owned()].into(),
+            ..upcheck_test_server::Scenario::default()
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.kubeconfig(dir.path()).unwrap();
+    let r = crate::common::upcheck(&[
+        "cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--no-helm",
+        "-o",
+        "json",
+        "-t",
+        "1.35",
+        "--select",
+        "NODE005,ADD004,SKEW004",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["readiness"]["ran"], json!(["SKEW004"]));
+    let not_run = report["readiness"]["not_run"].as_array().unwrap();
+    assert_eq!(not_run.len(), 2, "{not_run:?}");
+    assert!(
+        not_run
+            .iter()
+            .all(|n| n["reason"].as_str().unwrap().starts_with("configmaps:")),
+        "{not_run:?}"
+    );
+}
+
+#[test]
+fn add004_corefile_and_dns_pdbs() {
+    let current = ".:53 {\n    errors\n    health\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n       fallthrough in-addr.arpa ip6.arpa\n    }\n    forward . /etc/resolv.conf\n    cache 30\n}\n";
+    assert!(
+        check(
+            "ADD004",
+            "1.22",
+            vec![config_maps_with(&[("coredns", "Corefile", current)])]
+        )
+        .is_empty()
+    );
+    let old = ".:53 {\n    errors\n    kubernetes cluster.local {\n       upstream\n    }\n    proxy . /etc/resolv.conf\n}\n";
+    assert_eq!(
+        check(
+            "ADD004",
+            "1.22",
+            vec![config_maps_with(&[("coredns", "Corefile", old)])]
+        ),
+        [
+            "warning ConfigMap kube-system/coredns @1.21",
+            "warning ConfigMap kube-system/coredns @1.21",
+            "warning ConfigMap kube-system/coredns @1.21",
+        ]
+    );
+    // A PDB of the user's over the DNS pods, beside the add-on's own (not reported).
+    let mut pdbs = recorded("/apis/policy/v1beta1/poddisruptionbudgets");
+    for name in ["coredns", "dns-guard"] {
+        pdbs["items"].as_array_mut().unwrap().push(json!({
+            "metadata": {"name": name, "namespace": "kube-system"},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+        }));
+    }
+    assert_eq!(
+        check(
+            "ADD004",
+            "1.22",
+            vec![
+                config_maps_with(&[("coredns", "Corefile", current)]),
+                ("/apis/policy/v1beta1/poddisruptionbudgets".to_owned(), pdbs)
+            ]
+        ),
+        ["warning PodDisruptionBudget kube-system/dns-guard @1.21"]
+    );
+}
+
+#[test]
+fn skew004_apiserver_spread() {
+    assert!(check("SKEW004", "1.22", vec![]).is_empty());
+    let apiserver = |node: &str, tag: &str| {
+        let mut p = mirror("kube-apiserver", tag, &["kube-apiserver"]);
+        p["metadata"]["name"] = json!(format!("kube-apiserver-{node}"));
+        p
+    };
+    let apart = pods_with(vec![
+        apiserver("cp1", "v1.20.2"),
+        apiserver("cp2", "v1.18.20"),
+    ]);
+    assert_eq!(
+        check("SKEW004", "1.22", vec![apart]),
+        ["blocker control plane"]
+    );
+    let rolling = pods_with(vec![
+        apiserver("cp1", "v1.20.2"),
+        apiserver("cp2", "v1.19.16"),
+    ]);
+    assert_eq!(
+        check("SKEW004", "1.22", vec![rolling]),
+        ["info control plane"]
+    );
+    let together = pods_with(vec![
+        apiserver("cp1", "v1.20.2"),
+        apiserver("cp2", "v1.20.4"),
+    ]);
+    assert!(check("SKEW004", "1.22", vec![together]).is_empty());
+}
+
+#[test]
+fn inf003_fargate_owners_to_restart() {
+    // The recording has no Fargate nodes.
+    assert!(check("INF003", "1.21", vec![]).is_empty());
+    let mut nodes = recorded("/api/v1/nodes");
+    nodes["items"].as_array_mut().unwrap().push(json!({
+        "metadata": {"name": "fargate-ip-10-0-9-9.ec2.internal",
+            "labels": {"eks.amazonaws.com/compute-type": "fargate"}},
+        "status": {"nodeInfo": {"kubeletVersion": "v1.20.4-eks-6b7464"},
+            "conditions": [{"type": "Ready", "status": "True"}]}
+    }));
+    let coredns = json!({
+        "metadata": {"name": "coredns-6d5f7c-x1", "namespace": "kube-system",
+            "labels": {"k8s-app": "kube-dns", "pod-template-hash": "6d5f7c"},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "coredns-6d5f7c", "controller": true}]},
+        "spec": {"nodeName": "fargate-ip-10-0-9-9.ec2.internal",
+            "containers": [{"name": "coredns", "image": "coredns:1.8.0"}]},
+        "status": {"phase": "Running"}
+    });
+    let replace = || {
+        vec![
+            ("/api/v1/nodes".to_owned(), nodes.clone()),
+            pods_with(vec![coredns.clone()]),
+        ]
+    };
+    assert_eq!(
+        check("INF003", "1.21", replace()),
+        ["warning Deployment kube-system/coredns"]
+    );
+    // At the target already: nothing to restart.
+    assert!(check("INF003", "1.20", replace()).is_empty());
+}
+
+#[test]
+fn snap002_backups_before_the_first_hop() {
+    // The recording: a managed control plane, and one StatefulSet with a claim (team-b/db).
+    assert_eq!(check("SNAP002", "1.21", vec![]), ["info StatefulSets"]);
+    let etcd = pods_with(vec![mirror(
+        "etcd",
+        "3.4.13-0",
+        &["etcd", "--data-dir=/var/lib/etcd"],
+    )]);
+    let r = run(vec![etcd], &["-t", "1.22", "--select", "SNAP002"]);
+    assert_eq!(
+        found(&r, "SNAP002"),
+        ["warning etcd", "info StatefulSets", "info etcd @1.22"]
+    );
+    assert!(r.stdout.contains("data dir /var/lib/etcd"), "{}", r.stdout);
+}
+
+#[test]
+fn control_plane_checks_offline_from_a_kube_system_backup() {
+    let path =
+        crate::common::workspace().join("fixtures/manifests/runbooks/kubeadm-control-plane.yaml");
+    let r = crate::common::upcheck(&[
+        "files",
+        path.to_str().unwrap(),
+        "--checks",
+        "--current",
+        "1.31",
+        "-t",
+        "1.35",
+        "--select",
+        "NODE005,ADD004,SKEW004,SNAP002",
+        "-o",
+        "json",
+    ]);
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    let got: Vec<String> = report["readiness"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}{}",
+                f["code"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["object"].as_str().unwrap(),
+                f["hop"]
+                    .as_str()
+                    .map_or_else(String::new, |h| format!(" @{h}"))
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "SKEW004 blocker control plane",
+            "ADD004 warning ConfigMap kube-system/coredns @1.32",
+            "ADD004 warning ConfigMap kube-system/coredns @1.32",
+            "NODE005 warning ConfigMap kube-system/kube-proxy @1.35",
+            "SNAP002 warning etcd",
+            "SNAP002 info StatefulSets",
+            "SNAP002 info etcd @1.34",
+        ],
+        "{}",
+        r.transcript()
+    );
+    assert!(r.stdout.contains("data dir /var/lib/etcd"), "{}", r.stdout);
+}
+
+#[test]
+fn a_scan_limited_to_a_namespace_reads_kube_system_config_maps_only_there() {
+    let ipvs = config_maps_with(&[(
+        "kube-proxy",
+        "config.conf",
+        "kind: KubeProxyConfiguration\nmode: ipvs\n",
+    )]);
+    // Limited to kube-system: the ConfigMaps are read there.
+    let there = run(
+        vec![ipvs.clone()],
+        &[
+            "-t",
+            "1.35",
+            "--select",
+            "NODE005",
+            "--namespace",
+            "kube-system",
+        ],
+    );
+    assert_eq!(
+        found(&there, "NODE005"),
+        ["warning ConfigMap kube-system/kube-proxy @1.35"]
+    );
+    // Limited to another namespace: not read, and the check says why.
+    let elsewhere = run(
+        vec![ipvs],
+        &["-t", "1.35", "--select", "NODE005", "--namespace", "team-b"],
+    );
+    let report: Value = serde_json::from_str(&elsewhere.stdout).unwrap();
+    let reason = report["readiness"]["not_run"][0]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(
+        reason.contains("kept in namespace kube-system") && reason.contains("team-b"),
+        "{reason}"
     );
 }

@@ -11,6 +11,7 @@
 pub(crate) mod add002;
 mod add002_addons;
 mod add003;
+mod add004;
 mod api002;
 mod api003;
 mod drn001;
@@ -31,10 +32,12 @@ pub mod facts;
 mod hlt001;
 mod hlt002;
 mod hlt004;
+mod inf003;
 mod inf005;
 mod node001;
 mod node002;
 mod node004;
+mod node005;
 mod node006;
 mod path001;
 mod path002;
@@ -42,8 +45,10 @@ pub(crate) mod projection;
 pub mod rbac;
 pub(crate) mod skew001;
 mod skew003;
+pub mod skew004;
 mod skew005;
 pub(crate) mod skew006;
+mod snap002;
 pub mod state;
 pub(crate) mod util;
 mod wl001;
@@ -132,6 +137,7 @@ impl<'a> Context<'a> {
 pub static REGISTRY: &[&Check] = &[
     &add002::CHECK,
     &add003::CHECK,
+    &add004::CHECK,
     &api002::CHECK,
     &api003::CHECK,
     &drn001::CHECK,
@@ -151,17 +157,21 @@ pub static REGISTRY: &[&Check] = &[
     &hlt001::CHECK,
     &hlt002::CHECK,
     &hlt004::CHECK,
+    &inf003::CHECK,
     &inf005::CHECK,
     &node001::CHECK,
     &node002::CHECK,
     &node004::CHECK,
+    &node005::CHECK,
     &node006::CHECK,
     &path001::CHECK,
     &path002::CHECK,
     &skew001::CHECK,
     &skew003::CHECK,
+    &skew004::CHECK,
     &skew005::CHECK,
     &skew006::CHECK,
+    &snap002::CHECK,
     &wl001::CHECK,
     &wl002::CHECK,
     &wl003::CHECK,

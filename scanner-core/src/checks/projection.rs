@@ -114,6 +114,11 @@ const WORKLOAD: Keep = Fields(&[
             ("replicas", All),
             ("minReadySeconds", All),
             ("selector", All),
+            // StatefulSets: the claims' names (SNAP002: which sets hold data to back up).
+            (
+                "volumeClaimTemplates",
+                Fields(&[("metadata", Fields(&[("name", All)]))]),
+            ),
             (
                 "template",
                 Fields(&[
@@ -313,6 +318,55 @@ const JOB: Keep = Fields(&[
     ("status", All),
 ]);
 
+/// The kube-system `ConfigMaps` the checks read, each with the one key read of it: `CoreDNS`'s
+/// Corefile (ADD004), kube-proxy's configuration as kubeadm (`config.conf`) and EKS (`config`)
+/// write it (NODE005), kubeadm's `ClusterConfiguration` (SNAP002).
+pub(crate) const CONFIG_MAPS: [(&str, &str); 4] = [
+    ("coredns", "Corefile"),
+    ("kube-proxy", "config.conf"),
+    ("kube-proxy-config", "config"),
+    ("kubeadm-config", "ClusterConfiguration"),
+];
+
+/// `ConfigMaps`: identity and the keys of [`CONFIG_MAPS`]; [`admit`] then drops every other
+/// `ConfigMap` and the keys that are not its own.
+const CONFIG_MAP: Keep = Fields(&[
+    ("apiVersion", All),
+    ("kind", All),
+    ("metadata", IDENTITY),
+    (
+        "data",
+        Fields(&[
+            ("Corefile", All),
+            ("config.conf", All),
+            ("config", All),
+            ("ClusterConfiguration", All),
+        ]),
+    ),
+]);
+
+/// Whether a projected object is kept at all, and what of it: a `ConfigMap` only when it is one
+/// of [`CONFIG_MAPS`] in kube-system (or in no namespace, as manifests often leave it), with
+/// only its own key (the tree alone would keep a `config` key of any `ConfigMap`). Other
+/// resources pass as they are.
+pub(crate) fn admit(resource: Resource, mut object: Value) -> Option<Value> {
+    if resource != Resource::ConfigMaps {
+        return Some(object);
+    }
+    let namespace = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str);
+    if namespace.is_some_and(|ns| Some(ns) != resource.namespace()) {
+        return None;
+    }
+    let name = object.pointer("/metadata/name").and_then(Value::as_str)?;
+    let (_, key) = CONFIG_MAPS.iter().find(|(n, _)| *n == name)?;
+    if let Some(data) = object.get_mut("data").and_then(Value::as_object_mut) {
+        data.retain(|k, _| k == key);
+    }
+    Some(object)
+}
+
 /// What the readers of `resource` need of each object.
 pub(crate) fn keep(resource: Resource) -> &'static Keep {
     match resource {
@@ -337,6 +391,7 @@ pub(crate) fn keep(resource: Resource) -> &'static Keep {
         Resource::CapiControlPlanes | Resource::CapiMachineDeployments | Resource::CapiMachines => {
             &CAPI
         }
+        Resource::ConfigMaps => &CONFIG_MAP,
     }
 }
 
@@ -605,6 +660,49 @@ mod tests {
             unreachable!()
         };
         assert_eq!(map.keys().collect::<Vec<_>>(), ["zeta", "alpha", "mid"]);
+    }
+
+    #[test]
+    fn only_the_named_kube_system_config_maps_and_their_keys_are_kept() {
+        let cm = |ns: &str, name: &str| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": ns, "resourceVersion": "9"},
+                "data": {"Corefile": ".:53 {}", "config.conf": "mode: ipvs", "config": "x",
+                    "ClusterConfiguration": "etcd: {}", "secret-ish": "s"}})
+        };
+        let mut state = ClusterState::new();
+        state.set(
+            Resource::ConfigMaps,
+            vec![
+                cm("kube-system", "coredns"),
+                cm("kube-system", "app-settings"),
+                cm("default", "kube-proxy"),
+            ],
+        );
+        assert_eq!(
+            state.list(Resource::ConfigMaps),
+            [json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "coredns", "namespace": "kube-system"},
+                "data": {"Corefile": ".:53 {}"}})]
+        );
+        assert_eq!(state.config_map("coredns"), Some(".:53 {}"));
+        assert_eq!(state.config_map("kube-proxy"), None);
+        // Parsed from a live list's text, the same.
+        let parsed = parse(
+            &cm("kube-system", "kube-proxy").to_string(),
+            keep(Resource::ConfigMaps),
+        )
+        .unwrap();
+        let mut live = ClusterState::new();
+        live.set_projected(Resource::ConfigMaps, vec![parsed]);
+        assert_eq!(live.config_map("kube-proxy"), Some("mode: ipvs"));
+        assert_eq!(
+            live.list(Resource::ConfigMaps)[0]["data"]
+                .as_object()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]

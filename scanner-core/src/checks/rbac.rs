@@ -42,15 +42,23 @@ fn get(urls: &[&str]) -> Value {
     json!({"nonResourceURLs": urls, "verbs": ["get"]})
 }
 
-/// The role the readiness checks need: `list` on every resource some check reads, one rule
-/// per API group, and discovery.
-pub fn readiness_role() -> Value {
-    let needs: BTreeSet<Resource> = REGISTRY
+/// Every resource some check needs or uses.
+fn read_by_checks() -> BTreeSet<Resource> {
+    REGISTRY
         .iter()
         .flat_map(|c| c.needs.iter().chain(c.uses).copied())
-        .collect();
+        .collect()
+}
+
+/// The role the readiness checks need: `list` on every resource some check reads cluster-wide,
+/// one rule per API group, and discovery. Resources read in one namespace only are granted by
+/// [`readiness_namespaced_roles`].
+pub fn readiness_role() -> Value {
     let mut by_group: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for r in needs {
+    for r in read_by_checks()
+        .into_iter()
+        .filter(|r| r.namespace().is_none())
+    {
         by_group.entry(r.group()).or_default().push(r.name());
     }
     let rules: Vec<Value> = by_group
@@ -59,6 +67,42 @@ pub fn readiness_role() -> Value {
         .chain([get(&DISCOVERY)])
         .collect();
     role(READINESS_ROLE, &rules)
+}
+
+/// The `Role`s the readiness checks need beside [`readiness_role`], one per namespace: `list`
+/// on the resources read in that namespace only (kube-system's `ConfigMaps`), so no
+/// cluster-wide grant reaches every application's configuration.
+pub fn readiness_namespaced_roles() -> Vec<Value> {
+    let mut by_namespace: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+    for r in read_by_checks() {
+        if let Some(ns) = r.namespace() {
+            by_namespace
+                .entry(ns)
+                .or_default()
+                .entry(r.group())
+                .or_default()
+                .push(r.name());
+        }
+    }
+    by_namespace
+        .into_iter()
+        .map(|(ns, groups)| {
+            let rules: Vec<Value> = groups
+                .into_iter()
+                .map(|(group, resources)| list([group], resources))
+                .collect();
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {
+                    "name": READINESS_ROLE,
+                    "namespace": ns,
+                    "labels": {"app.kubernetes.io/name": "upcheck"},
+                },
+                "rules": rules,
+            })
+        })
+        .collect()
 }
 
 /// The role `upcheck cluster` needs.
@@ -166,7 +210,12 @@ mod tests {
         let scanner = grants(&scanner_role(Catalog::embedded()));
         let readiness = readiness_role();
         assert_eq!(readiness["metadata"]["name"], READINESS_ROLE);
-        for grant in grants(&readiness) {
+        let namespaced = readiness_namespaced_roles();
+        let mut wanted = grants(&readiness);
+        for role in &namespaced {
+            wanted.extend(grants(role));
+        }
+        for grant in wanted {
             let (group, _) = grant.split_once('/').unwrap();
             assert!(
                 scanner.contains(&grant) || scanner.contains(&format!("{group}/*")),
@@ -176,8 +225,20 @@ mod tests {
     }
 
     #[test]
+    fn kube_system_config_maps_are_granted_in_kube_system_only() {
+        assert!(!grants(&readiness_role()).contains("/configmaps"));
+        let roles = readiness_namespaced_roles();
+        assert_eq!(roles.len(), 1);
+        assert_eq!(roles[0]["kind"], "Role");
+        assert_eq!(roles[0]["metadata"]["namespace"], "kube-system");
+        assert!(grants(&roles[0]).contains("/configmaps"));
+    }
+
+    #[test]
     fn both_roles_are_read_only() {
-        for role in [scanner_role(Catalog::embedded()), readiness_role()] {
+        let mut roles = vec![scanner_role(Catalog::embedded()), readiness_role()];
+        roles.extend(readiness_namespaced_roles());
+        for role in roles {
             for rule in role["rules"].as_array().unwrap() {
                 let verbs = rule["verbs"].as_array().unwrap();
                 let allowed = if rule.get("nonResourceURLs").is_some() {

@@ -61,11 +61,14 @@ pub enum Resource {
     CapiMachineDeployments,
     /// Cluster API `Machines` (cluster.x-k8s.io).
     CapiMachines,
+    /// `ConfigMaps` of kube-system, and of them only the few the checks read: `coredns`,
+    /// `kube-proxy`, `kube-proxy-config` and `kubeadm-config`, each for one key.
+    ConfigMaps,
 }
 
 impl Resource {
     /// Every resource, in a fixed order.
-    pub const ALL: [Resource; 24] = [
+    pub const ALL: [Resource; 25] = [
         Self::Nodes,
         Self::Pods,
         Self::Services,
@@ -90,6 +93,7 @@ impl Resource {
         Self::CapiControlPlanes,
         Self::CapiMachineDeployments,
         Self::CapiMachines,
+        Self::ConfigMaps,
     ];
 
     /// The resource name (`poddisruptionbudgets`).
@@ -119,6 +123,7 @@ impl Resource {
             Self::CapiControlPlanes => "kubeadmcontrolplanes",
             Self::CapiMachineDeployments => "machinedeployments",
             Self::CapiMachines => "machines",
+            Self::ConfigMaps => "configmaps",
         }
     }
 
@@ -149,6 +154,7 @@ impl Resource {
             Self::CapiControlPlanes => "KubeadmControlPlane",
             Self::CapiMachineDeployments => "MachineDeployment",
             Self::CapiMachines => "Machine",
+            Self::ConfigMaps => "ConfigMap",
         }
     }
 
@@ -160,7 +166,8 @@ impl Resource {
             | Self::Pods
             | Self::Services
             | Self::Endpoints
-            | Self::PersistentVolumes => &["v1"],
+            | Self::PersistentVolumes
+            | Self::ConfigMaps => &["v1"],
             Self::PodDisruptionBudgets => &["policy/v1", "policy/v1beta1"],
             Self::Deployments | Self::StatefulSets | Self::DaemonSets | Self::ReplicaSets => {
                 &["apps/v1"]
@@ -217,6 +224,16 @@ impl Resource {
         )
     }
 
+    /// The one namespace the resource is read in, when it is not read cluster-wide: the
+    /// `ConfigMaps` the checks need are all kube-system's, and the rest of a cluster's
+    /// `ConfigMaps` (application configuration) is neither needed nor small.
+    pub fn namespace(self) -> Option<&'static str> {
+        match self {
+            Self::ConfigMaps => Some("kube-system"),
+            _ => None,
+        }
+    }
+
     /// Whether a manifest's `apiVersion` is one this resource is read through (kinds such as
     /// `Kustomization` and `Application` also exist in other groups).
     pub fn has_api_version(self, api_version: &str) -> bool {
@@ -262,7 +279,7 @@ impl ClusterState {
         let keep = projection::keep(resource);
         let objects = objects
             .into_iter()
-            .map(|o| projection::project(o, keep))
+            .filter_map(|o| projection::admit(resource, projection::project(o, keep)))
             .collect();
         self.lists.insert(resource, Ok(objects));
     }
@@ -275,7 +292,11 @@ impl ClusterState {
     }
 
     /// Records objects already trimmed by [`projection::parse`] (a live list).
-    pub(crate) fn set_projected(&mut self, resource: Resource, mut objects: Vec<Value>) {
+    pub(crate) fn set_projected(&mut self, resource: Resource, objects: Vec<Value>) {
+        let mut objects: Vec<Value> = objects
+            .into_iter()
+            .filter_map(|o| projection::admit(resource, o))
+            .collect();
         // Pages were appended as they came: give back the list's spare room.
         objects.shrink_to_fit();
         self.lists.insert(resource, Ok(objects));
@@ -286,7 +307,11 @@ impl ClusterState {
         let entry = self.lists.entry(resource).or_insert_with(|| Ok(Vec::new()));
         if let Ok(list) = entry {
             let keep = projection::keep(resource);
-            list.extend(objects.into_iter().map(|o| projection::project(o, keep)));
+            list.extend(
+                objects
+                    .into_iter()
+                    .filter_map(|o| projection::admit(resource, projection::project(o, keep))),
+            );
         }
     }
 
@@ -302,6 +327,24 @@ impl ClusterState {
             Some(Ok(list)) => list,
             _ => &[],
         }
+    }
+
+    /// The key a kube-system `ConfigMap` the checks read is read for (`coredns` → its
+    /// Corefile), when that `ConfigMap` was read and holds it. A manifest
+    /// without a namespace counts as kube-system's.
+    pub fn config_map(&self, name: &str) -> Option<&str> {
+        let (_, key) = projection::CONFIG_MAPS.iter().find(|(n, _)| *n == name)?;
+        self.list(Resource::ConfigMaps)
+            .iter()
+            .filter(|c| {
+                c.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .is_none_or(|ns| Some(ns) == Resource::ConfigMaps.namespace())
+            })
+            .find(|c| c.pointer("/metadata/name").and_then(Value::as_str) == Some(name))?
+            .get("data")?
+            .get(*key)?
+            .as_str()
     }
 
     /// Why a resource is not available (`None` when it was read).

@@ -106,8 +106,11 @@ pub(crate) async fn scan(
             .map(|plan| {
                 let shared = reads
                     .iter()
-                    .position(|(_, s)| {
-                        s.api_version == plan.list.api_version && s.resource == plan.list.resource
+                    .position(|(r, s)| {
+                        // A list narrowed to one namespace is not the judge's cluster-wide one.
+                        r.namespace().is_none()
+                            && s.api_version == plan.list.api_version
+                            && s.resource == plan.list.resource
                     })
                     .map(|i| reads.remove(i).0);
                 (plan, shared)
@@ -699,10 +702,10 @@ async fn list_pages(
             // are "not run", the scan is not incomplete for it.
             403 | 404 if state.is_some_and(Resource::optional) => return Ok(false),
             _ => {
-                let namespace = opts
-                    .namespace
-                    .as_deref()
-                    .filter(|_| path.contains("/namespaces/"));
+                // The namespace the path lists in (`--namespace`, or the resource's own).
+                let namespace = path
+                    .split_once("/namespaces/")
+                    .and_then(|(_, rest)| rest.split('/').next());
                 failed(conn, what, namespace, "list", &r, out);
                 return Ok(false);
             }
@@ -790,6 +793,21 @@ fn state_lists(
                 .find(|s| s.api_version == *v && s.resource == resource.name())
         });
         match found {
+            Some(_)
+                if resource
+                    .namespace()
+                    .zip(opts.namespace.as_deref())
+                    .is_some_and(|(own, limit)| own != limit) =>
+            {
+                state.unavailable_because(
+                    resource,
+                    format!(
+                        "not read: kept in namespace {}, and the scan is limited to namespace {}",
+                        resource.namespace().unwrap_or_default(),
+                        opts.namespace.as_deref().unwrap_or_default()
+                    ),
+                );
+            }
             Some(s) if opts.namespace.is_some() && !s.namespaced => state.unavailable_because(
                 resource,
                 format!(
@@ -835,7 +853,9 @@ async fn read_state(
         .map(|(resource, served)| async move {
             let mut part = ClusterOutcome::default();
             let what = resource_ref(&served);
-            let path = collection_path(&served, opts.namespace.as_deref());
+            // A resource kept in one namespace is listed there only.
+            let namespace = resource.namespace().or(opts.namespace.as_deref());
+            let path = collection_path(&served, namespace);
             let request = ListRequest {
                 what: &what,
                 path: &path,
