@@ -92,6 +92,9 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
     let result = match &cli.command {
         Command::Files(args) => commands::files::run(&cli, args, &mut diag),
         Command::Fix(args) => commands::fix::run(&cli, args, &mut diag),
+        Command::Cluster(args) if !args.rbac && args.fleet.requested(&args.connection.context) => {
+            commands::fleet::run(&cli, args, &mut diag)
+        }
         Command::Cluster(_) | Command::Helm(_) => commands::cluster::run(&cli, &mut diag),
         Command::Catalog(CatalogCommand::List(args)) => commands::catalog::list(args, &mut diag),
         Command::Catalog(CatalogCommand::Show(args)) => commands::catalog::show(args, &mut diag),

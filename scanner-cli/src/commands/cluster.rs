@@ -22,11 +22,6 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
     {
         return print_rbac(&args.catalog, args.report.stdout_format());
     }
-    if let Command::Cluster(args) = &cli.command
-        && args.fleet.requested(&args.connection.context)
-    {
-        return super::fleet::run(cli, args, err);
-    }
     let live = options_of(&cli.command).context("not a live-cluster command")?;
     // Checked before connecting: a typo in --columns should not cost a cluster scan.
     let columns = super::columns(live.report)?;
