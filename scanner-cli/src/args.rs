@@ -144,6 +144,9 @@ pub struct PlanArgs {
     pub connection: ConnectionArgs,
 
     #[command(flatten)]
+    pub fleet: FleetArgs,
+
+    #[command(flatten)]
     pub catalog: CatalogArgs,
 
     #[command(flatten)]

@@ -157,12 +157,24 @@ fn diagnostics(
 
 type Scanned = Result<(Report, Vec<String>)>;
 
-/// Scans each context on a pool of `--parallel-clusters` threads; results in the contexts'
-/// order, whatever order the scans finish in.
+/// Scans each context with [`scan_one`].
 fn scan_all(args: &ClusterArgs, contexts: &[String]) -> Vec<Scanned> {
+    each_context(contexts, args.fleet.parallel_clusters, |context| {
+        scan_one(args, context)
+    })
+}
+
+/// Runs `work` for each context on a pool of `parallel` threads; results in the contexts'
+/// order, whatever order the work finishes in.
+pub fn each_context<T: Send>(
+    contexts: &[String],
+    parallel: u16,
+    work: impl Fn(&str) -> Result<T> + Sync,
+) -> Vec<Result<T>> {
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Scanned>>> = contexts.iter().map(|_| Mutex::new(None)).collect();
-    let workers = usize::from(args.fleet.parallel_clusters).min(contexts.len());
+    let results: Vec<Mutex<Option<Result<T>>>> =
+        contexts.iter().map(|_| Mutex::new(None)).collect();
+    let workers = usize::from(parallel).clamp(1, contexts.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -171,9 +183,9 @@ fn scan_all(args: &ClusterArgs, contexts: &[String]) -> Vec<Scanned> {
                     let Some(context) = contexts.get(i) else {
                         break;
                     };
-                    let scanned = scan_one(args, context);
+                    let done = work(context);
                     if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(scanned);
+                        *slot = Some(done);
                     }
                 }
             });

@@ -7,14 +7,14 @@ use std::io::{self, IsTerminal};
 use anyhow::{Context, Result};
 use scanner_core::checks::{self, ClusterState, Resource};
 use scanner_core::plan::{
-    Blocker, NodePool, NodeRoll, Plan, PlanInput, Provider, RemovedApi, pool_command,
+    Blocker, NodePool, NodeRoll, Plan, PlanError, PlanInput, Provider, RemovedApi, pool_command,
 };
 use scanner_core::snapshot::node_pool;
 use scanner_core::{Input, KubeVersion, Report, ScanSettings, Scanner, WalkOptions};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::args::{Cli, PlanArgs, PlanFormat, ProviderArg, ReportArgs, TargetArgs};
+use crate::args::{Cli, ConnectionArgs, PlanArgs, PlanFormat, ProviderArg, ReportArgs, TargetArgs};
 use crate::cluster::progress::Progress;
 use crate::{Stderr, exit, setup, targets};
 
@@ -24,25 +24,32 @@ const PLAN_SCHEMA_VERSION: u32 = 1;
 pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
     let target = parse_version("--target-version", &args.target_version)?;
     let loaded = setup::load(&args.catalog)?;
-    let catalog_newest = loaded
-        .catalog
-        .component("k8s")
-        .and_then(|c| c.newest_release);
     let kubectl = super::cluster::kubectl_version(&args.checks)?;
+    let finish = Finish {
+        kubectl,
+        catalog_newest: loaded
+            .catalog
+            .component("k8s")
+            .and_then(|c| c.newest_release),
+    };
+    if args.fleet.requested(&args.connection.context) {
+        if !args.current.is_empty() {
+            anyhow::bail!(
+                "--current plans offline, from no cluster; drop it to plan each cluster of the fleet"
+            );
+        }
+        return fleet(cli, args, target, finish, err);
+    }
 
     let (input, report) = if args.current.is_empty() {
-        live(cli, args, target).context(
+        live(cli, args, &args.connection, target).context(
             "cannot read the cluster to plan from; to plan offline, give the control plane's \
              version with --current (and the node pools' with --nodes)",
         )?
     } else {
         offline(cli, args, target, &loaded)?
     };
-    let mut input = input;
-    input.kubectl = kubectl;
-    input.today = Some(today());
-    input.catalog_newest = catalog_newest;
-    let plan = match Plan::build(input, report.as_ref()) {
+    let plan = match finish.build(input, report.as_ref()) {
         Ok(p) => p,
         Err(e) => {
             err.error(&e.to_string());
@@ -69,32 +76,159 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
     };
     super::write_stdout(text.as_bytes())?;
     if let Some(r) = &report {
-        for e in &r.errors {
-            err.error(&e.to_string());
-        }
-        if !cli.quiet {
-            for w in &r.warnings {
-                err.warning(&w.to_string());
-            }
-        }
+        diagnostics(None, r, cli.quiet, err);
     }
+    Ok(exit_code(args, &plan, report.as_ref()))
+}
 
-    // The scan's code (1, 4, 3, 5, 2), with the plan's own blockers counted as readiness.
+/// What every plan gets besides its cluster's state.
+#[derive(Clone, Copy)]
+struct Finish {
+    kubectl: Option<KubeVersion>,
+    catalog_newest: Option<KubeVersion>,
+}
+
+impl Finish {
+    fn build(self, mut input: PlanInput, report: Option<&Report>) -> Result<Plan, PlanError> {
+        input.kubectl = self.kubectl;
+        input.today = Some(today());
+        input.catalog_newest = self.catalog_newest;
+        Plan::build(input, report)
+    }
+}
+
+/// The scan's code (1, 4, 3, 5, 2), with the plan's own blockers counted as readiness.
+fn exit_code(args: &PlanArgs, plan: &Plan, report: Option<&Report>) -> u8 {
     let fail_on = super::cluster::fail_on(&args.checks);
     let gate = exit::Gate {
         readiness_fail_on: fail_on,
         ..exit::Gate::default()
     };
-    let code = report
-        .as_ref()
-        .map_or(exit::OK, |r| exit::exit_code(r, gate));
-    Ok(
-        if fail_on.is_some() && plan.has_blockers() && matches!(code, exit::OK | exit::DEPRECATED) {
-            exit::READINESS
-        } else {
-            code
-        },
-    )
+    let code = report.map_or(exit::OK, |r| exit::exit_code(r, gate));
+    if fail_on.is_some() && plan.has_blockers() && matches!(code, exit::OK | exit::DEPRECATED) {
+        exit::READINESS
+    } else {
+        code
+    }
+}
+
+/// A scan's errors and warnings on stderr, naming the cluster in a fleet.
+fn diagnostics(context: Option<&str>, report: &Report, quiet: bool, err: &mut Stderr) {
+    let named = |text: String| match context {
+        Some(c) => format!("cluster {c}: {text}"),
+        None => text,
+    };
+    for e in &report.errors {
+        err.error(&named(e.to_string()));
+    }
+    if !quiet {
+        for w in &report.warnings {
+            err.warning(&named(w.to_string()));
+        }
+    }
+}
+
+/// One cluster's plan in a fleet's JSON, or why there is none.
+#[derive(Serialize)]
+struct Member<'a> {
+    context: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan: Option<&'a Plan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<&'a Report>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// One plan per context: each cluster read and planned as `upcheck plan --context NAME`
+/// would, then written one after the other (JSON: one document with every plan).
+fn fleet(
+    cli: &Cli,
+    args: &PlanArgs,
+    target: KubeVersion,
+    finish: Finish,
+    err: &mut Stderr,
+) -> Result<u8> {
+    let contexts = super::fleet::contexts(&args.connection, &args.fleet)?;
+    if contexts.is_empty() {
+        anyhow::bail!("no context to plan");
+    }
+    let plans = super::fleet::each_context(&contexts, args.fleet.parallel_clusters, |context| {
+        let mut connection = args.connection.clone();
+        connection.context = vec![context.to_owned()];
+        connection.no_progress = true;
+        let (input, report) = live(cli, args, &connection, target)?;
+        let plan = finish.build(input, report.as_ref())?;
+        Ok((plan, report))
+    });
+
+    let mut codes = Vec::with_capacity(plans.len());
+    let mut members = Vec::with_capacity(plans.len());
+    for (context, planned) in contexts.iter().zip(&plans) {
+        match planned {
+            Ok((plan, report)) => {
+                if let Some(r) = report {
+                    diagnostics(Some(context), r, cli.quiet, err);
+                }
+                codes.push(exit_code(args, plan, report.as_ref()));
+                members.push(Member {
+                    context,
+                    plan: Some(plan),
+                    report: report.as_ref(),
+                    error: None,
+                });
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                err.error(&format!("cluster {context}: {message}"));
+                codes.push(exit::ERROR);
+                members.push(Member {
+                    context,
+                    plan: None,
+                    report: None,
+                    error: Some(message),
+                });
+            }
+        }
+    }
+
+    let mut out = String::new();
+    match args.output {
+        PlanFormat::Json => {
+            #[derive(Serialize)]
+            struct Doc<'a> {
+                schema_version: u32,
+                clusters: &'a [Member<'a>],
+            }
+            out = serde_json::to_string_pretty(&Doc {
+                schema_version: PLAN_SCHEMA_VERSION,
+                clusters: &members,
+            })? + "\n";
+        }
+        PlanFormat::Text | PlanFormat::Markdown => {
+            let markdown_out = args.output == PlanFormat::Markdown;
+            for (i, m) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                let _ = if markdown_out {
+                    writeln!(out, "# Cluster `{}`\n", m.context)
+                } else {
+                    writeln!(out, "=== {} ===", m.context)
+                };
+                match (m.plan, &m.error) {
+                    (Some(plan), _) if markdown_out => out.push_str(&markdown(plan, m.report)),
+                    (Some(plan), _) => out.push_str(&text(plan, m.report)),
+                    (None, Some(e)) => {
+                        let _ = writeln!(out, "not planned: {e}");
+                    }
+                    (None, None) => {}
+                }
+            }
+        }
+    }
+    super::write_stdout(out.as_bytes())?;
+    Ok(exit::worst(codes))
 }
 
 fn parse_version(flag: &str, text: &str) -> Result<KubeVersion> {
@@ -233,7 +367,12 @@ fn add_node_skew(
 }
 
 /// Live: the cluster scan with readiness checks, plus nodes and apiservers from its state.
-fn live(cli: &Cli, args: &PlanArgs, target: KubeVersion) -> Result<(PlanInput, Option<Report>)> {
+fn live(
+    cli: &Cli,
+    args: &PlanArgs,
+    connection: &ConnectionArgs,
+    target: KubeVersion,
+) -> Result<(PlanInput, Option<Report>)> {
     let targets = TargetArgs {
         target_version: vec![target.to_string()],
         current: Vec::new(),
@@ -252,7 +391,7 @@ fn live(cli: &Cli, args: &PlanArgs, target: KubeVersion) -> Result<(PlanInput, O
         allow_incomplete: false,
     };
     let live = super::cluster::LiveArgs {
-        connection: &args.connection,
+        connection,
         targets: &targets,
         catalog: &args.catalog,
         report: &report_args,
@@ -264,7 +403,7 @@ fn live(cli: &Cli, args: &PlanArgs, target: KubeVersion) -> Result<(PlanInput, O
         },
     };
     let progress =
-        Progress::new(!args.connection.no_progress && !cli.quiet && io::stderr().is_terminal());
+        Progress::new(!connection.no_progress && !cli.quiet && io::stderr().is_terminal());
     let (mut report, _, state) = super::cluster::report(&live, &progress)?;
     let policy = &cli.policy;
     report.apply_ignores(&policy.ignores, &|p| policy.rel_path(p));

@@ -286,3 +286,67 @@ fn fleet_options_are_checked_before_any_cluster_is_read() {
         r.stderr
     );
 }
+
+#[test]
+fn a_plan_per_cluster() {
+    let f = fleet();
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "--kubeconfig",
+            &f.kubeconfig,
+            "-t",
+            "1.35",
+            "--timeout",
+            "5",
+            "--retries",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        upcheck(&args)
+    };
+    let r = plan(&["--all-contexts", "-o", "json"]);
+    let doc: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    let got: Vec<String> = doc["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{} from={} hops={} error={}",
+                m["context"].as_str().unwrap(),
+                m["plan"]["current"].as_str().unwrap_or("-"),
+                m["plan"]["hops"].as_array().map_or(0, Vec::len),
+                m["error"].is_string()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "prod-current from=1.34 hops=1 error=false",
+            "prod-old from=1.20 hops=15 error=false",
+            "staging-forbidden from=1.20 hops=15 error=false",
+            "staging-gone from=- hops=0 error=true",
+        ],
+        "{}",
+        r.transcript()
+    );
+    assert_eq!(r.code, 1, "{}", r.transcript());
+
+    let r = plan(&["--contexts-matching", "prod-*"]);
+    let headings: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("=== "))
+        .collect();
+    assert_eq!(headings, ["=== prod-current ===", "=== prod-old ==="]);
+    // An offline plan reads no cluster.
+    let r = plan(&["--all-contexts", "--current", "1.30"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "error: --current plans offline, from no cluster; drop it to plan each cluster of the fleet\n"
+    );
+}
