@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 use crate::common::readiness::{check, edited, found, recorded, run};
+use crate::common::{upcheck, workspace};
 use serde_json::{Value, json};
 
 /// The recorded pods plus `extra`.
@@ -505,5 +506,61 @@ fn a_scan_limited_to_a_namespace_reads_kube_system_config_maps_only_there() {
     assert!(
         reason.contains("kept in namespace kube-system") && reason.contains("team-b"),
         "{reason}"
+    );
+}
+
+#[test]
+fn inf004_aws_auth_lock_out() {
+    // No aws-auth in the recording: not an EKS cluster, nothing to judge.
+    assert!(check("INF004", "1.21", vec![]).is_empty());
+    let broken = config_maps_with(&[(
+        "aws-auth",
+        "mapRoles",
+        "- rolearn: arn:aws:iam::1:role/admin\n  groups: [system:masters\n",
+    )]);
+    assert_eq!(
+        check("INF004", "1.21", vec![broken]),
+        ["blocker ConfigMap kube-system/aws-auth"]
+    );
+    let two_admins = config_maps_with(&[(
+        "aws-auth",
+        "mapRoles",
+        "- rolearn: arn:aws:iam::1:role/admin\n  groups: [system:masters]\n- rolearn: arn:aws:iam::1:role/breakglass\n  groups: [system:masters]\n",
+    )]);
+    assert!(check("INF004", "1.21", vec![two_admins]).is_empty());
+}
+
+#[test]
+fn inf004_sso_role_path_offline() {
+    let path = workspace().join("fixtures/manifests/runbooks/eks-aws-auth.yaml");
+    let r = upcheck(&[
+        "files",
+        path.to_str().unwrap(),
+        "--checks",
+        "--current",
+        "1.30",
+        "-t",
+        "1.31",
+        "--select",
+        "INF004",
+        "-o",
+        "json",
+    ]);
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    let messages: Vec<&str> = report["readiness"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "mapRoles maps arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef with its IAM path aws-reserved/sso.amazonaws.com/: EKS matches role ARNs without a path, so this mapping grants nothing; write arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123456789abcdef",
+            "only arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef is mapped to system:masters: map a second administrator (or an EKS access entry with cluster admin) so the upgrade cannot lock everyone out",
+        ],
+        "{}",
+        r.transcript()
     );
 }

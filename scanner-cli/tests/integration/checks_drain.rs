@@ -636,3 +636,41 @@ fn drn010_pods_stuck_terminating() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].starts_with("warning Pod "), "{found:?}");
 }
+
+/// The recorded nodes without their `not-ready` taint, node-a2 with `cpu` allocatable.
+fn untainted_nodes(cpu: &'static str) -> (String, Value) {
+    edited("/api/v1/nodes", move |n| {
+        n["spec"]["taints"] = json!([]);
+        if n["metadata"]["name"] == "node-a2" {
+            n["status"]["allocatable"]["cpu"] = json!(cpu);
+        }
+        true
+    })
+}
+
+#[test]
+fn cap003_no_room_for_a_drained_nodes_pods() {
+    // The recording's nodes all carry a NoSchedule taint no pod tolerates: no node takes them
+    // at any size, which is DRN011's finding, not a lack of room.
+    assert!(check("CAP003", "1.21", vec![]).is_empty());
+    // Untainted, node-a2 has 150m CPU of which its own legacy-web replica takes 100m: node-a1's
+    // replica (100m) has no room (node-b1 is not Ready, node-b2 is cordoned).
+    let r = run(
+        vec![untainted_nodes("150m")],
+        &["-t", "1.21", "--select", "CAP003"],
+    );
+    assert_eq!(
+        found(&r, "CAP003"),
+        ["warning Node node-a1"],
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("leaves 1 pod(s) with nowhere to run (0.05 CPU and 14.4 GiB left on the 1 other Ready, schedulable node(s)")
+            && r.stdout.contains("team-a/legacy-web-7d4b9c8f6d-x2kqp"),
+        "{}",
+        r.stdout
+    );
+    // With the recorded 3920m, the pods fit.
+    assert!(check("CAP003", "1.21", vec![untainted_nodes("3920m")]).is_empty());
+}

@@ -58,7 +58,7 @@ fn requirement(req: &Value, value: Option<&str>) -> bool {
 }
 
 /// Whether `node` satisfies the pod spec's nodeSelector and required node affinity.
-fn selects_node(spec: &Value, node: &Value) -> bool {
+pub(super) fn selects_node(spec: &Value, node: &Value) -> bool {
     let label = |k: &str| {
         node.pointer("/metadata/labels")
             .and_then(|l| l.get(k))
@@ -93,7 +93,7 @@ fn selects_node(spec: &Value, node: &Value) -> bool {
 }
 
 /// Whether the pod spec tolerates every `NoSchedule` and `NoExecute` taint of `node`.
-fn tolerates(spec: &Value, node: &Value) -> bool {
+pub(super) fn tolerates(spec: &Value, node: &Value) -> bool {
     let tolerations: Vec<&Value> = spec
         .get("tolerations")
         .and_then(Value::as_array)

@@ -14,6 +14,7 @@ mod add003;
 mod add004;
 mod api002;
 mod api003;
+mod cap003;
 mod drn001;
 mod drn002;
 mod drn003;
@@ -33,6 +34,7 @@ mod hlt001;
 mod hlt002;
 mod hlt004;
 mod inf003;
+mod inf004;
 mod inf005;
 mod node001;
 mod node002;
@@ -140,6 +142,7 @@ pub static REGISTRY: &[&Check] = &[
     &add004::CHECK,
     &api002::CHECK,
     &api003::CHECK,
+    &cap003::CHECK,
     &drn001::CHECK,
     &drn002::CHECK,
     &drn003::CHECK,
@@ -158,6 +161,7 @@ pub static REGISTRY: &[&Check] = &[
     &hlt002::CHECK,
     &hlt004::CHECK,
     &inf003::CHECK,
+    &inf004::CHECK,
     &inf005::CHECK,
     &node001::CHECK,
     &node002::CHECK,

@@ -56,6 +56,8 @@ const METADATA: Keep = Fields(&[
 const CONTAINER: Keep = Fields(&[
     ("name", All),
     ("image", All),
+    ("restartPolicy", All),
+    ("resources", Fields(&[("requests", All)])),
     ("command", All),
     ("args", All),
     ("lifecycle", All),
@@ -174,7 +176,10 @@ const NODE: Keep = Fields(&[
     ("kind", All),
     ("metadata", METADATA),
     ("spec", Fields(&[("unschedulable", All), ("taints", All)])),
-    ("status", Fields(&[("conditions", All), ("nodeInfo", All)])),
+    (
+        "status",
+        Fields(&[("allocatable", All), ("conditions", All), ("nodeInfo", All)]),
+    ),
 ]);
 
 /// Services: the type, and the selector (WL004: which workloads a Service sends traffic to).
@@ -318,14 +323,16 @@ const JOB: Keep = Fields(&[
     ("status", All),
 ]);
 
-/// The kube-system `ConfigMaps` the checks read, each with the one key read of it: `CoreDNS`'s
+/// The kube-system `ConfigMaps` the checks read, each with the keys read of it: `CoreDNS`'s
 /// Corefile (ADD004), kube-proxy's configuration as kubeadm (`config.conf`) and EKS (`config`)
-/// write it (NODE005), kubeadm's `ClusterConfiguration` (SNAP002).
-pub(crate) const CONFIG_MAPS: [(&str, &str); 4] = [
-    ("coredns", "Corefile"),
-    ("kube-proxy", "config.conf"),
-    ("kube-proxy-config", "config"),
-    ("kubeadm-config", "ClusterConfiguration"),
+/// write it (NODE005), kubeadm's `ClusterConfiguration` (SNAP002), EKS's `aws-auth` IAM
+/// mappings (INF004).
+pub(crate) const CONFIG_MAPS: [(&str, &[&str]); 5] = [
+    ("coredns", &["Corefile"]),
+    ("kube-proxy", &["config.conf"]),
+    ("kube-proxy-config", &["config"]),
+    ("kubeadm-config", &["ClusterConfiguration"]),
+    ("aws-auth", &["mapRoles", "mapUsers"]),
 ];
 
 /// `ConfigMaps`: identity and the keys of [`CONFIG_MAPS`]; [`admit`] then drops every other
@@ -341,13 +348,15 @@ const CONFIG_MAP: Keep = Fields(&[
             ("config.conf", All),
             ("config", All),
             ("ClusterConfiguration", All),
+            ("mapRoles", All),
+            ("mapUsers", All),
         ]),
     ),
 ]);
 
 /// Whether a projected object is kept at all, and what of it: a `ConfigMap` only when it is one
 /// of [`CONFIG_MAPS`] in kube-system (or in no namespace, as manifests often leave it), with
-/// only its own key (the tree alone would keep a `config` key of any `ConfigMap`). Other
+/// only its own keys (the tree alone would keep a `config` key of any `ConfigMap`). Other
 /// resources pass as they are.
 pub(crate) fn admit(resource: Resource, mut object: Value) -> Option<Value> {
     if resource != Resource::ConfigMaps {
@@ -360,9 +369,9 @@ pub(crate) fn admit(resource: Resource, mut object: Value) -> Option<Value> {
         return None;
     }
     let name = object.pointer("/metadata/name").and_then(Value::as_str)?;
-    let (_, key) = CONFIG_MAPS.iter().find(|(n, _)| *n == name)?;
+    let (_, keys) = CONFIG_MAPS.iter().find(|(n, _)| *n == name)?;
     if let Some(data) = object.get_mut("data").and_then(Value::as_object_mut) {
-        data.retain(|k, _| k == key);
+        data.retain(|k, _| keys.contains(&k.as_str()));
     }
     Some(object)
 }

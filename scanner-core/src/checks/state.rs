@@ -333,7 +333,12 @@ impl ClusterState {
     /// Corefile), when that `ConfigMap` was read and holds it. A manifest
     /// without a namespace counts as kube-system's.
     pub fn config_map(&self, name: &str) -> Option<&str> {
-        let (_, key) = projection::CONFIG_MAPS.iter().find(|(n, _)| *n == name)?;
+        let (_, keys) = projection::CONFIG_MAPS.iter().find(|(n, _)| *n == name)?;
+        self.config_map_key(name, keys.first()?)
+    }
+
+    /// One key of a kube-system `ConfigMap` the checks read (`aws-auth`, `mapUsers`).
+    pub fn config_map_key(&self, name: &str, key: &str) -> Option<&str> {
         self.list(Resource::ConfigMaps)
             .iter()
             .filter(|c| {
@@ -343,7 +348,7 @@ impl ClusterState {
             })
             .find(|c| c.pointer("/metadata/name").and_then(Value::as_str) == Some(name))?
             .get("data")?
-            .get(*key)?
+            .get(key)?
             .as_str()
     }
 
