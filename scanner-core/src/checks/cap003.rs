@@ -270,12 +270,13 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
             Severity::Warning,
             format!("Node {}", name(node)),
             format!(
-                "draining {} (pool {pool}, its busiest node: {} pod(s) requesting {}) leaves {} pod(s) with nowhere to run ({}); they stay Pending until a new node joins: {}; add a node or let the roll surge before draining",
+                "draining {} (pool {pool}, its busiest node: {} pod(s) requesting {}) leaves {} pod(s) with nowhere to run ({} left on the {} other Ready, schedulable node(s) they may run on after placing the rest); they stay Pending until a new node joins: {}; add a node or let the roll surge before draining",
                 name(node),
                 evicted.len(),
                 amount(total),
                 homeless.len(),
-                format!("{} left on the {} other Ready, schedulable node(s) they may run on after placing the rest", amount(spare), room.len()),
+                amount(spare),
+                room.len(),
                 names(&refs)
             ),
         ));
