@@ -8,6 +8,7 @@ pub mod docs;
 pub mod files;
 pub mod fix;
 pub mod plan;
+pub mod serve;
 pub mod snapshot;
 pub mod version;
 

@@ -18,4 +18,5 @@ mod first_run;
 mod fix;
 mod plan;
 mod recorded_v1_34;
+mod serve;
 mod snapshot;
