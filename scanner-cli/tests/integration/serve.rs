@@ -568,3 +568,107 @@ fn the_exposition_checker_rejects_malformed_pages() {
         assert!(parsed.is_err(), "accepted {bad:?}");
     }
 }
+
+/// Every file under `deploy/`, sorted.
+fn deploy_files() -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&common::workspace().join("deploy"), &mut out);
+    out.sort();
+    out
+}
+
+fn yaml(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn deploy_role_is_what_cluster_rbac_prints() {
+    let run = common::upcheck(&["cluster", "--rbac"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let committed =
+        std::fs::read_to_string(common::workspace().join("deploy/base/clusterrole.yaml")).unwrap();
+    assert!(
+        committed == run.stdout,
+        "deploy/base/clusterrole.yaml is not `upcheck cluster --rbac`'s output: regenerate it with\n  upcheck cluster --rbac > deploy/base/clusterrole.yaml"
+    );
+}
+
+#[test]
+fn deploy_manifests_parse_and_use_no_deprecated_api() {
+    let files = deploy_files();
+    let mut kinds = Vec::new();
+    for path in &files {
+        assert_eq!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml"),
+            "only YAML under deploy/: {}",
+            path.display()
+        );
+        let doc = yaml(path);
+        kinds.push(doc["kind"].as_str().unwrap().to_owned());
+        // Each kustomization lists files that exist.
+        if doc["kind"] == "Kustomization" {
+            for r in doc["resources"].as_array().unwrap() {
+                let target = path.parent().unwrap().join(r.as_str().unwrap());
+                assert!(target.exists(), "{} lists {r}", path.display());
+            }
+        }
+    }
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Deployment",
+            "Kustomization",
+            "Kustomization",
+            "Namespace",
+            "PrometheusRule",
+            "Service",
+            "ServiceAccount",
+            "ServiceMonitor",
+        ]
+    );
+
+    // The exporter runs as the issue asks: limits, read-only root, non-root, no escalation,
+    // probes on /healthz and /readyz, on the documented port.
+    let deployment = yaml(&common::workspace().join("deploy/base/deployment.yaml"));
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let security = &container["securityContext"];
+    assert_eq!(security["readOnlyRootFilesystem"], true);
+    assert_eq!(security["runAsNonRoot"], true);
+    assert_eq!(security["allowPrivilegeEscalation"], false);
+    assert!(container["resources"]["limits"]["memory"].is_string());
+    assert!(container["resources"]["limits"]["cpu"].is_string());
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(
+        container["ports"][0]["containerPort"],
+        u64::from(scanner_cli::args::SERVE_PORT)
+    );
+    assert_eq!(pod["serviceAccountName"], "upcheck");
+
+    // Nothing deprecated at the newest release the catalog knows (the default target).
+    let run = common::upcheck(&["files", "deploy", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["targets"]["k8s"]["target"],
+        report["tool"]["catalog_kubernetes_release"]
+    );
+    assert_eq!(report["findings"], json!([]));
+    assert_eq!(report["stats"]["objects"], files.len());
+}
