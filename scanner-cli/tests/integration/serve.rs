@@ -351,7 +351,7 @@ fn serve_exports_the_recorded_cluster_and_follows_its_changes() {
     // Every answer to /version waits, so the first scan is still running when the test
     // first asks: /readyz must say 503 then.
     let c = recorded_v1_20(Scenario {
-        slow: [("/version".to_owned(), Duration::from_millis(1500))].into(),
+        slow: [("/version".to_owned(), Duration::from_millis(2500))].into(),
         ..Scenario::default()
     });
     let reference = c.run(&["cluster", "-o", "json"]);
@@ -402,11 +402,27 @@ fn serve_exports_the_recorded_cluster_and_follows_its_changes() {
         25.0
     );
     assert_eq!(first.value("upcheck_scan_incomplete"), Some(0.0));
-    assert!(first.value("upcheck_scan_duration_seconds").unwrap() >= 1.5);
+    assert!(first.value("upcheck_scan_duration_seconds").unwrap() >= 2.5);
     // No object names in labels: they are in /report, which is `-o json`'s output.
     let (status, report) = exporter.get("/report");
     assert_eq!(status, 200);
     assert_eq!(report, reference.stdout);
+    // The alerts in deploy/ use only metrics the exporter has.
+    let rules = std::fs::read_to_string(
+        common::workspace().join("deploy/prometheus-operator/prometheusrule.yaml"),
+    )
+    .unwrap();
+    let used: std::collections::BTreeSet<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("upcheck_"))
+        .collect();
+    assert!(used.len() >= 5, "{used:?}");
+    for name in used {
+        assert!(
+            first.types.contains_key(name),
+            "the rules use {name}, which is not exported"
+        );
+    }
 
     // The cluster changes: its Ingresses are deleted (those in Helm releases stay). The next
     // scan shows it, as `upcheck cluster` on the changed cluster does.
@@ -547,6 +563,17 @@ fn serve_refuses_bad_settings_before_listening() {
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("unknown check code"), "{}", run.stderr);
     assert!(!run.stderr.contains("serving"), "{}", run.stderr);
+    // A port in use is an error at once.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let run = common::upcheck(&["serve", "--listen", &address]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains(&format!("cannot listen on {address} (--listen)")),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
