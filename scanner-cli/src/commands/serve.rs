@@ -46,6 +46,8 @@ type Shared = Arc<RwLock<Pages>>;
 
 /// `upcheck serve`: runs until interrupted.
 pub fn run(cli: &Cli, args: &ServeArgs, err: &mut Stderr) -> Result<u8> {
+    // From here on an interrupt is the normal end (exit 0), during a scan too.
+    crate::interrupt::serving();
     let report_args = report_args(args);
     let live = live_args(args, &report_args);
     // Settings no scan can run with are refused now, not logged once an interval.
@@ -82,7 +84,6 @@ pub fn run(cli: &Cli, args: &ServeArgs, err: &mut Stderr) -> Result<u8> {
         .name("http".into())
         .spawn(move || http(listener, serving))
         .context("cannot start the HTTP thread")?;
-    crate::interrupt::serving();
     // Printed whatever --quiet says: with --listen ...:0 it is the only way to know the port.
     let _ = writeln!(
         std::io::stderr(),
