@@ -103,6 +103,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) of upcheck and its commands
     Man(ManArgs),
+    /// Run as a Prometheus exporter: scan the cluster every --interval and serve the last
+    /// report as metrics (/metrics) and JSON (/report), with /healthz and /readyz
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -846,4 +849,76 @@ pub struct HelmArgs {
     /// Scan every stored revision of each release, not only the newest deployed one
     #[arg(long)]
     pub all_revisions: bool,
+}
+
+/// The default port of `upcheck serve`. The Prometheus wiki's "Default port allocations"
+/// list has given out all of 9100-9999, so it lies outside that range, on a port no exporter
+/// there claims.
+pub const SERVE_PORT: u16 = 8397;
+
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)] // one bool per command-line switch
+pub struct ServeArgs {
+    /// Address and port to serve /metrics, /report, /healthz and /readyz on (port 0: any free
+    /// port; the address in use is printed on stderr)
+    #[arg(long, value_name = "ADDR", default_value_t = std::net::SocketAddr::from(([0, 0, 0, 0], SERVE_PORT)))]
+    pub listen: std::net::SocketAddr,
+
+    /// Time to wait after a scan before the next one: seconds (90, 0.5) or with a unit (30s,
+    /// 15m, 1h). Up to 10 % more is added at random, so exporters started together do not scan together
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_interval)]
+    pub interval: std::time::Duration,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
+
+    /// Report only API versions that are removed at the target (and unknown versions)
+    #[arg(short = 'r', long = "only-removed")]
+    pub only_removed: bool,
+
+    /// Scan every stored revision of each Helm release, not only the newest deployed one
+    #[arg(long)]
+    pub all_revisions: bool,
+
+    /// Do not read Helm releases
+    #[arg(long)]
+    pub no_helm: bool,
+
+    /// Do not run the readiness checks (only deprecated and removed APIs)
+    #[arg(long)]
+    pub no_checks: bool,
+
+    #[command(flatten)]
+    pub checks: CheckSelectArgs,
+}
+
+/// An interval: plain seconds, or a number with `ms`, `s`, `m` or `h`; at least 0.1 s.
+pub fn parse_interval(value: &str) -> Result<std::time::Duration, String> {
+    let v = value.trim();
+    let (number, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => v.split_at(i),
+        None => (v, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("{value:?}: the unit must be ms, s, m or h")),
+    };
+    let seconds = number
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{value:?} is not a duration (90, 30s, 15m, 1h)"))?
+        * scale;
+    if !seconds.is_finite() || !(0.1..=366.0 * 86_400.0).contains(&seconds) {
+        return Err(format!("{value:?}: must be between 0.1 seconds and a year"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }

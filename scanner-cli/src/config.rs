@@ -71,6 +71,7 @@ pub fn apply(cli: &mut Cli) -> Result<()> {
             | Command::Cluster(_)
             | Command::Helm(_)
             | Command::Plan(_)
+            | Command::Serve(_)
     ) {
         return Ok(());
     }
@@ -131,6 +132,7 @@ pub fn apply(cli: &mut Cli) -> Result<()> {
         }
         Command::Cluster(a) => (&mut a.targets, &mut a.catalog),
         Command::Helm(a) => (&mut a.targets, &mut a.catalog),
+        Command::Serve(a) => (&mut a.targets, &mut a.catalog),
         Command::Plan(a) => {
             // The plan takes one Kubernetes target and its own --current; only catalogs and
             // the manifests to read come from the file.

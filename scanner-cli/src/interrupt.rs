@@ -15,6 +15,15 @@ static STATE: AtomicU8 = AtomicU8::new(RUNNING);
 /// A watch has no report to lose: an interrupt is how it is meant to end.
 static WATCHING: AtomicBool = AtomicBool::new(false);
 
+/// An exporter (`upcheck serve`) holds no report that an interrupt could cut short: stopping
+/// is its normal end, so it exits 0.
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// Marks the command as an exporter: an interrupt (SIGTERM from the kubelet) ends it with 0.
+pub fn serving() {
+    SERVING.store(true, Ordering::SeqCst);
+}
+
 /// Marks the command as a watch (`snapshot watch`): an interrupt ends it with 130 and says so
 /// plainly.
 pub fn watching() {
@@ -35,6 +44,10 @@ fn on_interrupt() {
         WRITING => Some(WRITING_INTERRUPTED),
         _ => None,
     });
+    if before == Ok(RUNNING) && SERVING.load(Ordering::SeqCst) {
+        let _ = writeln!(std::io::stderr(), "upcheck: interrupted; stopped serving");
+        std::process::exit(i32::from(crate::exit::OK));
+    }
     let message = match before {
         Ok(RUNNING) if WATCHING.load(Ordering::SeqCst) => "upcheck: interrupted; stopped watching",
         Ok(RUNNING) => "upcheck: interrupted; the scan was stopped and nothing was reported",

@@ -114,6 +114,7 @@ pub fn main_with_args(raw_args: impl IntoIterator<Item = OsString>) -> u8 {
         }
         Command::Completions(args) => commands::docs::completions(args),
         Command::Man(args) => commands::docs::man(args),
+        Command::Serve(args) => commands::serve::run(&cli, args, &mut diag),
     };
     match result {
         Ok(code) => code,

@@ -477,7 +477,7 @@ fn help_output() {
 #[test]
 fn readme_documents_every_flag_and_exit_code() {
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
-    let help = ["files", "cluster", "helm"]
+    let help = ["files", "cluster", "helm", "serve"]
         .map(|c| upcheck(&[c, "--help"]).stdout)
         .join("\n");
     for line in help.lines() {

@@ -19,4 +19,5 @@ mod fix;
 mod fleet;
 mod plan;
 mod recorded_v1_34;
+mod serve;
 mod snapshot;
