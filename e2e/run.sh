@@ -157,5 +157,17 @@ rc=0
 sed 's/^/  | /' "$WD/diff.txt"
 [[ $rc == 0 ]] || die "snapshot diff against the unchanged cluster exited $rc"
 
+log "kubectl apply --dry-run=server -k deploy/base (kubectl 1.20 from Debian)"
+TOOLS=$("$HERE/tools.sh")
+KUBECTL=("$TOOLS/kubectl" --kubeconfig "$WD/kubeconfig" --context e2e-admin)
+# A server-side dry run cannot create objects in a namespace that does not exist yet; the
+# Namespace is created for real first (after the scans, so they did not see it), and the whole
+# base, Namespace included, is then applied as a dry run.
+"${KUBECTL[@]}" create namespace upcheck >/dev/null
+"${KUBECTL[@]}" apply --dry-run=server -k "$ROOT/deploy/base" | sed 's/^/  | /'
+
+log "upcheck serve as the scanner user: readiness, /metrics (promtool), /report, SIGTERM"
+python3 "$HERE/serve.py" "$WD" "$UPCHECK" "$TOOLS" "$WD/report.json" || die "upcheck serve failed its e2e check"
+
 OK=1
 log "e2e passed"
