@@ -9,7 +9,7 @@ use api_catalog::KubeVersion;
 use serde_json::Value;
 
 use super::facts::{self, Effect, Fact};
-use super::util::{name, namespace, object_ref, text, version_of};
+use super::util::{first_container_words, flags, name, namespace, object_ref, text, version_of};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -45,29 +45,6 @@ fn component(pod: &Value) -> Option<&'static str> {
     COMPONENTS
         .into_iter()
         .find(|c| label == Some(*c) || command == Some(*c))
-}
-
-/// Every `--flag` with its value (`--a=b`, `--a b`, `--a`) of a pod's first container.
-fn flags(pod: &Value) -> Vec<(String, String)> {
-    let words: Vec<&str> = ["/spec/containers/0/command", "/spec/containers/0/args"]
-        .iter()
-        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let mut out = Vec::new();
-    for (i, w) in words.iter().enumerate() {
-        let Some(flag) = w.strip_prefix("--") else {
-            continue;
-        };
-        if let Some((k, v)) = flag.split_once('=') {
-            out.push((format!("--{k}"), v.to_owned()));
-        } else {
-            let next = words.get(i + 1).filter(|n| !n.starts_with("--")).copied();
-            out.push((format!("--{flag}"), next.unwrap_or("").to_owned()));
-        }
-    }
-    out
 }
 
 /// What the pod sets that `fact` removes, for people (`--pod-eviction-timeout=5m0s`).
@@ -107,7 +84,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         // A component already at or past the removal started without the flag, or it would
         // not be running: nothing to warn about.
         let running = text(pod, "/spec/containers/0/image").and_then(version_of);
-        let set = flags(pod);
+        let set = flags(&first_container_words(pod));
         for fact in &removed {
             let Some(hop) = ctx.hops.iter().copied().find(|h| *h >= fact.minor) else {
                 continue;

@@ -8,7 +8,10 @@ use api_catalog::KubeVersion;
 use serde_json::Value;
 
 use super::facts::{self, Effect};
-use super::util::{is_finished, is_mirror_pod, name, namespace, object_ref, text, version_of};
+use super::util::{
+    command_words, flag_value, is_finished, is_mirror_pod, name, namespace, object_ref, text,
+    version_of,
+};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
 pub static CHECK: Check = Check {
@@ -83,28 +86,6 @@ fn container<'a>(pod: &'a Value, component: &str) -> Option<&'a Value> {
         .or_else(|| containers.first())
 }
 
-/// The words of a container's command and args.
-fn words(c: &Value) -> Vec<&str> {
-    ["command", "args"]
-        .into_iter()
-        .filter_map(|k| c.get(k).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
-}
-
-/// The value of `--flag=value` or `--flag value`.
-fn flag<'a>(words: &[&'a str], flag: &str) -> Option<&'a str> {
-    words.iter().enumerate().find_map(|(i, w)| {
-        let rest = w.strip_prefix(flag)?;
-        match rest.strip_prefix('=') {
-            Some(v) => Some(v),
-            None if rest.is_empty() => words.get(i + 1).copied(),
-            None => None,
-        }
-    })
-}
-
 /// The version finding for a component at `c`, against the apiservers at `ctx.current`.
 fn skew(
     ctx: &Context<'_>,
@@ -173,7 +154,7 @@ fn skew(
 
 /// The finding for an in-tree `--cloud-provider`, at the first hop where it stops working.
 fn cloud_provider(ctx: &Context<'_>, words: &[&str]) -> Option<(KubeVersion, String)> {
-    let value = flag(words, "--cloud-provider")?;
+    let value = flag_value(words, "--cloud-provider")?;
     let removed = in_tree_removed(value)?;
     let gate_off = words
         .iter()
@@ -225,7 +206,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 format!("the {what} image {image} carries no version in its tag: compare it with the {} apiserver by hand", ctx.current),
             )),
         }
-        if let Some((hop, message)) = cloud_provider(ctx, &words(c)) {
+        if let Some((hop, message)) = cloud_provider(ctx, &command_words(c)) {
             out.push(
                 CheckFinding::new(
                     &CHECK,

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use api_catalog::KubeVersion;
 use serde_json::Value;
 
-use super::util::{name, namespace, text};
+use super::util::{first_container_words, flag_value, name, namespace, text};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 use crate::parse::{ParseLimits, yaml_value};
 
@@ -71,21 +71,6 @@ fn kubeadm_etcd(minor: KubeVersion) -> Option<(u32, u32, u32)> {
         .map(|(_, e)| *e)
 }
 
-/// The value of `--flag` (`--flag=v` or `--flag v`) in a pod's first container.
-fn flag<'a>(pod: &'a Value, flag: &str) -> Option<&'a str> {
-    let words: Vec<&str> = ["/spec/containers/0/command", "/spec/containers/0/args"]
-        .iter()
-        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let eq = format!("{flag}=");
-    words.iter().enumerate().find_map(|(i, w)| {
-        w.strip_prefix(eq.as_str())
-            .or_else(|| (*w == flag).then(|| words.get(i + 1).copied()).flatten())
-    })
-}
-
 /// The external etcd endpoints of kubeadm's `ClusterConfiguration`, when it names any.
 fn external_etcd(cluster_configuration: &str) -> Vec<String> {
     let Some(doc) = yaml_value(cluster_configuration, ParseLimits::default()) else {
@@ -124,10 +109,12 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     if !etcd.is_empty() {
         let mut members: Vec<String> = etcd
             .iter()
-            .map(|p| match flag(p, "--data-dir") {
-                Some(dir) => format!("{} (data dir {dir})", name(p)),
-                None => format!("{} (data dir not set: etcd's default)", name(p)),
-            })
+            .map(
+                |p| match flag_value(&first_container_words(p), "--data-dir") {
+                    Some(dir) => format!("{} (data dir {dir})", name(p)),
+                    None => format!("{} (data dir not set: etcd's default)", name(p)),
+                },
+            )
             .collect();
         members.sort();
         out.push(CheckFinding::new(

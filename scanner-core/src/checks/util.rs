@@ -62,6 +62,52 @@ pub fn node_pool(node: &Value) -> String {
     format!("kubelet {}", minor.join("."))
 }
 
+/// The words of a container's `command` and `args`, in order.
+pub fn command_words(container: &Value) -> Vec<&str> {
+    ["command", "args"]
+        .into_iter()
+        .filter_map(|k| container.get(k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// The words of a pod's first container (a control-plane static pod's component).
+pub fn first_container_words(pod: &Value) -> Vec<&str> {
+    pod.pointer("/spec/containers/0")
+        .map(command_words)
+        .unwrap_or_default()
+}
+
+/// The value of `--flag=value` or `--flag value` among `words`.
+pub fn flag_value<'a>(words: &[&'a str], flag: &str) -> Option<&'a str> {
+    words.iter().enumerate().find_map(|(i, w)| {
+        let rest = w.strip_prefix(flag)?;
+        match rest.strip_prefix('=') {
+            Some(v) => Some(v),
+            None if rest.is_empty() => words.get(i + 1).copied(),
+            None => None,
+        }
+    })
+}
+
+/// Every `--flag` among `words` with its value (`--a=b`, `--a b`, `--a` with an empty value).
+pub fn flags(words: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let Some(flag) = w.strip_prefix("--") else {
+            continue;
+        };
+        if let Some((k, v)) = flag.split_once('=') {
+            out.push((format!("--{k}"), v.to_owned()));
+        } else {
+            let next = words.get(i + 1).filter(|n| !n.starts_with("--")).copied();
+            out.push((format!("--{flag}"), next.unwrap_or("").to_owned()));
+        }
+    }
+    out
+}
+
 /// The controller owner reference: (kind, name).
 pub fn controller(v: &Value) -> Option<(&str, &str)> {
     v.pointer("/metadata/ownerReferences")?
