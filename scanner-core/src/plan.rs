@@ -209,7 +209,7 @@ impl EksAddonPlan {
             let list: Vec<(String, String)> = facts
                 .addons
                 .as_ref()
-                .map(|a| a.as_slice())
+                .map(Vec::as_slice)
                 .unwrap_or_default()
                 .iter()
                 .filter_map(|a| {
@@ -415,12 +415,24 @@ impl Plan {
         // Hops: finish a roll under way first, then one minor at a time.
         let mut hops = Vec::new();
         if a_lo < a_hi {
-            hops.push(hop(a_lo, a_hi, true, input.provider, input.eks_addons.as_ref()));
+            hops.push(hop(
+                a_lo,
+                a_hi,
+                true,
+                input.provider,
+                input.eks_addons.as_ref(),
+            ));
         }
         let mut v = a_hi;
         while v < target {
             let next = v.next_minor();
-            hops.push(hop(v, next, false, input.provider, input.eks_addons.as_ref()));
+            hops.push(hop(
+                v,
+                next,
+                false,
+                input.provider,
+                input.eks_addons.as_ref(),
+            ));
             v = next;
         }
 

@@ -9,8 +9,8 @@ use scanner_core::live::{self, LiveClient, LiveError, LiveSettings, rbac};
 use scanner_core::{KubeVersion, Targets};
 
 use crate::args::{
-    CatalogArgs, CheckSelectArgs, Cli, Command, ConnectionArgs, FailOn, OutputFormat,
-    ProviderArgs, ReportArgs, TargetArgs,
+    CatalogArgs, CheckSelectArgs, Cli, Command, ConnectionArgs, FailOn, OutputFormat, ProviderArgs,
+    ReportArgs, TargetArgs,
 };
 use crate::cluster::progress::Progress;
 use crate::{Stderr, setup, targets};

@@ -393,7 +393,8 @@ fn live(
     // EKS add-on versions and node groups come from the EKS API when the plan is for EKS
     // (told by --provider eks or the kubeconfig); other providers read none.
     let provider_args = crate::args::ProviderArgs {
-        provider: (args.provider == Some(ProviderArg::Eks)).then_some(crate::args::ProviderApi::Eks),
+        provider: (args.provider == Some(ProviderArg::Eks))
+            .then_some(crate::args::ProviderApi::Eks),
         provider_cluster: None,
         region: None,
         no_provider: args.provider.is_some_and(|p| p != ProviderArg::Eks),

@@ -53,7 +53,7 @@ pub fn eks_settings(
 pub fn iam_policy(selection: &Selection) -> Result<String> {
     let actions: Vec<&str> = checks::eks_calls(selection)
         .into_iter()
-        .map(|c| c.action())
+        .map(scanner_core::provider::EksCall::action)
         .collect();
     let policy = serde_json::json!({
         "Version": "2012-10-17",

@@ -5,7 +5,7 @@
 //! machine.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
@@ -55,9 +55,9 @@ fn group(name: &str, version: &str, ami: &str) -> Nodegroup {
     }
 }
 
-/// An EKS cluster at 1.30: two managed node groups (one AL2), VPC CNI, kube-proxy and CoreDNS
+/// An EKS cluster at 1.30: two managed node groups (one AL2), VPC CNI, kube-proxy and `CoreDNS`
 /// add-ons, and the versions each minor up to 1.33 lists. vpc-cni's installed version is good
-/// up to 1.32; kube-proxy's and CoreDNS's only at 1.30.
+/// up to 1.32; kube-proxy's and `CoreDNS`'s only at 1.30.
 fn prod() -> Eks {
     let mut versions = vec![version(
         "vpc-cni",
@@ -96,13 +96,55 @@ fn prod() -> Eks {
     }
 }
 
-/// Runs upcheck against the recorded Kubernetes server (taken to run 1.30) and `eks`, with
-/// fixed AWS credentials and `region` in the environment when given.
-fn run(eks: Eks, region: Option<&str>, args: &[&str]) -> Run {
+/// A kubeconfig for `kube` whose user gets its token from an `aws eks get-token` exec plugin
+/// (a script in `dir` standing in for the AWS CLI), as `aws eks update-kubeconfig` writes it.
+fn eks_kubeconfig(kube: &Server, dir: &Path) -> PathBuf {
+    let aws = dir.join("aws");
+    std::fs::write(
+        &aws,
+        "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"admin-token\"}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&aws, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let text = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: arn:aws:eks:eu-west-1:111122223333:cluster/prod
+  cluster: {{server: '{}'}}
+contexts:
+- name: arn:aws:eks:eu-west-1:111122223333:cluster/prod
+  context: {{cluster: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod', user: eks}}
+current-context: arn:aws:eks:eu-west-1:111122223333:cluster/prod
+users:
+- name: eks
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: {}
+      args: [--region, eu-west-1, eks, get-token, --cluster-name, prod, --output, json]
+      interactiveMode: Never
+",
+        kube.url(),
+        aws.display()
+    );
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs upcheck against the recorded Kubernetes server and `eks`, with fixed AWS credentials
+/// and `region` in the environment when given; `exec_plugin` writes the kubeconfig an EKS
+/// user has (the cluster named by its `aws eks get-token`), else a plain token one.
+fn run_with(eks: Eks, region: Option<&str>, exec_plugin: bool, args: &[&str]) -> Run {
     let kube = Server::recorded(&fixture(), Scenario::default()).unwrap();
     let aws = Server::eks(eks, Scenario::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = kube.kubeconfig(dir.path()).unwrap();
+    let kubeconfig = if exec_plugin {
+        eks_kubeconfig(&kube, dir.path())
+    } else {
+        kube.kubeconfig(dir.path()).unwrap()
+    };
     let nowhere = dir.path().join("no-aws-config");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_upcheck"));
     for k in AWS_ENV {
@@ -134,14 +176,30 @@ fn run(eks: Eks, region: Option<&str>, args: &[&str]) -> Run {
     }
 }
 
+fn run(eks: Eks, region: Option<&str>, args: &[&str]) -> Run {
+    run_with(eks, region, false, args)
+}
+
 fn cluster(eks: Eks, region: Option<&str>, extra: &[&str]) -> (Run, Value) {
     let mut args = vec![
-        "cluster", "--no-helm", "-o", "json", "--current", "1.30", "-t", "1.33", "--select",
-        "ADD001,NODE003,SKEW002", "--provider", "eks", "--provider-cluster",
+        "cluster",
+        "--no-helm",
+        "-o",
+        "json",
+        "--current",
+        "1.30",
+        "-t",
+        "1.33",
+        "--select",
+        "ADD001,NODE003,SKEW002",
+        "--provider",
+        "eks",
+        "--provider-cluster",
     ];
     args.extend_from_slice(extra);
     let r = run(eks, region, &args);
-    let report = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    let report =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
     (r, report)
 }
 
@@ -168,7 +226,13 @@ fn not_run(report: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|n| format!("{}: {}", n["code"].as_str().unwrap(), n["reason"].as_str().unwrap()))
+        .map(|n| {
+            format!(
+                "{}: {}",
+                n["code"].as_str().unwrap(),
+                n["reason"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -177,15 +241,16 @@ fn eks_cluster_to_1_33_reports_addons_al2_and_lagging_groups() {
     let mut eks = prod();
     eks.nodegroups[1].version = "1.29".into();
     let (r, report) = cluster(eks, Some("eu-west-1"), &["prod"]);
-    assert_eq!(r.code, 5, "blockers fail the gate: {}", r.transcript());
+    // The recorded Kubernetes side uses APIs removed by 1.33: exit code 3 comes before 5.
+    assert_eq!(r.code, 3, "{}", r.transcript());
     assert_eq!(
         findings(&report),
         [
             "ADD001 blocker EKS add-on coredns @1.31",
-            "ADD001 blocker EKS add-on coredns @1.32",
-            "ADD001 blocker EKS add-on coredns @1.33",
             "ADD001 blocker EKS add-on kube-proxy @1.31",
+            "ADD001 blocker EKS add-on coredns @1.32",
             "ADD001 blocker EKS add-on kube-proxy @1.32",
+            "ADD001 blocker EKS add-on coredns @1.33",
             "ADD001 blocker EKS add-on kube-proxy @1.33",
             "ADD001 blocker EKS add-on vpc-cni @1.33",
             "NODE003 blocker EKS node group general @1.33",
@@ -195,7 +260,10 @@ fn eks_cluster_to_1_33_reports_addons_al2_and_lagging_groups() {
     let text = r.stdout;
     assert!(text.contains("update it to v1.31.0-eksbuild.2"), "{text}");
     assert!(text.contains("update it to v1.19.5-eksbuild.3"), "{text}");
-    assert!(text.contains("AL2023_x86_64_STANDARD or BOTTLEROCKET_x86_64"), "{text}");
+    assert!(
+        text.contains("AL2023_x86_64_STANDARD or BOTTLEROCKET_x86_64"),
+        "{text}"
+    );
     assert!(not_run(&report).is_empty(), "{:?}", not_run(&report));
 }
 
@@ -205,15 +273,28 @@ fn eks_cluster_ready_for_its_next_minor_has_no_provider_findings() {
     // Current add-ons and no AL2: to 1.31 nothing is in the way.
     eks.addons = vec![("vpc-cni".into(), "v1.19.2-eksbuild.1".into())];
     eks.nodegroups = vec![group("system", "1.30", "BOTTLEROCKET_x86_64")];
-    let mut args = vec![
-        "cluster", "--no-helm", "-o", "json", "--current", "1.30", "-t", "1.31", "--select",
-        "ADD001,NODE003,SKEW002", "--provider", "eks", "--provider-cluster", "prod", "--region",
+    let args = [
+        "cluster",
+        "--no-helm",
+        "-o",
+        "json",
+        "--current",
+        "1.30",
+        "-t",
+        "1.31",
+        "--select",
+        "ADD001,NODE003,SKEW002",
+        "--provider",
+        "eks",
+        "--provider-cluster",
+        "prod",
+        "--region",
         "eu-west-1",
     ];
-    args.truncate(args.len());
     let r = run(eks, None, &args);
-    let report: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
-    assert_eq!(r.code, 0, "{}", r.transcript());
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    assert_eq!(r.code, 3, "removed APIs only: {}", r.transcript());
     assert!(findings(&report).is_empty(), "{:?}", findings(&report));
     let ran = report["readiness"]["ran"].as_array().unwrap();
     assert_eq!(ran.len(), 3, "{ran:?}");
@@ -224,8 +305,9 @@ fn a_denied_eks_call_is_not_run_and_an_error() {
     let mut eks = prod();
     eks.denied.insert("/addons/supported-versions".into());
     let (r, report) = cluster(eks, Some("eu-west-1"), &["prod"]);
-    // NODE003 still ran and blocks; the denied call makes the scan incomplete too.
-    assert_eq!(r.code, 5, "{}", r.transcript());
+    // NODE003 still ran; the denied call makes the scan incomplete (exit code 1).
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert!(findings(&report).contains(&"NODE003 blocker EKS node group general @1.33".to_owned()));
     assert_eq!(
         not_run(&report),
         ["ADD001: needs eks:DescribeAddonVersions"]
@@ -233,19 +315,30 @@ fn a_denied_eks_call_is_not_run_and_an_error() {
     let errors = report["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["kind"], "forbidden");
+    assert_eq!(
+        errors[0]["message"],
+        "not checked: needs eks:DescribeAddonVersions (AccessDeniedException: User: arn:aws:iam::111122223333:user/upcheck is not authorized to perform this action on /addons/supported-versions)"
+    );
 }
 
 #[test]
 fn unknown_cluster_and_missing_region_are_one_clear_error_and_kubernetes_findings_stay() {
     for (name, region, says) in [
-        ("staging", Some("eu-west-1"), "EKS cluster \"staging\" not found in region eu-west-1"),
+        (
+            "staging",
+            Some("eu-west-1"),
+            "EKS cluster \"staging\" not found in region eu-west-1",
+        ),
         ("prod", None, "no region: give --region R"),
     ] {
         let (r, report) = cluster(prod(), region, &[name]);
         assert_eq!(r.code, 1, "{}", r.transcript());
         let errors = report["errors"].as_array().unwrap();
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0]["message"].as_str().unwrap().contains(says), "{errors:?}");
+        assert!(
+            errors[0]["message"].as_str().unwrap().contains(says),
+            "{errors:?}"
+        );
         // The Kubernetes side was still read and judged.
         assert!(!report["findings"].as_array().unwrap().is_empty());
         assert_eq!(not_run(&report).len(), 3, "{:?}", not_run(&report));
@@ -253,13 +346,84 @@ fn unknown_cluster_and_missing_region_are_one_clear_error_and_kubernetes_finding
 }
 
 #[test]
-fn plan_names_the_addon_versions_per_hop() {
-    let r = run(
+fn told_from_the_kubeconfig_exec_plugin() {
+    // No --provider flag: `aws eks get-token --cluster-name prod --region eu-west-1` says it.
+    let r = run_with(
         prod(),
-        Some("eu-west-1"),
-        &["plan", "-t", "1.33", "--provider", "eks", "--current", "1.30"],
+        None,
+        true,
+        &[
+            "cluster",
+            "--no-helm",
+            "-o",
+            "json",
+            "--current",
+            "1.30",
+            "-t",
+            "1.33",
+            "--select",
+            "NODE003",
+        ],
     );
-    // --current makes an offline plan: the EKS API is read only for live plans.
-    assert!(!r.stdout.contains("eksbuild"), "{}", r.transcript());
-    let _ = Path::new("");
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    assert_eq!(
+        findings(&report),
+        ["NODE003 blocker EKS node group general @1.33"]
+    );
+    // --no-provider turns it off: the check says why it did not run.
+    let r = run_with(
+        prod(),
+        None,
+        true,
+        &[
+            "cluster",
+            "--no-helm",
+            "-o",
+            "json",
+            "--current",
+            "1.30",
+            "-t",
+            "1.33",
+            "--select",
+            "NODE003",
+            "--no-provider",
+        ],
+    );
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    assert!(
+        not_run(&report)[0].starts_with("NODE003: needs EKS provider facts"),
+        "{:?}",
+        not_run(&report)
+    );
+}
+
+#[test]
+fn plan_names_the_addon_versions_per_hop() {
+    let r = run_with(
+        prod(),
+        None,
+        true,
+        &["plan", "-t", "1.33", "--provider", "eks"],
+    );
+    let text = &r.stdout;
+    for line in [
+        "--addon-name kube-proxy --addon-version v1.31.0-eksbuild.2",
+        "--addon-name coredns --addon-version v1.11.32-eksbuild.3",
+        "--addon-name vpc-cni --addon-version v1.19.5-eksbuild.3",
+    ] {
+        assert!(text.contains(line), "{line}\n{}", r.transcript());
+    }
+    assert!(
+        text.contains("--cluster-name prod --addon-name"),
+        "{}",
+        r.transcript()
+    );
+    // Hops the EKS API lists nothing for keep the placeholder.
+    assert!(
+        text.contains("--addon-version VERSION"),
+        "{}",
+        r.transcript()
+    );
 }

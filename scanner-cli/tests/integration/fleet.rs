@@ -336,11 +336,7 @@ fn a_plan_per_cluster() {
     assert_eq!(r.code, 1, "{}", r.transcript());
 
     let r = plan(&["--contexts-matching", "prod-*"]);
-    let headings: Vec<&str> = r
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("=== "))
-        .collect();
+    let headings: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("=== ")).collect();
     assert_eq!(headings, ["=== prod-current ===", "=== prod-old ==="]);
     // An offline plan reads no cluster.
     let r = plan(&["--all-contexts", "--current", "1.30"]);

@@ -154,7 +154,11 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, Severity::Blocker);
         assert_eq!(out[0].hop, Some(KubeVersion::new(1, 31)));
-        assert!(out[0].message.contains("update it to v1.31.0-eksbuild.2"), "{}", out[0].message);
+        assert!(
+            out[0].message.contains("update it to v1.31.0-eksbuild.2"),
+            "{}",
+            out[0].message
+        );
     }
 
     #[test]
@@ -165,7 +169,11 @@ mod tests {
         ));
         assert!(out[0].message.contains("update it to v1.31.2-eksbuild.3"));
         let out = findings(&state("v1.29.0-eksbuild.1", versions(&[], None)));
-        assert!(out[0].message.contains("lists no version"), "{}", out[0].message);
+        assert!(
+            out[0].message.contains("lists no version"),
+            "{}",
+            out[0].message
+        );
     }
 
     #[test]

@@ -67,7 +67,11 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 )
                 .at_hop(hop),
             );
-        } else if let Some(&hop) = ctx.hops.iter().find(|h| **h == AL2_LAST_PLUS_ONE.prev_minor()) {
+        } else if let Some(&hop) = ctx
+            .hops
+            .iter()
+            .find(|h| **h == AL2_LAST_PLUS_ONE.prev_minor())
+        {
             out.push(
                 CheckFinding::new(
                     &CHECK,
@@ -121,7 +125,11 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, Severity::Blocker);
         assert_eq!(out[0].hop, Some(KubeVersion::new(1, 33)));
-        assert!(out[0].message.contains("AL2023_ARM_64_STANDARD"), "{}", out[0].message);
+        assert!(
+            out[0].message.contains("AL2023_ARM_64_STANDARD"),
+            "{}",
+            out[0].message
+        );
     }
 
     #[test]

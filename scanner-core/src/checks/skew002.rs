@@ -111,7 +111,11 @@ mod tests {
         let out = findings(&state("1.29"));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].hop, Some(KubeVersion::new(1, 31)));
-        assert!(out[0].message.contains("at 1.29, control plane 1.30"), "{}", out[0].message);
+        assert!(
+            out[0].message.contains("at 1.29, control plane 1.30"),
+            "{}",
+            out[0].message
+        );
     }
 
     #[test]

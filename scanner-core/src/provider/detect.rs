@@ -75,7 +75,10 @@ pub fn detect_eks(auth: &ContextAuth) -> Option<EksTarget> {
             .map(|(_, v)| v.clone())
     };
     let aws_cli = command.as_deref() == Some("aws")
-        && auth.args.windows(2).any(|w| w[0] == "eks" && w[1] == "get-token");
+        && auth
+            .args
+            .windows(2)
+            .any(|w| w[0] == "eks" && w[1] == "get-token");
     let authenticator = command.as_deref() == Some("aws-iam-authenticator");
     let server_region = region_of_server(&auth.server);
     if !aws_cli && !authenticator && server_region.is_none() {
@@ -118,7 +121,16 @@ mod tests {
         let t = detect_eks(&auth(
             "https://127.0.0.1:6443",
             Some("/usr/local/bin/aws"),
-            &["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "prod", "--output", "json"],
+            &[
+                "--region",
+                "eu-west-1",
+                "eks",
+                "get-token",
+                "--cluster-name",
+                "prod",
+                "--output",
+                "json",
+            ],
         ))
         .unwrap_or_default();
         assert_eq!(t.cluster.as_deref(), Some("prod"));
@@ -136,8 +148,12 @@ mod tests {
         assert_eq!(t.cluster.as_deref(), Some("staging"));
         assert_eq!(t.region.as_deref(), Some("us-east-2"));
         // The host alone says EKS and the region, not the name.
-        let t = detect_eks(&auth("https://X.yl4.ap-south-1.eks.amazonaws.com:443/", None, &[]))
-            .unwrap_or_default();
+        let t = detect_eks(&auth(
+            "https://X.yl4.ap-south-1.eks.amazonaws.com:443/",
+            None,
+            &[],
+        ))
+        .unwrap_or_default();
         assert_eq!(t.cluster, None);
         assert_eq!(t.region.as_deref(), Some("ap-south-1"));
     }
@@ -146,7 +162,11 @@ mod tests {
     fn other_clusters_are_not_eks() {
         assert_eq!(detect_eks(&auth("https://10.0.0.1:6443", None, &[])), None);
         assert_eq!(
-            detect_eks(&auth("https://k.example", Some("kubelogin"), &["get-token"])),
+            detect_eks(&auth(
+                "https://k.example",
+                Some("kubelogin"),
+                &["get-token"]
+            )),
             None
         );
     }

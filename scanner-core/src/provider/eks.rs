@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use api_catalog::KubeVersion;
 use aws_sdk_eks::Client;
+/// Fixed credentials for [`EksSettings::credentials`] (the SDK's type).
+pub use aws_sdk_eks::config::Credentials;
 use aws_sdk_eks::config::retry::RetryConfig;
 use aws_sdk_eks::config::timeout::TimeoutConfig;
 use aws_sdk_eks::config::{BehaviorVersion, Region};
-/// Fixed credentials for [`EksSettings::credentials`] (the SDK's type).
-pub use aws_sdk_eks::config::Credentials;
 use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::tls;
 
@@ -119,10 +119,7 @@ pub async fn read(settings: &EksSettings) -> ProviderState {
         .map_or_else(String::new, ToString::to_string);
     let described = client.describe_cluster().name(&cluster).send().await;
     let version = match described {
-        Ok(out) => out
-            .cluster()
-            .and_then(|c| c.version())
-            .map(str::to_owned),
+        Ok(out) => out.cluster().and_then(|c| c.version()).map(str::to_owned),
         Err(e) => {
             let mut p = problem(EksCall::DescribeCluster, &e);
             if p.kind == ErrorKind::NotFound {
@@ -168,7 +165,9 @@ pub async fn read(settings: &EksSettings) -> ProviderState {
 /// The SDK client: the standard chain for what the settings leave open.
 async fn client(settings: &EksSettings) -> Result<Client, ProviderProblem> {
     let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
         .build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
     if let Some(region) = &settings.region {
@@ -216,11 +215,20 @@ where
     R: std::fmt::Debug,
 {
     let code = err.code().unwrap_or_default();
-    let detail = DisplayErrorContext(err).to_string();
+    // The service's own words when it answered; the SDK's chain of causes when it did not
+    // (no connection, no credentials), without the raw response it would also print.
+    let detail = match (err, err.message()) {
+        (SdkError::ServiceError(_), Some(message)) => format!("{code}: {message}"),
+        (SdkError::ServiceError(_), None) => code.to_owned(),
+        _ => DisplayErrorContext(err).to_string(),
+    };
     let (kind, reason) = match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (
             ErrorKind::Connection,
-            format!("needs {}: the EKS API could not be reached or the AWS credentials could not be resolved", call.action()),
+            format!(
+                "needs {}: the EKS API could not be reached or the AWS credentials could not be resolved",
+                call.action()
+            ),
         ),
         _ if code == "AccessDeniedException"
             || code == "UnauthorizedException"
@@ -228,14 +236,27 @@ where
         {
             (ErrorKind::Forbidden, format!("needs {}", call.action()))
         }
-        _ if code == "ResourceNotFoundException" || code == "NotFoundException" => {
-            (ErrorKind::NotFound, format!("needs {}: not found", call.action()))
-        }
-        _ if code.contains("Throttl") || code == "TooManyRequestsException" || code == "ServerException" || code == "ServiceUnavailableException" => (
-            ErrorKind::Unavailable,
-            format!("needs {}: throttled or failing after the retries", call.action()),
+        _ if code == "ResourceNotFoundException" || code == "NotFoundException" => (
+            ErrorKind::NotFound,
+            format!("needs {}: not found", call.action()),
         ),
-        _ => (ErrorKind::Response, format!("needs {}: {code}", call.action())),
+        _ if code.contains("Throttl")
+            || code == "TooManyRequestsException"
+            || code == "ServerException"
+            || code == "ServiceUnavailableException" =>
+        {
+            (
+                ErrorKind::Unavailable,
+                format!(
+                    "needs {}: throttled or failing after the retries",
+                    call.action()
+                ),
+            )
+        }
+        _ => (
+            ErrorKind::Response,
+            format!("needs {}: {code}", call.action()),
+        ),
     };
     let message = if kind == ErrorKind::Forbidden {
         format!("not checked: needs {} ({detail})", call.action())
@@ -330,7 +351,10 @@ async fn addon_versions(
                     break;
                 }
             }
-            table.entry(addon.name.clone()).or_default().insert(minor, at);
+            table
+                .entry(addon.name.clone())
+                .or_default()
+                .insert(minor, at);
         }
     }
     Ok(table)

@@ -45,7 +45,9 @@ impl ProviderProblem {
 }
 
 /// One EKS API operation, as IAM names it without the `eks:` prefix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum EksCall {
     /// `DescribeCluster`.
     DescribeCluster,

@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-
 use scanner_core::KubeVersion;
 use scanner_core::live::block_on;
 use scanner_core::provider::eks::{Credentials, EksSettings, read};
@@ -69,13 +68,22 @@ fn settings(server: &Server, cluster: &str, target: u16) -> EksSettings {
         KubeVersion::new(1, target),
     )
     .endpoint(Some(server.url()))
-    .credentials(Credentials::new("AKIDEXAMPLE", "secret", None, None, "test"))
+    .credentials(Credentials::new(
+        "AKIDEXAMPLE",
+        "secret",
+        None,
+        None,
+        "test",
+    ))
     .requests(3, Duration::from_millis(20), Duration::from_secs(5))
 }
 
 fn read_with(eks: Eks, cluster: &str, target: u16) -> (ProviderState, Vec<String>) {
     let server = Server::eks(eks, Scenario::default()).unwrap();
-    let state = block_on(None, async { Ok(read(&settings(&server, cluster, target)).await) }).unwrap();
+    let state = block_on(None, async {
+        Ok(read(&settings(&server, cluster, target)).await)
+    })
+    .unwrap();
     (state, server.requests())
 }
 
@@ -136,9 +144,11 @@ fn reads_addons_versions_per_hop_and_node_groups_across_pages() {
         "{requests:?}"
     );
     assert!(
-        requests.iter().any(|r| r.starts_with("/addons/supported-versions?")
-            && r.contains("addonName=kube-proxy")
-            && r.contains("kubernetesVersion=1.31")),
+        requests
+            .iter()
+            .any(|r| r.starts_with("/addons/supported-versions?")
+                && r.contains("addonName=kube-proxy")
+                && r.contains("kubernetesVersion=1.31")),
         "{requests:?}"
     );
     assert!(state.errors().is_empty());
@@ -169,15 +179,21 @@ fn throttling_is_retried() {
     assert!(facts(&state).nodegroups.is_ok(), "{state:?}");
     let first_pages = requests
         .iter()
-        .filter(|r| r.split('?').next() == Some("/clusters/prod/node-groups") && !r.contains("nextToken"))
+        .filter(|r| {
+            r.split('?').next() == Some("/clusters/prod/node-groups") && !r.contains("nextToken")
+        })
         .count();
-    assert_eq!(first_pages, 3, "two throttled answers, then the page: {requests:?}");
+    assert_eq!(
+        first_pages, 3,
+        "two throttled answers, then the page: {requests:?}"
+    );
 }
 
 #[test]
 fn throttling_past_the_retries_is_reported() {
     let mut eks = prod();
-    eks.throttled.insert("/clusters/prod/node-groups".into(), 10);
+    eks.throttled
+        .insert("/clusters/prod/node-groups".into(), 10);
     let (state, _) = read_with(eks, "prod", 31);
     let p = facts(&state).nodegroups.as_ref().unwrap_err();
     assert_eq!(p.kind, ErrorKind::Unavailable, "{p:?}");
@@ -190,9 +206,17 @@ fn an_unknown_cluster_fails_the_read_naming_it() {
         panic!("{state:?}")
     };
     assert_eq!(p.kind, ErrorKind::NotFound);
-    assert!(p.message.contains("\"staging\" not found in region eu-west-1"), "{}", p.message);
+    assert!(
+        p.message
+            .contains("\"staging\" not found in region eu-west-1"),
+        "{}",
+        p.message
+    );
     // Nothing else is asked of a cluster that does not exist.
-    let paths: BTreeSet<&str> = requests.iter().map(|r| r.split('?').next().unwrap()).collect();
+    let paths: BTreeSet<&str> = requests
+        .iter()
+        .map(|r| r.split('?').next().unwrap())
+        .collect();
     assert_eq!(paths.into_iter().collect::<Vec<_>>(), ["/clusters/staging"]);
 }
 
