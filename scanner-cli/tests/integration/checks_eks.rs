@@ -427,3 +427,27 @@ fn plan_names_the_addon_versions_per_hop() {
         r.transcript()
     );
 }
+
+#[test]
+fn rbac_iam_prints_the_read_only_policy_of_the_selected_checks() {
+    let r = crate::common::upcheck(&["cluster", "--rbac", "--iam"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let policy: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        serde_json::json!([
+            "eks:DescribeCluster",
+            "eks:ListAddons",
+            "eks:DescribeAddon",
+            "eks:DescribeAddonVersions",
+            "eks:ListNodegroups",
+            "eks:DescribeNodegroup"
+        ])
+    );
+    let r = crate::common::upcheck(&["cluster", "--rbac", "--iam", "--select", "NODE003"]);
+    let policy: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        serde_json::json!(["eks:ListNodegroups", "eks:DescribeNodegroup"])
+    );
+}

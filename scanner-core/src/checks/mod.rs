@@ -229,6 +229,14 @@ pub fn eks_calls(selection: &Selection) -> Vec<EksCall> {
         .collect()
 }
 
+/// The provider API calls a check makes (none for checks on Kubernetes lists only).
+pub fn provider_calls(code: &str) -> &'static [EksCall] {
+    PROVIDER_CHECKS
+        .iter()
+        .find(|p| p.code.eq_ignore_ascii_case(code))
+        .map_or(&[], |p| p.calls)
+}
+
 /// Why a provider check cannot run on `state`, when it cannot; `None` for other checks.
 fn provider_unavailable(code: &str, state: &ClusterState) -> Option<String> {
     let needs = PROVIDER_CHECKS.iter().find(|p| p.code == code)?;
