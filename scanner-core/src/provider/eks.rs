@@ -4,7 +4,7 @@
 //! reason it could not be ("needs eks:DescribeAddonVersions"), so a denied call makes the
 //! checks that need it "not run", as a 403 from the API server does.
 //!
-//! The endpoint can be set ([`EksSettings::endpoint`]) and the SDK also honours
+//! The endpoint can be set (`EksSettings::endpoint`) and the SDK also honours
 //! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_EKS`: tests point it at a server on 127.0.0.1.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use api_catalog::KubeVersion;
 use aws_sdk_eks::Client;
-/// Fixed credentials for [`EksSettings::credentials`] (the SDK's type).
+/// Fixed credentials for `EksSettings::credentials` (the SDK's type).
 pub use aws_sdk_eks::config::Credentials;
 use aws_sdk_eks::config::retry::RetryConfig;
 use aws_sdk_eks::config::timeout::TimeoutConfig;
