@@ -742,6 +742,40 @@ pub struct ClusterArgs {
 
     #[command(flatten)]
     pub fleet: FleetArgs,
+
+    #[command(flatten)]
+    pub provider: ProviderArgs,
+}
+
+/// The cloud provider's own API (EKS): add-on versions, node groups.
+#[derive(Debug, Args)]
+pub struct ProviderArgs {
+    /// Read the cluster's provider API (default: when the kubeconfig shows an EKS cluster)
+    #[arg(long = "provider", value_enum, value_name = "PROVIDER")]
+    pub provider: Option<ProviderApi>,
+
+    /// The provider's name of the cluster (default: the kubeconfig's `aws eks get-token --cluster-name`)
+    #[arg(long, value_name = "NAME")]
+    pub provider_cluster: Option<String>,
+
+    /// The provider's region (default: the kubeconfig's, else AWS_REGION or the profile's)
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Do not read the provider's API, even for an EKS cluster
+    #[arg(long, conflicts_with_all = ["provider", "provider_cluster", "region"])]
+    pub no_provider: bool,
+
+    /// With --rbac: print the IAM policy (JSON) the provider reads need instead of the ClusterRole
+    #[arg(long, requires = "rbac")]
+    pub iam: bool,
+}
+
+/// A provider whose API `upcheck cluster` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderApi {
+    /// Amazon EKS, with the AWS SDK's standard credential chain.
+    Eks,
 }
 
 /// Several clusters in one run.

@@ -42,6 +42,7 @@ mod judge;
 pub mod live;
 pub mod parse;
 pub mod plan;
+pub mod provider;
 pub mod registry;
 pub mod report;
 mod scan;

@@ -23,6 +23,7 @@
 //! assert_eq!(plan.hops[1].node_rolls[0].to, KubeVersion::new(1, 30));
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use api_catalog::{ApiStatus, KUBERNETES_RELEASES_CSV, KubeVersion};
@@ -184,6 +185,47 @@ pub struct PlanInput {
     pub today: Option<String>,
     /// The newest release the catalog covers.
     pub catalog_newest: Option<KubeVersion>,
+    /// EKS, when its API was read: the cluster's name and, per hop's minor, each managed
+    /// add-on's version to move to (ADD001's table), which replace the placeholders in the
+    /// add-on commands.
+    pub eks_addons: Option<EksAddonPlan>,
+}
+
+/// The managed add-on versions to install at each hop, from the EKS API.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EksAddonPlan {
+    /// The EKS cluster's name.
+    pub cluster: String,
+    /// Per minor: `(add-on, version)`, by add-on name.
+    pub versions: BTreeMap<KubeVersion, Vec<(String, String)>>,
+}
+
+impl EksAddonPlan {
+    /// The plan ADD001's facts give: per hop's minor, the version EKS recommends there (its
+    /// default, else the newest compatible) for every installed managed add-on.
+    pub fn from_facts(facts: &crate::report::provider::EksFacts, hops: &[KubeVersion]) -> Self {
+        let mut versions = BTreeMap::new();
+        for &hop in hops {
+            let list: Vec<(String, String)> = facts
+                .addons
+                .as_ref()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|a| {
+                    let to = facts.addon_versions_at(&a.name, hop)?.recommended()?;
+                    Some((a.name.clone(), to.to_owned()))
+                })
+                .collect();
+            if !list.is_empty() {
+                versions.insert(hop, list);
+            }
+        }
+        Self {
+            cluster: facts.cluster.clone(),
+            versions,
+        }
+    }
 }
 
 impl PlanInput {
@@ -198,6 +240,7 @@ impl PlanInput {
             provider: Provider::default(),
             today: None,
             catalog_newest: None,
+            eks_addons: None,
         }
     }
 }
@@ -372,12 +415,24 @@ impl Plan {
         // Hops: finish a roll under way first, then one minor at a time.
         let mut hops = Vec::new();
         if a_lo < a_hi {
-            hops.push(hop(a_lo, a_hi, true, input.provider));
+            hops.push(hop(
+                a_lo,
+                a_hi,
+                true,
+                input.provider,
+                input.eks_addons.as_ref(),
+            ));
         }
         let mut v = a_hi;
         while v < target {
             let next = v.next_minor();
-            hops.push(hop(v, next, false, input.provider));
+            hops.push(hop(
+                v,
+                next,
+                false,
+                input.provider,
+                input.eks_addons.as_ref(),
+            ));
             v = next;
         }
 
@@ -624,8 +679,35 @@ fn add_entry(
     }
 }
 
-fn hop(from: KubeVersion, to: KubeVersion, finishing: bool, provider: Provider) -> Hop {
+fn hop(
+    from: KubeVersion,
+    to: KubeVersion,
+    finishing: bool,
+    provider: Provider,
+    eks: Option<&EksAddonPlan>,
+) -> Hop {
     let dns = kubeadm_coredns(to);
+    let mut steps = steps(provider, to, dns.as_deref(), finishing);
+    if provider == Provider::Eks
+        && let Some(plan) = eks
+        && let Some(versions) = plan.versions.get(&to)
+        && let Some(line) = steps.iter_mut().find(|l| l.starts_with("Managed add-ons:"))
+    {
+        // The exact versions the EKS API lists for this minor, in place of the placeholder.
+        let commands: Vec<String> = versions
+            .iter()
+            .map(|(addon, version)| {
+                format!(
+                    "`aws eks update-addon --cluster-name {} --addon-name {addon} --addon-version {version}`",
+                    plan.cluster
+                )
+            })
+            .collect();
+        *line = format!(
+            "Managed add-ons, after the control plane (versions EKS lists for {to}): {}",
+            commands.join(", ")
+        );
+    }
     Hop {
         from,
         to,
@@ -634,7 +716,7 @@ fn hop(from: KubeVersion, to: KubeVersion, finishing: bool, provider: Provider) 
         removed_apis: Vec::new(),
         removed_api_clients: Vec::new(),
         blockers: Vec::new(),
-        steps: steps(provider, to, dns.as_deref(), finishing),
+        steps,
         coredns: dns,
         kubectl_range: kubectl_range(to),
     }
@@ -878,6 +960,7 @@ mod tests {
             provider,
             today: None,
             catalog_newest: Some(v(36)),
+            eks_addons: None,
         }
     }
 

@@ -9,8 +9,8 @@ use scanner_core::live::{self, LiveClient, LiveError, LiveSettings, rbac};
 use scanner_core::{KubeVersion, Targets};
 
 use crate::args::{
-    CatalogArgs, CheckSelectArgs, Cli, Command, ConnectionArgs, FailOn, OutputFormat, ReportArgs,
-    TargetArgs,
+    CatalogArgs, CheckSelectArgs, Cli, Command, ConnectionArgs, FailOn, OutputFormat, ProviderArgs,
+    ReportArgs, TargetArgs,
 };
 use crate::cluster::progress::Progress;
 use crate::{Stderr, setup, targets};
@@ -20,6 +20,11 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
     if let Command::Cluster(args) = &cli.command
         && args.rbac
     {
+        if args.provider.iam {
+            let policy = super::provider::iam_policy(&selection(&args.checks)?)?;
+            super::write_stdout(policy.as_bytes())?;
+            return Ok(crate::exit::OK);
+        }
         return print_rbac(&args.catalog, args.report.stdout_format());
     }
     let live = options_of(&cli.command).context("not a live-cluster command")?;
@@ -73,6 +78,7 @@ pub fn options_of(command: &Command) -> Option<LiveArgs<'_>> {
                 helm: !a.no_helm,
                 all_revisions: a.all_revisions,
             },
+            provider: Some(&a.provider),
         }),
         Command::Helm(a) => Some(LiveArgs {
             connection: &a.connection,
@@ -85,6 +91,7 @@ pub fn options_of(command: &Command) -> Option<LiveArgs<'_>> {
                 helm: true,
                 all_revisions: a.all_revisions,
             },
+            provider: None,
         }),
         _ => None,
     }
@@ -100,6 +107,8 @@ pub struct LiveArgs<'a> {
     /// The readiness checks to run; `None` for none.
     pub checks: Option<&'a CheckSelectArgs>,
     pub what: What,
+    /// The provider API to read with the checks; `None` reads none.
+    pub provider: Option<&'a ProviderArgs>,
 }
 
 /// What a live command reads.
@@ -248,6 +257,7 @@ pub fn report(
         report: report_args,
         checks,
         what,
+        provider,
     } = *live;
     let selection = checks.map(selection).transpose()?;
     let kubectl = match checks {
@@ -269,8 +279,18 @@ pub fn report(
         .checks(selection, kubectl)
         .drain_budget(drain_budget)
         .progress(progress.counters());
+    // The provider's facts are read first: the checks run at the end of the scan on both.
+    let eks = super::provider::eks_settings(
+        provider.filter(|_| checks.is_some()),
+        connection,
+        settings.targets.get("k8s").map(|t| t.target),
+    );
     let scan = progress.while_running(|| {
         with_client(connection, |client| async move {
+            let settings = match eks {
+                Some(eks) => settings.provider(scanner_core::provider::eks::read(&eks).await),
+                None => settings,
+            };
             live::scan_cluster_with_state(&client, &settings).await
         })
     })?;

@@ -217,6 +217,7 @@ fn scan_one(args: &ClusterArgs, context: &str) -> Scanned {
             helm: !args.no_helm,
             all_revisions: args.all_revisions,
         },
+        provider: Some(&args.provider),
     };
     let (report, notes, _) = super::cluster::report(&live, &Progress::new(false))?;
     Ok((report, notes))

@@ -9,6 +9,7 @@ pub mod files;
 pub mod fix;
 pub mod fleet;
 pub mod plan;
+pub mod provider;
 pub mod serve;
 pub mod snapshot;
 pub mod version;

@@ -390,6 +390,16 @@ fn live(
         ignore_unavailable_replacements: false,
         allow_incomplete: false,
     };
+    // EKS add-on versions and node groups come from the EKS API when the plan is for EKS
+    // (told by --provider eks or the kubeconfig); other providers read none.
+    let provider_args = crate::args::ProviderArgs {
+        provider: (args.provider == Some(ProviderArg::Eks))
+            .then_some(crate::args::ProviderApi::Eks),
+        provider_cluster: None,
+        region: None,
+        no_provider: args.provider.is_some_and(|p| p != ProviderArg::Eks),
+        iam: false,
+    };
     let live = super::cluster::LiveArgs {
         connection,
         targets: &targets,
@@ -401,6 +411,7 @@ fn live(
             helm: true,
             all_revisions: false,
         },
+        provider: Some(&provider_args),
     };
     let progress =
         Progress::new(!connection.no_progress && !cli.quiet && io::stderr().is_terminal());
@@ -430,6 +441,14 @@ fn live(
     let mut input = PlanInput::new(apiservers, target);
     input.pools = pools(nodes);
     input.provider = provider;
+    if let Some(facts) = state.provider().eks() {
+        let hops = report
+            .readiness
+            .as_ref()
+            .map(|r| r.hops.clone())
+            .unwrap_or_default();
+        input.eks_addons = Some(scanner_core::plan::EksAddonPlan::from_facts(facts, &hops));
+    }
     Ok((input, Some(report)))
 }
 

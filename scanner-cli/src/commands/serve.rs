@@ -181,6 +181,8 @@ fn live_args<'a>(args: &'a ServeArgs, report: &'a ReportArgs) -> LiveArgs<'a> {
         catalog: &args.catalog,
         report,
         checks: (!args.no_checks).then_some(&args.checks),
+        // The exporter reads the Kubernetes API only; provider facts are `upcheck cluster`'s.
+        provider: None,
         what: What {
             objects: true,
             helm: !args.no_helm,

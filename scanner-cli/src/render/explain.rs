@@ -41,6 +41,11 @@ pub fn explanation(code: &str) -> Option<String> {
                         .iter()
                         .map(|r| format!("list {} (when allowed)", scoped(r))),
                 )
+                .chain(
+                    scanner_core::checks::provider_calls(info.code)
+                        .iter()
+                        .map(|c| c.action().to_owned()),
+                )
                 .collect();
             // The removal facts the check acts on, each with its source (data, not prose).
             let mut facts = String::new();

@@ -9,6 +9,7 @@ mod checks_addons;
 mod checks_capi;
 mod checks_control_plane;
 mod checks_drain;
+mod checks_eks;
 mod checks_workloads;
 mod ci;
 mod cli;

@@ -8,6 +8,7 @@
 //!
 //! Codes never change meaning once released; a retired check keeps its code documented.
 
+mod add001;
 pub(crate) mod add002;
 mod add002_addons;
 mod add003;
@@ -38,6 +39,7 @@ mod inf004;
 mod inf005;
 mod node001;
 mod node002;
+mod node003;
 mod node004;
 mod node005;
 mod node006;
@@ -46,6 +48,7 @@ mod path002;
 pub(crate) mod projection;
 pub mod rbac;
 pub(crate) mod skew001;
+mod skew002;
 mod skew003;
 pub mod skew004;
 mod skew005;
@@ -66,6 +69,7 @@ use api_catalog::KubeVersion;
 
 pub use crate::report::code::{CodeInfo, Family};
 use crate::report::fingerprint;
+use crate::report::provider::{EksCall, EksFacts, ProviderState};
 pub use crate::report::readiness::{CheckFinding, NotRun, Readiness, Severity};
 pub use state::{ClusterState, Resource};
 
@@ -137,6 +141,7 @@ impl<'a> Context<'a> {
 
 /// Every check, in code order.
 pub static REGISTRY: &[&Check] = &[
+    &add001::CHECK,
     &add002::CHECK,
     &add003::CHECK,
     &add004::CHECK,
@@ -165,12 +170,14 @@ pub static REGISTRY: &[&Check] = &[
     &inf005::CHECK,
     &node001::CHECK,
     &node002::CHECK,
+    &node003::CHECK,
     &node004::CHECK,
     &node005::CHECK,
     &node006::CHECK,
     &path001::CHECK,
     &path002::CHECK,
     &skew001::CHECK,
+    &skew002::CHECK,
     &skew003::CHECK,
     &skew004::CHECK,
     &skew005::CHECK,
@@ -182,6 +189,70 @@ pub static REGISTRY: &[&Check] = &[
     &wl004::CHECK,
     &wl005::CHECK,
 ];
+
+/// A check that reads the provider's API: what it calls, and why the facts read do not
+/// suffice for it (a denied or failed call), when they do not.
+struct ProviderNeeds {
+    code: &'static str,
+    calls: &'static [EksCall],
+    unavailable: fn(&EksFacts) -> Option<String>,
+}
+
+/// The checks that read the EKS API. They run on provider facts, not Kubernetes lists, so
+/// their "not run" reasons come from the provider state (kept apart from [`Check`], whose
+/// shape every check shares).
+static PROVIDER_CHECKS: &[ProviderNeeds] = &[
+    ProviderNeeds {
+        code: "ADD001",
+        calls: add001::CALLS,
+        unavailable: add001::unavailable,
+    },
+    ProviderNeeds {
+        code: "NODE003",
+        calls: node003::CALLS,
+        unavailable: node003::unavailable,
+    },
+    ProviderNeeds {
+        code: "SKEW002",
+        calls: skew002::CALLS,
+        unavailable: skew002::unavailable,
+    },
+];
+
+/// The EKS calls the selected checks make, each once, in a fixed order (the IAM policy
+/// `upcheck cluster --rbac --iam` prints).
+pub fn eks_calls(selection: &Selection) -> Vec<EksCall> {
+    let used: BTreeSet<EksCall> = PROVIDER_CHECKS
+        .iter()
+        .filter(|p| selection.includes(p.code))
+        .flat_map(|p| p.calls.iter().copied())
+        .collect();
+    EksCall::ALL
+        .into_iter()
+        .filter(|c| used.contains(c))
+        .collect()
+}
+
+/// The provider API calls a check makes (none for checks on Kubernetes lists only).
+pub fn provider_calls(code: &str) -> &'static [EksCall] {
+    PROVIDER_CHECKS
+        .iter()
+        .find(|p| p.code.eq_ignore_ascii_case(code))
+        .map_or(&[], |p| p.calls)
+}
+
+/// Why a provider check cannot run on `state`, when it cannot; `None` for other checks.
+fn provider_unavailable(code: &str, state: &ClusterState) -> Option<String> {
+    let needs = PROVIDER_CHECKS.iter().find(|p| p.code == code)?;
+    match state.provider() {
+        ProviderState::None => Some(
+            "needs EKS provider facts: not an EKS cluster, or --no-provider (give --provider eks --provider-cluster NAME --region R)"
+                .to_owned(),
+        ),
+        ProviderState::Failed(why) => Some(why.reason.clone()),
+        ProviderState::Eks(facts) => (needs.unavailable)(facts),
+    }
+}
 
 /// The check with `code` (case-insensitive).
 pub fn find(code: &str) -> Option<&'static Check> {
@@ -290,6 +361,7 @@ pub fn run_with(
             .needs
             .iter()
             .filter_map(|r| state.unavailable(*r))
+            .chain(provider_unavailable(check.code, state))
             .collect();
         if !missing.is_empty() {
             not_run.push(NotRun {

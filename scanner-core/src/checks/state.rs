@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::projection;
 use crate::inspect::evidence::LAST_APPLIED_ANNOTATION;
+use crate::report::provider::ProviderState;
 
 /// A resource the checks read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -266,6 +267,8 @@ impl Resource {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterState {
     lists: BTreeMap<Resource, Result<Vec<Value>, String>>,
+    /// What the cloud provider's API said (EKS add-ons, node groups), when it was read.
+    provider: ProviderState,
 }
 
 impl ClusterState {
@@ -313,6 +316,16 @@ impl ClusterState {
                     .filter_map(|o| projection::admit(resource, projection::project(o, keep))),
             );
         }
+    }
+
+    /// Records what the provider's API said.
+    pub fn set_provider(&mut self, provider: ProviderState) {
+        self.provider = provider;
+    }
+
+    /// What the provider's API said.
+    pub fn provider(&self) -> &ProviderState {
+        &self.provider
     }
 
     /// Records that a resource could not be read, and why (`needs list on nodes`).

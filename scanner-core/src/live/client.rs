@@ -11,6 +11,7 @@ use http_body_util::BodyExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::error::LiveError;
+use crate::provider::ContextAuth;
 
 /// A client for one cluster, with the names the report gives it.
 ///
@@ -421,6 +422,55 @@ pub fn kubeconfig_contexts(explicit: Option<&Path>) -> Result<Vec<String>, LiveE
     Ok(load_kubeconfig(explicit)?
         .map(|(kc, _)| kc.contexts.into_iter().map(|c| c.name).collect())
         .unwrap_or_default())
+}
+
+/// How `context` (default: the current one) of the kubeconfig reaches its cluster: the
+/// server URL and the exec plugin, from which [`crate::provider::detect_eks`] tells an EKS
+/// cluster. `None` without a kubeconfig (in a pod) or when the context is not there.
+pub fn kubeconfig_auth(
+    explicit: Option<&Path>,
+    context: Option<&str>,
+) -> Result<Option<ContextAuth>, LiveError> {
+    let Some((kc, _)) = load_kubeconfig(explicit)? else {
+        return Ok(None);
+    };
+    let Some(name) = context.map(str::to_owned).or(kc.current_context.clone()) else {
+        return Ok(None);
+    };
+    let Some(ctx) = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.context.as_ref())
+    else {
+        return Ok(None);
+    };
+    let server = kc
+        .clusters
+        .iter()
+        .find(|c| c.name == ctx.cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.server.clone())
+        .unwrap_or_default();
+    let exec = ctx
+        .user
+        .as_deref()
+        .and_then(|u| kc.auth_infos.iter().find(|a| a.name == u))
+        .and_then(|a| a.auth_info.as_ref())
+        .and_then(|a| a.exec.as_ref());
+    Ok(Some(ContextAuth {
+        server,
+        command: exec.and_then(|e| e.command.clone()),
+        args: exec.and_then(|e| e.args.clone()).unwrap_or_default(),
+        env: exec
+            .and_then(|e| e.env.as_ref())
+            .map(|env| {
+                env.iter()
+                    .filter_map(|m| Some((m.get("name")?.clone(), m.get("value")?.clone())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }))
 }
 
 fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<(Kubeconfig, PathBuf)>, LiveError> {

@@ -57,7 +57,7 @@ mod run;
 mod settings;
 
 #[cfg(feature = "live")]
-pub use client::{LiveClient, kubeconfig_contexts};
+pub use client::{LiveClient, kubeconfig_auth, kubeconfig_contexts};
 #[cfg(feature = "live")]
 pub use error::LiveError;
 #[cfg(feature = "live")]

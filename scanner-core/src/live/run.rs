@@ -202,7 +202,7 @@ async fn scan(client: &LiveClient, settings: &LiveSettings<'_>) -> Result<LiveSc
     };
     let progress = settings.progress.clone().unwrap_or_default();
     let opts = options(settings);
-    let (mut out, state) = requests::scan(
+    let (mut out, mut state) = requests::scan(
         &conn,
         &judge,
         settings.catalog,
@@ -214,6 +214,9 @@ async fn scan(client: &LiveClient, settings: &LiveSettings<'_>) -> Result<LiveSc
     .await?;
     requests::record_retries(&conn, &mut out);
     let mut report = judge.finish(info, out);
+    // A provider that could not be read leaves the scan incomplete, as a 403 does.
+    report.errors.extend(settings.provider.errors());
+    state.set_provider(settings.provider.clone());
     if let (Some(selection), Some(t)) = (&settings.checks, k8s) {
         // From the current version (the server's, or the one given) to the target.
         let current = t.current.unwrap_or(t.target);

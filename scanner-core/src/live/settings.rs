@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::error::LiveError;
 use super::progress::Progress;
 use crate::checks::Selection;
+use crate::report::provider::ProviderState;
 use crate::{Catalog, KubeVersion, Targets};
 
 /// Settings of a live scan.
@@ -71,6 +72,9 @@ pub struct LiveSettings<'c> {
     pub scan_timeout: Option<Duration>,
     /// Counters the scan advances, for a progress display.
     pub progress: Option<Arc<Progress>>,
+    /// What the cloud provider's API said (read before the scan: `provider::eks::read`):
+    /// the provider checks read it, and what could not be read is in the report's errors.
+    pub provider: ProviderState,
 }
 
 impl Default for LiveSettings<'_> {
@@ -100,6 +104,7 @@ impl<'c> LiveSettings<'c> {
             retries: 3,
             scan_timeout: Some(Duration::from_mins(10)),
             progress: None,
+            provider: ProviderState::None,
         }
     }
 
@@ -180,6 +185,13 @@ impl<'c> LiveSettings<'c> {
     #[must_use]
     pub fn scan_timeout(mut self, limit: Option<Duration>) -> Self {
         self.scan_timeout = limit;
+        self
+    }
+
+    /// Sets the `provider` field.
+    #[must_use]
+    pub fn provider(mut self, provider: ProviderState) -> Self {
+        self.provider = provider;
         self
     }
 

@@ -11,6 +11,7 @@ mod finding;
 pub(crate) mod fingerprint;
 pub mod fix;
 pub mod fleet;
+pub mod provider;
 pub mod readiness;
 pub mod suppressed;
 

@@ -1,0 +1,453 @@
+//! The EKS provider layer end to end: `upcheck cluster` and `upcheck plan` against the recorded
+//! Kubernetes server plus an EKS API on 127.0.0.1 (the tests' loopback server), read by the
+//! real AWS SDK client. The AWS environment of the test process is never passed on: each run
+//! gets fixed credentials, no config files and no instance metadata, so nothing leaves the
+//! machine.
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use upcheck_test_server::eks::{AddonVersion, Eks, Nodegroup};
+use upcheck_test_server::{Scenario, Server};
+
+use crate::common::readiness::fixture;
+use crate::common::{RETRY_BACKOFF_MS, Run, empty_cache, workspace};
+
+/// Every variable the AWS SDK's standard chain reads: none of the caller's may leak in.
+const AWS_ENV: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_EKS",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+];
+
+fn version(addon: &str, version: &str, compatible: &[(&str, bool)]) -> AddonVersion {
+    AddonVersion {
+        addon: addon.into(),
+        version: version.into(),
+        compatible: compatible
+            .iter()
+            .map(|(m, d)| ((*m).to_owned(), *d))
+            .collect(),
+    }
+}
+
+fn group(name: &str, version: &str, ami: &str) -> Nodegroup {
+    Nodegroup {
+        name: name.into(),
+        version: version.into(),
+        ami_type: ami.into(),
+    }
+}
+
+/// An EKS cluster at 1.30: two managed node groups (one AL2), VPC CNI, kube-proxy and `CoreDNS`
+/// add-ons, and the versions each minor up to 1.33 lists. vpc-cni's installed version is good
+/// up to 1.32; kube-proxy's and `CoreDNS`'s only at 1.30.
+fn prod() -> Eks {
+    let mut versions = vec![version(
+        "vpc-cni",
+        "v1.19.2-eksbuild.1",
+        &[("1.30", true), ("1.31", true), ("1.32", true)],
+    )];
+    versions.push(version("vpc-cni", "v1.19.5-eksbuild.3", &[("1.33", true)]));
+    for (minor, build) in [("1.30", "1"), ("1.31", "2"), ("1.32", "3"), ("1.33", "4")] {
+        let m = minor.trim_start_matches("1.");
+        versions.push(version(
+            "kube-proxy",
+            &format!("v{minor}.0-eksbuild.{build}"),
+            &[(minor, true)],
+        ));
+        versions.push(version(
+            "coredns",
+            &format!("v1.11.{m}-eksbuild.{build}"),
+            &[(minor, true)],
+        ));
+    }
+    Eks {
+        cluster: "prod".into(),
+        version: "1.30".into(),
+        addons: vec![
+            ("coredns".into(), "v1.11.30-eksbuild.1".into()),
+            ("kube-proxy".into(), "v1.30.0-eksbuild.1".into()),
+            ("vpc-cni".into(), "v1.19.2-eksbuild.1".into()),
+        ],
+        addon_versions: versions,
+        nodegroups: vec![
+            group("general", "1.30", "AL2_x86_64"),
+            group("system", "1.30", "AL2023_x86_64_STANDARD"),
+        ],
+        page_size: 2,
+        ..Eks::default()
+    }
+}
+
+/// A kubeconfig for `kube` whose user gets its token from an `aws eks get-token` exec plugin
+/// (a script in `dir` standing in for the AWS CLI), as `aws eks update-kubeconfig` writes it.
+fn eks_kubeconfig(kube: &Server, dir: &Path) -> PathBuf {
+    let aws = dir.join("aws");
+    std::fs::write(
+        &aws,
+        "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"admin-token\"}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&aws, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let text = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: arn:aws:eks:eu-west-1:111122223333:cluster/prod
+  cluster: {{server: '{}'}}
+contexts:
+- name: arn:aws:eks:eu-west-1:111122223333:cluster/prod
+  context: {{cluster: 'arn:aws:eks:eu-west-1:111122223333:cluster/prod', user: eks}}
+current-context: arn:aws:eks:eu-west-1:111122223333:cluster/prod
+users:
+- name: eks
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: {}
+      args: [--region, eu-west-1, eks, get-token, --cluster-name, prod, --output, json]
+      interactiveMode: Never
+",
+        kube.url(),
+        aws.display()
+    );
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs upcheck against the recorded Kubernetes server and `eks`, with fixed AWS credentials
+/// and `region` in the environment when given; `exec_plugin` writes the kubeconfig an EKS
+/// user has (the cluster named by its `aws eks get-token`), else a plain token one.
+fn run_with(eks: Eks, region: Option<&str>, exec_plugin: bool, args: &[&str]) -> Run {
+    let kube = Server::recorded(&fixture(), Scenario::default()).unwrap();
+    let aws = Server::eks(eks, Scenario::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = if exec_plugin {
+        eks_kubeconfig(&kube, dir.path())
+    } else {
+        kube.kubeconfig(dir.path()).unwrap()
+    };
+    let nowhere = dir.path().join("no-aws-config");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_upcheck"));
+    for k in AWS_ENV {
+        cmd.env_remove(k);
+    }
+    cmd.args(args)
+        .args(["--kubeconfig", kubeconfig.to_str().unwrap()])
+        .current_dir(workspace())
+        .env_remove("NO_COLOR")
+        .env_remove("UPCHECK_LOG")
+        .env("COLUMNS", "80")
+        .env("UPCHECK_CACHE_DIR", empty_cache())
+        .env("UPCHECK_RETRY_BACKOFF_MS", RETRY_BACKOFF_MS.to_string())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_ENDPOINT_URL_EKS", aws.url())
+        .env("AWS_CONFIG_FILE", &nowhere)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null());
+    if let Some(r) = region {
+        cmd.env("AWS_REGION", r);
+    }
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn run(eks: Eks, region: Option<&str>, args: &[&str]) -> Run {
+    run_with(eks, region, false, args)
+}
+
+fn cluster(eks: Eks, region: Option<&str>, extra: &[&str]) -> (Run, Value) {
+    let mut args = vec![
+        "cluster",
+        "--no-helm",
+        "-o",
+        "json",
+        "--current",
+        "1.30",
+        "-t",
+        "1.33",
+        "--select",
+        "ADD001,NODE003,SKEW002",
+        "--provider",
+        "eks",
+        "--provider-cluster",
+    ];
+    args.extend_from_slice(extra);
+    let r = run(eks, region, &args);
+    let report =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    (r, report)
+}
+
+/// "CODE severity object @hop" of every readiness finding.
+fn findings(report: &Value) -> Vec<String> {
+    report["readiness"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} @{}",
+                f["code"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["object"].as_str().unwrap(),
+                f["hop"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+fn not_run(report: &Value) -> Vec<String> {
+    report["readiness"]["not_run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            format!(
+                "{}: {}",
+                n["code"].as_str().unwrap(),
+                n["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn eks_cluster_to_1_33_reports_addons_al2_and_lagging_groups() {
+    let mut eks = prod();
+    eks.nodegroups[1].version = "1.29".into();
+    let (r, report) = cluster(eks, Some("eu-west-1"), &["prod"]);
+    // The recorded Kubernetes side uses APIs removed by 1.33: exit code 3 comes before 5.
+    assert_eq!(r.code, 3, "{}", r.transcript());
+    assert_eq!(
+        findings(&report),
+        [
+            "ADD001 blocker EKS add-on coredns @1.31",
+            "ADD001 blocker EKS add-on kube-proxy @1.31",
+            "ADD001 blocker EKS add-on coredns @1.32",
+            "ADD001 blocker EKS add-on kube-proxy @1.32",
+            "ADD001 blocker EKS add-on coredns @1.33",
+            "ADD001 blocker EKS add-on kube-proxy @1.33",
+            "ADD001 blocker EKS add-on vpc-cni @1.33",
+            "NODE003 blocker EKS node group general @1.33",
+            "SKEW002 blocker EKS node group system @1.31",
+        ]
+    );
+    let text = r.stdout;
+    assert!(text.contains("update it to v1.31.0-eksbuild.2"), "{text}");
+    assert!(text.contains("update it to v1.19.5-eksbuild.3"), "{text}");
+    assert!(
+        text.contains("AL2023_x86_64_STANDARD or BOTTLEROCKET_x86_64"),
+        "{text}"
+    );
+    assert!(not_run(&report).is_empty(), "{:?}", not_run(&report));
+}
+
+#[test]
+fn eks_cluster_ready_for_its_next_minor_has_no_provider_findings() {
+    let mut eks = prod();
+    // Current add-ons and no AL2: to 1.31 nothing is in the way.
+    eks.addons = vec![("vpc-cni".into(), "v1.19.2-eksbuild.1".into())];
+    eks.nodegroups = vec![group("system", "1.30", "BOTTLEROCKET_x86_64")];
+    let args = [
+        "cluster",
+        "--no-helm",
+        "-o",
+        "json",
+        "--current",
+        "1.30",
+        "-t",
+        "1.31",
+        "--select",
+        "ADD001,NODE003,SKEW002",
+        "--provider",
+        "eks",
+        "--provider-cluster",
+        "prod",
+        "--region",
+        "eu-west-1",
+    ];
+    let r = run(eks, None, &args);
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    assert_eq!(r.code, 3, "removed APIs only: {}", r.transcript());
+    assert!(findings(&report).is_empty(), "{:?}", findings(&report));
+    let ran = report["readiness"]["ran"].as_array().unwrap();
+    assert_eq!(ran.len(), 3, "{ran:?}");
+}
+
+#[test]
+fn a_denied_eks_call_is_not_run_and_an_error() {
+    let mut eks = prod();
+    eks.denied.insert("/addons/supported-versions".into());
+    let (r, report) = cluster(eks, Some("eu-west-1"), &["prod"]);
+    // NODE003 still ran; the denied call makes the scan incomplete (exit code 1).
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert!(findings(&report).contains(&"NODE003 blocker EKS node group general @1.33".to_owned()));
+    assert_eq!(
+        not_run(&report),
+        ["ADD001: needs eks:DescribeAddonVersions"]
+    );
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["kind"], "forbidden");
+    assert_eq!(
+        errors[0]["message"],
+        "not checked: needs eks:DescribeAddonVersions (AccessDeniedException: User: arn:aws:iam::111122223333:user/upcheck is not authorized to perform this action on /addons/supported-versions)"
+    );
+}
+
+#[test]
+fn unknown_cluster_and_missing_region_are_one_clear_error_and_kubernetes_findings_stay() {
+    for (name, region, says) in [
+        (
+            "staging",
+            Some("eu-west-1"),
+            "EKS cluster \"staging\" not found in region eu-west-1",
+        ),
+        ("prod", None, "no region: give --region R"),
+    ] {
+        let (r, report) = cluster(prod(), region, &[name]);
+        assert_eq!(r.code, 1, "{}", r.transcript());
+        let errors = report["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]["message"].as_str().unwrap().contains(says),
+            "{errors:?}"
+        );
+        // The Kubernetes side was still read and judged.
+        assert!(!report["findings"].as_array().unwrap().is_empty());
+        assert_eq!(not_run(&report).len(), 3, "{:?}", not_run(&report));
+    }
+}
+
+#[test]
+fn told_from_the_kubeconfig_exec_plugin() {
+    // No --provider flag: `aws eks get-token --cluster-name prod --region eu-west-1` says it.
+    let r = run_with(
+        prod(),
+        None,
+        true,
+        &[
+            "cluster",
+            "--no-helm",
+            "-o",
+            "json",
+            "--current",
+            "1.30",
+            "-t",
+            "1.33",
+            "--select",
+            "NODE003",
+        ],
+    );
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    assert_eq!(
+        findings(&report),
+        ["NODE003 blocker EKS node group general @1.33"]
+    );
+    // --no-provider turns it off: the check says why it did not run.
+    let r = run_with(
+        prod(),
+        None,
+        true,
+        &[
+            "cluster",
+            "--no-helm",
+            "-o",
+            "json",
+            "--current",
+            "1.30",
+            "-t",
+            "1.33",
+            "--select",
+            "NODE003",
+            "--no-provider",
+        ],
+    );
+    let report: Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}", r.transcript()));
+    assert!(
+        not_run(&report)[0].starts_with("NODE003: needs EKS provider facts"),
+        "{:?}",
+        not_run(&report)
+    );
+}
+
+#[test]
+fn plan_names_the_addon_versions_per_hop() {
+    let r = run_with(
+        prod(),
+        None,
+        true,
+        &["plan", "-t", "1.33", "--provider", "eks"],
+    );
+    let text = &r.stdout;
+    for line in [
+        "--addon-name kube-proxy --addon-version v1.31.0-eksbuild.2",
+        "--addon-name coredns --addon-version v1.11.32-eksbuild.3",
+        "--addon-name vpc-cni --addon-version v1.19.5-eksbuild.3",
+    ] {
+        assert!(text.contains(line), "{line}\n{}", r.transcript());
+    }
+    assert!(
+        text.contains("--cluster-name prod --addon-name"),
+        "{}",
+        r.transcript()
+    );
+    // Hops the EKS API lists nothing for keep the placeholder.
+    assert!(
+        text.contains("--addon-version VERSION"),
+        "{}",
+        r.transcript()
+    );
+}
+
+#[test]
+fn rbac_iam_prints_the_read_only_policy_of_the_selected_checks() {
+    let r = crate::common::upcheck(&["cluster", "--rbac", "--iam"]);
+    assert_eq!(r.code, 0, "{}", r.transcript());
+    let policy: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        serde_json::json!([
+            "eks:DescribeCluster",
+            "eks:ListAddons",
+            "eks:DescribeAddon",
+            "eks:DescribeAddonVersions",
+            "eks:ListNodegroups",
+            "eks:DescribeNodegroup"
+        ])
+    );
+    let r = crate::common::upcheck(&["cluster", "--rbac", "--iam", "--select", "NODE003"]);
+    let policy: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        serde_json::json!(["eks:ListNodegroups", "eks:DescribeNodegroup"])
+    );
+}

@@ -1,0 +1,400 @@
+//! The EKS reader: the official AWS SDK for Rust, credentials and region from the standard
+//! chain (environment, profiles, SSO, web identity / IRSA, pod identity, IMDS), TLS on the
+//! ring-backed rustls the kube client uses. Every part of the facts is either read or the
+//! reason it could not be ("needs eks:DescribeAddonVersions"), so a denied call makes the
+//! checks that need it "not run", as a 403 from the API server does.
+//!
+//! The endpoint can be set (`EksSettings::endpoint`) and the SDK also honours
+//! `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_EKS`: tests point it at a server on 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use api_catalog::KubeVersion;
+use aws_sdk_eks::Client;
+/// Fixed credentials for `EksSettings::credentials` (the SDK's type).
+pub use aws_sdk_eks::config::Credentials;
+use aws_sdk_eks::config::retry::RetryConfig;
+use aws_sdk_eks::config::timeout::TimeoutConfig;
+use aws_sdk_eks::config::{BehaviorVersion, Region};
+use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::tls;
+
+use crate::report::ErrorKind;
+use crate::report::provider::{
+    AddonVersions, EksAddon, EksCall, EksFacts, EksNodegroup, ProviderProblem, ProviderState,
+};
+
+/// How to reach an EKS cluster's API, and what to ask it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EksSettings {
+    /// The EKS cluster name (`--provider-cluster`, else the kubeconfig's `--cluster-name`).
+    pub cluster: Option<String>,
+    /// Its region (`--region`, else the kubeconfig, else the standard chain).
+    pub region: Option<String>,
+    /// The AWS profile to use (else the standard chain's).
+    pub profile: Option<String>,
+    /// The EKS endpoint, instead of the region's (tests, private endpoints).
+    pub endpoint: Option<String>,
+    /// Credentials to use instead of the standard chain (tests, embedders).
+    pub credentials: Option<Credentials>,
+    /// The version the cluster is upgraded to: add-on versions are read for every minor on
+    /// the way.
+    pub target: KubeVersion,
+    /// Attempts per call, the first included (throttling and server errors are retried).
+    pub attempts: u32,
+    /// The first retry's wait; later ones back off exponentially with jitter.
+    pub initial_backoff: Duration,
+    /// The longest one attempt may take.
+    pub timeout: Duration,
+}
+
+impl EksSettings {
+    /// Settings to read `cluster` in `region` for an upgrade to `target`: the standard
+    /// chain's credentials, 4 attempts per call, 30 s per attempt.
+    pub fn new(cluster: Option<String>, region: Option<String>, target: KubeVersion) -> Self {
+        Self {
+            cluster,
+            region,
+            profile: None,
+            endpoint: None,
+            credentials: None,
+            target,
+            attempts: 4,
+            initial_backoff: Duration::from_secs(1),
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// With the AWS profile `profile`.
+    #[must_use]
+    pub fn profile(mut self, profile: Option<String>) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// With the EKS endpoint `endpoint` instead of the region's.
+    #[must_use]
+    pub fn endpoint(mut self, endpoint: Option<String>) -> Self {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// With fixed credentials instead of the standard chain.
+    #[must_use]
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// With `attempts` per call, the first retry after `initial_backoff`, and `timeout` per
+    /// attempt.
+    #[must_use]
+    pub fn requests(mut self, attempts: u32, initial_backoff: Duration, timeout: Duration) -> Self {
+        self.attempts = attempts.max(1);
+        self.initial_backoff = initial_backoff;
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// Reads what the checks need of the EKS cluster. Never fails: what could not be read is in
+/// the state, with the reason.
+pub async fn read(settings: &EksSettings) -> ProviderState {
+    let Some(cluster) = settings.cluster.clone() else {
+        return ProviderState::Failed(ProviderProblem::new(
+            ErrorKind::NotFound,
+            "needs the EKS cluster name (--provider-cluster NAME)",
+            "EKS: no cluster name: give --provider-cluster NAME (the kubeconfig's exec plugin does not name it)",
+        ));
+    };
+    let client = match client(settings).await {
+        Ok(c) => c,
+        Err(p) => return ProviderState::Failed(p),
+    };
+    let region = client
+        .config()
+        .region()
+        .map_or_else(String::new, ToString::to_string);
+    let described = client.describe_cluster().name(&cluster).send().await;
+    let version = match described {
+        Ok(out) => out.cluster().and_then(|c| c.version()).map(str::to_owned),
+        Err(e) => {
+            let mut p = problem(EksCall::DescribeCluster, &e);
+            if p.kind == ErrorKind::NotFound {
+                p.message = format!(
+                    "EKS cluster {cluster:?} not found in region {region} (give --provider-cluster NAME and --region R): {}",
+                    p.message
+                );
+                p.reason = format!("needs the EKS cluster: {cluster:?} not found in {region}");
+            }
+            return ProviderState::Failed(p);
+        }
+    };
+    let hops = version
+        .as_deref()
+        .and_then(|v| v.parse::<KubeVersion>().ok())
+        .map(|current| {
+            let mut hops = Vec::new();
+            let mut v = current;
+            while v < settings.target {
+                v = v.next_minor();
+                hops.push(v);
+            }
+            hops
+        })
+        .unwrap_or_default();
+    let addons = addons(&client, &cluster).await;
+    let addon_versions = match &addons {
+        Ok(list) => addon_versions(&client, list, &hops).await,
+        // Without the add-ons there is nothing to look up; the add-ons' problem is reported.
+        Err(p) => Err(p.clone()),
+    };
+    let nodegroups = nodegroups(&client, &cluster).await;
+    ProviderState::Eks(Box::new(EksFacts {
+        cluster,
+        region,
+        version,
+        addons,
+        addon_versions,
+        nodegroups,
+    }))
+}
+
+/// The SDK client: the standard chain for what the settings leave open.
+async fn client(settings: &EksSettings) -> Result<Client, ProviderProblem> {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(credentials) = &settings.credentials {
+        loader = loader.credentials_provider(credentials.clone());
+    }
+    let sdk = loader.load().await;
+    if sdk.region().is_none() {
+        return Err(ProviderProblem::new(
+            ErrorKind::NotFound,
+            "needs the EKS cluster's region (--region R)",
+            format!(
+                "EKS cluster {:?}: no region: give --region R (or set AWS_REGION, or a profile's region)",
+                settings.cluster.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    let mut config = aws_sdk_eks::config::Builder::from(&sdk)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(settings.attempts)
+                .with_initial_backoff(settings.initial_backoff),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(settings.timeout)
+                .operation_attempt_timeout(settings.timeout)
+                .build(),
+        );
+    if let Some(endpoint) = &settings.endpoint {
+        config = config.endpoint_url(endpoint);
+    }
+    Ok(Client::from_conf(config.build()))
+}
+
+/// What a failed call means for the checks, in the provider's words.
+fn problem<E, R>(call: EksCall, err: &SdkError<E, R>) -> ProviderProblem
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = err.code().unwrap_or_default();
+    // The service's own words when it answered; the SDK's chain of causes when it did not
+    // (no connection, no credentials), without the raw response it would also print.
+    let detail = match (err, err.message()) {
+        (SdkError::ServiceError(_), Some(message)) => format!("{code}: {message}"),
+        (SdkError::ServiceError(_), None) => code.to_owned(),
+        _ => DisplayErrorContext(err).to_string(),
+    };
+    let (kind, reason) = match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => (
+            ErrorKind::Connection,
+            format!(
+                "needs {}: the EKS API could not be reached or the AWS credentials could not be resolved",
+                call.action()
+            ),
+        ),
+        _ if code == "AccessDeniedException"
+            || code == "UnauthorizedException"
+            || code.contains("AccessDenied") =>
+        {
+            (ErrorKind::Forbidden, format!("needs {}", call.action()))
+        }
+        _ if code == "ResourceNotFoundException" || code == "NotFoundException" => (
+            ErrorKind::NotFound,
+            format!("needs {}: not found", call.action()),
+        ),
+        _ if code.contains("Throttl")
+            || code == "TooManyRequestsException"
+            || code == "ServerException"
+            || code == "ServiceUnavailableException" =>
+        {
+            (
+                ErrorKind::Unavailable,
+                format!(
+                    "needs {}: throttled or failing after the retries",
+                    call.action()
+                ),
+            )
+        }
+        _ => (
+            ErrorKind::Response,
+            format!("needs {}: {code}", call.action()),
+        ),
+    };
+    let message = if kind == ErrorKind::Forbidden {
+        format!("not checked: needs {} ({detail})", call.action())
+    } else {
+        format!("{} failed: {detail}", call.action())
+    };
+    ProviderProblem::new(kind, reason, message)
+}
+
+async fn addons(client: &Client, cluster: &str) -> Result<Vec<EksAddon>, ProviderProblem> {
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_addons()
+            .cluster_name(cluster)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| problem(EksCall::ListAddons, &e))?;
+        names.extend(page.addons().iter().cloned());
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let described = client
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(&name)
+            .send()
+            .await
+            .map_err(|e| problem(EksCall::DescribeAddon, &e))?;
+        if let Some(version) = described.addon().and_then(|a| a.addon_version()) {
+            out.push(EksAddon {
+                name,
+                version: version.to_owned(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Per add-on, per hop's minor: the versions compatible with it and the default.
+async fn addon_versions(
+    client: &Client,
+    addons: &[EksAddon],
+    hops: &[KubeVersion],
+) -> Result<BTreeMap<String, BTreeMap<String, AddonVersions>>, ProviderProblem> {
+    let mut table: BTreeMap<String, BTreeMap<String, AddonVersions>> = BTreeMap::new();
+    for addon in addons {
+        for hop in hops {
+            let minor = hop.to_string();
+            let mut at = AddonVersions::default();
+            let mut token = None;
+            loop {
+                let page = client
+                    .describe_addon_versions()
+                    .addon_name(&addon.name)
+                    .kubernetes_version(&minor)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| problem(EksCall::DescribeAddonVersions, &e))?;
+                for info in page
+                    .addons()
+                    .iter()
+                    .filter(|i| i.addon_name() == Some(addon.name.as_str()))
+                {
+                    for v in info.addon_versions() {
+                        let Some(version) = v.addon_version() else {
+                            continue;
+                        };
+                        let Some(c) = v
+                            .compatibilities()
+                            .iter()
+                            .find(|c| c.cluster_version() == Some(minor.as_str()))
+                        else {
+                            continue;
+                        };
+                        if c.default_version() && at.default.is_none() {
+                            at.default = Some(version.to_owned());
+                        }
+                        at.compatible.push(version.to_owned());
+                    }
+                }
+                token = page.next_token().map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
+            }
+            table
+                .entry(addon.name.clone())
+                .or_default()
+                .insert(minor, at);
+        }
+    }
+    Ok(table)
+}
+
+async fn nodegroups(client: &Client, cluster: &str) -> Result<Vec<EksNodegroup>, ProviderProblem> {
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| problem(EksCall::ListNodegroups, &e))?;
+        names.extend(page.nodegroups().iter().cloned());
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let described = client
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(&name)
+            .send()
+            .await
+            .map_err(|e| problem(EksCall::DescribeNodegroup, &e))?;
+        let group = described.nodegroup();
+        out.push(EksNodegroup {
+            name,
+            version: group.and_then(|g| g.version()).map(str::to_owned),
+            ami_type: group
+                .and_then(|g| g.ami_type())
+                .map(|a| a.as_str().to_owned()),
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}

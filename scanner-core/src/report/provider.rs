@@ -1,0 +1,202 @@
+//! Facts read from a cloud provider's own API (EKS first): what the Kubernetes API cannot show
+//! (managed add-on versions and what each Kubernetes minor supports, managed node groups).
+//! Types only: the provider client fills them, the checks and the plan read them.
+
+use std::collections::BTreeMap;
+
+use api_catalog::KubeVersion;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{ErrorKind, ScanError};
+
+/// Why part of the provider's facts could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProviderProblem {
+    /// What kind of failure: forbidden (access denied), not found, connection, unavailable
+    /// (throttled or failing after the retries), response.
+    pub kind: ErrorKind,
+    /// What the checks that needed it say ("needs eks:DescribeAddonVersions").
+    pub reason: String,
+    /// What went wrong, for people, with the provider's own words.
+    pub message: String,
+}
+
+impl ProviderProblem {
+    /// A problem of `kind`: `reason` for the checks, `message` for the report's errors.
+    pub fn new(kind: ErrorKind, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            reason: reason.into(),
+            message: message.into(),
+        }
+    }
+
+    fn error(&self, path: &str) -> ScanError {
+        ScanError {
+            path: path.to_owned(),
+            document: None,
+            line: None,
+            column: None,
+            kind: self.kind,
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// One EKS API operation, as IAM names it without the `eks:` prefix.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum EksCall {
+    /// `DescribeCluster`.
+    DescribeCluster,
+    /// `ListAddons`.
+    ListAddons,
+    /// `DescribeAddon`.
+    DescribeAddon,
+    /// `DescribeAddonVersions`.
+    DescribeAddonVersions,
+    /// `ListNodegroups`.
+    ListNodegroups,
+    /// `DescribeNodegroup`.
+    DescribeNodegroup,
+}
+
+impl EksCall {
+    /// Every call the provider layer makes, in a fixed order (the IAM policy lists them).
+    pub const ALL: [EksCall; 6] = [
+        Self::DescribeCluster,
+        Self::ListAddons,
+        Self::DescribeAddon,
+        Self::DescribeAddonVersions,
+        Self::ListNodegroups,
+        Self::DescribeNodegroup,
+    ];
+
+    /// The IAM action: `eks:DescribeAddonVersions`.
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::DescribeCluster => "eks:DescribeCluster",
+            Self::ListAddons => "eks:ListAddons",
+            Self::DescribeAddon => "eks:DescribeAddon",
+            Self::DescribeAddonVersions => "eks:DescribeAddonVersions",
+            Self::ListNodegroups => "eks:ListNodegroups",
+            Self::DescribeNodegroup => "eks:DescribeNodegroup",
+        }
+    }
+}
+
+/// A managed add-on as `DescribeAddon` tells it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EksAddon {
+    /// `vpc-cni`, `kube-proxy`, `coredns`, ...
+    pub name: String,
+    /// The installed version (`v1.18.3-eksbuild.2`).
+    pub version: String,
+}
+
+/// What `DescribeAddonVersions` says an add-on may run at one Kubernetes minor.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AddonVersions {
+    /// Every version compatible with that minor, newest first as the API lists them.
+    pub compatible: Vec<String>,
+    /// The version EKS installs by default at that minor, when it names one.
+    pub default: Option<String>,
+}
+
+impl AddonVersions {
+    /// The version to move to at that minor: the default, else the newest compatible.
+    pub fn recommended(&self) -> Option<&str> {
+        self.default
+            .as_deref()
+            .or_else(|| self.compatible.first().map(String::as_str))
+    }
+}
+
+/// A managed node group as `DescribeNodegroup` tells it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EksNodegroup {
+    /// Its name.
+    pub name: String,
+    /// Its Kubernetes version (`1.30`), when given.
+    pub version: Option<String>,
+    /// Its AMI type (`AL2_x86_64`, `AL2023_x86_64_STANDARD`, `BOTTLEROCKET_x86_64`, `CUSTOM`).
+    pub ami_type: Option<String>,
+}
+
+/// What was read from the EKS API for one cluster. Each part is either what was read or why
+/// it could not be ("needs eks:DescribeAddonVersions"), as the Kubernetes lists are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EksFacts {
+    /// The EKS cluster name.
+    pub cluster: String,
+    /// The region it was read in.
+    pub region: String,
+    /// The control plane's version from `DescribeCluster` (`1.30`).
+    pub version: Option<String>,
+    /// Managed add-ons, by name.
+    pub addons: Result<Vec<EksAddon>, ProviderProblem>,
+    /// Per add-on name, per Kubernetes minor (`1.31`), what that minor supports.
+    pub addon_versions: Result<BTreeMap<String, BTreeMap<String, AddonVersions>>, ProviderProblem>,
+    /// Managed node groups, by name.
+    pub nodegroups: Result<Vec<EksNodegroup>, ProviderProblem>,
+}
+
+impl EksFacts {
+    /// What `addon` may run at `minor`, when it was read.
+    pub fn addon_versions_at(&self, addon: &str, minor: KubeVersion) -> Option<&AddonVersions> {
+        self.addon_versions
+            .as_ref()
+            .ok()?
+            .get(addon)?
+            .get(&minor.to_string())
+    }
+}
+
+/// The provider facts of a scan: none (not a provider cluster, or `--no-provider`), read, or
+/// not readable and why.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ProviderState {
+    /// No provider was asked for or detected.
+    #[default]
+    None,
+    /// EKS facts.
+    Eks(Box<EksFacts>),
+    /// The provider was asked for or detected but could not be read at all (no region, no
+    /// credentials, unknown cluster): the message says what is missing.
+    Failed(ProviderProblem),
+}
+
+impl ProviderState {
+    /// The EKS facts, when read.
+    pub fn eks(&self) -> Option<&EksFacts> {
+        match self {
+            Self::Eks(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// What could not be read, as the report's errors (one per failed part): a scan that
+    /// could not read its provider is incomplete, as one with a 403 from the API server is.
+    pub fn errors(&self) -> Vec<ScanError> {
+        match self {
+            Self::None => Vec::new(),
+            Self::Failed(p) => vec![p.error("eks")],
+            Self::Eks(f) => {
+                let path = format!("eks cluster {} ({})", f.cluster, f.region);
+                let mut out: Vec<ScanError> = [
+                    f.addons.as_ref().err(),
+                    f.addon_versions.as_ref().err(),
+                    f.nodegroups.as_ref().err(),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|p| p.error(&path))
+                .collect();
+                out.dedup();
+                out
+            }
+        }
+    }
+}
