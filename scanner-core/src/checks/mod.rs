@@ -245,10 +245,11 @@ pub fn provider_calls(code: &str) -> &'static [EksCall] {
 fn provider_unavailable(code: &str, state: &ClusterState) -> Option<String> {
     let needs = PROVIDER_CHECKS.iter().find(|p| p.code == code)?;
     match state.provider() {
-        ProviderState::None => Some(
-            "needs EKS provider facts: not an EKS cluster, or --no-provider (give --provider eks --provider-cluster NAME --region R)"
-                .to_owned(),
-        ),
+        // No provider was read: the cluster is not told to be EKS (from the kubeconfig or
+        // --provider), or --no-provider turned it off. These checks apply to EKS clusters only,
+        // so they run and find nothing, as ADD002 does on a cluster without CoreDNS. An EKS
+        // cluster whose API could not be read is `Failed`, and says why.
+        ProviderState::None => None,
         ProviderState::Failed(why) => Some(why.reason.clone()),
         ProviderState::Eks(facts) => (needs.unavailable)(facts),
     }
