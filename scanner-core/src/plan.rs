@@ -577,9 +577,12 @@ impl Plan {
                 // PATH001 describes the hops; the plan shows them itself. Node skew is planned
                 // above from the pools, so SKEW001 rows would repeat it. Notes stay out, except
                 // HLT004's: pausing a reconciler is a step of the window.
-                // SKEW004 is judged above from the same apiservers with the same rule.
-                if matches!(f.code.as_str(), "PATH001" | "SKEW001" | "SKEW004")
-                    || (f.severity == Severity::Info && f.code != "HLT004")
+                // SKEW004 is judged above from the same apiservers with the same rule, and
+                // API001's clients are the hops' `removed_api_clients`, from the same metric.
+                if matches!(
+                    f.code.as_str(),
+                    "PATH001" | "SKEW001" | "SKEW004" | "API001"
+                ) || (f.severity == Severity::Info && f.code != "HLT004")
                 {
                     continue;
                 }

@@ -30,7 +30,12 @@ pub fn contexts(connection: &ConnectionArgs, fleet: &FleetArgs) -> Result<Vec<St
     let known = live::kubeconfig_contexts(connection.kubeconfig.as_deref())
         .context("cannot read the kubeconfig's contexts")?;
     if known.is_empty() {
-        bail!("no kubeconfig with contexts was found (pass --kubeconfig)");
+        match &connection.kubeconfig {
+            Some(path) => bail!("the kubeconfig {} has no contexts", path.display()),
+            None => bail!(
+                "no kubeconfig with contexts was found ($KUBECONFIG, ~/.kube/config): pass --kubeconfig"
+            ),
+        }
     }
     let matcher = fleet
         .contexts_matching
@@ -99,7 +104,7 @@ pub fn run(cli: &crate::args::Cli, args: &ClusterArgs, err: &mut Stderr) -> Resu
             Ok((mut report, scan_notes)) => {
                 let suppressed = super::apply_suppressions(cli, &mut report, &args.report)?;
                 codes.push(exit::exit_code(&report, gate));
-                diagnostics(context, &report, &suppressed, cli.quiet, err);
+                diagnostics(Some(context), &report, Some(&suppressed), cli.quiet, err);
                 for n in scan_notes {
                     if !notes.contains(&n) {
                         notes.push(n);
@@ -134,24 +139,33 @@ pub fn run(cli: &crate::args::Cli, args: &ClusterArgs, err: &mut Stderr) -> Resu
 }
 
 /// One cluster's errors, warnings and notes on stderr, each naming the cluster.
-fn diagnostics(
-    context: &str,
+/// A report's errors and warnings on stderr, each named with its cluster in a fleet
+/// (`cluster prod: ...`). With `notes`, the report's notes and those lines (suppressed
+/// findings) too; `upcheck plan` shows its notes in the plan instead.
+pub fn diagnostics(
+    context: Option<&str>,
     report: &Report,
-    suppressed: &[String],
+    notes: Option<&[String]>,
     quiet: bool,
     err: &mut Stderr,
 ) {
+    let named = |text: &dyn std::fmt::Display| match context {
+        Some(c) => format!("cluster {c}: {text}"),
+        None => text.to_string(),
+    };
     for e in &report.errors {
-        err.error(&format!("cluster {context}: {e}"));
+        err.error(&named(e));
     }
     if quiet {
         return;
     }
     for w in &report.warnings {
-        err.warning(&format!("cluster {context}: {w}"));
+        err.warning(&named(w));
     }
-    for n in report.notes.iter().map(|n| &n.message).chain(suppressed) {
-        err.note(&format!("cluster {context}: {n}"));
+    if let Some(extra) = notes {
+        for n in report.notes.iter().map(|n| &n.message).chain(extra) {
+            err.note(&named(n));
+        }
     }
 }
 

@@ -76,7 +76,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
     };
     super::write_stdout(text.as_bytes())?;
     if let Some(r) = &report {
-        diagnostics(None, r, cli.quiet, err);
+        super::fleet::diagnostics(None, r, None, cli.quiet, err);
     }
     Ok(exit_code(args, &plan, report.as_ref()))
 }
@@ -109,22 +109,6 @@ fn exit_code(args: &PlanArgs, plan: &Plan, report: Option<&Report>) -> u8 {
         exit::READINESS
     } else {
         code
-    }
-}
-
-/// A scan's errors and warnings on stderr, naming the cluster in a fleet.
-fn diagnostics(context: Option<&str>, report: &Report, quiet: bool, err: &mut Stderr) {
-    let named = |text: String| match context {
-        Some(c) => format!("cluster {c}: {text}"),
-        None => text,
-    };
-    for e in &report.errors {
-        err.error(&named(e.to_string()));
-    }
-    if !quiet {
-        for w in &report.warnings {
-            err.warning(&named(w.to_string()));
-        }
     }
 }
 
@@ -168,7 +152,7 @@ fn fleet(
         match planned {
             Ok((plan, report)) => {
                 if let Some(r) = report {
-                    diagnostics(Some(context), r, cli.quiet, err);
+                    super::fleet::diagnostics(Some(context), r, None, cli.quiet, err);
                 }
                 codes.push(exit_code(args, plan, report.as_ref()));
                 members.push(Member {

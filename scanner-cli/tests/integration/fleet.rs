@@ -268,6 +268,23 @@ fn fleet_options_are_checked_before_any_cluster_is_read() {
         r.stderr,
         "error: no context matches --contexts-matching \"dev-*\" (contexts: prod-current, prod-old, staging-forbidden, staging-gone)\n"
     );
+    // A kubeconfig without contexts is named, not sent back to --kubeconfig.
+    let empty = tempfile::tempdir().unwrap();
+    let path = empty.path().join("kubeconfig");
+    std::fs::write(&path, "apiVersion: v1\nkind: Config\n").unwrap();
+    let r = upcheck(&[
+        "cluster",
+        "--kubeconfig",
+        path.to_str().unwrap(),
+        "--all-contexts",
+        "-t",
+        "1.33",
+    ]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        format!("error: the kubeconfig {} has no contexts\n", path.display())
+    );
     // Other live commands read one cluster.
     let r = upcheck(&[
         "helm",

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::drn011::{selects_node, tolerates};
+use super::placement::{selects_node, tolerates};
 use super::util::{condition, drain_evicts, is_finished, name, names, node_pool, text};
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Resource, Severity};
 
@@ -210,23 +210,24 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
         }
     }
 
-    for (pool, (node, mut evicted, total)) in busiest {
+    for (pool, (node, evicted, total)) in busiest {
         let mut room: Vec<(&Value, Room)> = nodes
             .iter()
             .filter(|n| name(n) != name(node) && receives_pods(n))
             .filter_map(|n| free.get(name(n)).map(|r| (n, *r)))
             .collect();
+        // Each pod's requests once, not once per comparison.
+        let mut evicted: Vec<(&Value, Room)> =
+            evicted.into_iter().map(|p| (p, pod_requests(p))).collect();
         // Largest first, as a scheduler facing a full cluster would leave the large ones out.
-        evicted.sort_by(|a, b| {
-            let (ra, rb) = (pod_requests(a), pod_requests(b));
+        evicted.sort_by(|(a, ra), (b, rb)| {
             (rb.cpu, rb.memory)
                 .partial_cmp(&(ra.cpu, ra.memory))
                 .unwrap_or(Ordering::Equal)
                 .then_with(|| name(a).cmp(name(b)))
         });
         let mut homeless: Vec<String> = Vec::new();
-        for pod in &evicted {
-            let need = pod_requests(pod);
+        for &(pod, need) in &evicted {
             let spec = pod.get("spec").unwrap_or(&Value::Null);
             let may_run = |n: &Value| tolerates(spec, n) && selects_node(spec, n);
             // A pod no other node takes at any size is DRN011's (node selection and taints);

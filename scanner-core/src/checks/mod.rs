@@ -13,6 +13,7 @@ pub(crate) mod add002;
 mod add002_addons;
 mod add003;
 mod add004;
+mod api001;
 mod api002;
 mod api003;
 mod cap003;
@@ -45,6 +46,7 @@ mod node005;
 mod node006;
 mod path001;
 mod path002;
+mod placement;
 pub(crate) mod projection;
 pub mod rbac;
 pub(crate) mod skew001;
@@ -71,7 +73,7 @@ pub use crate::report::code::{CodeInfo, Family};
 use crate::report::fingerprint;
 use crate::report::provider::{EksCall, EksFacts, ProviderState};
 pub use crate::report::readiness::{CheckFinding, NotRun, Readiness, Severity};
-pub use state::{ClusterState, Resource};
+pub use state::{ClusterState, Endpoint, Resource};
 
 /// A readiness check: its code's declaration (title, severity, fields read, remediation,
 /// explanation: what the registry lists) and what running it takes.
@@ -145,6 +147,7 @@ pub static REGISTRY: &[&Check] = &[
     &add002::CHECK,
     &add003::CHECK,
     &add004::CHECK,
+    &api001::CHECK,
     &api002::CHECK,
     &api003::CHECK,
     &cap003::CHECK,
@@ -255,6 +258,27 @@ fn provider_unavailable(code: &str, state: &ClusterState) -> Option<String> {
     }
 }
 
+/// The checks that read an API server endpoint besides the lists, and which one. Kept apart
+/// from [`Check`] for the same reason as [`PROVIDER_CHECKS`]: few checks read them.
+static ENDPOINT_CHECKS: &[(&str, Endpoint)] = &[("API001", Endpoint::Metrics)];
+
+/// The endpoints the selected checks read, each once.
+pub fn endpoints(selection: &Selection) -> BTreeSet<Endpoint> {
+    ENDPOINT_CHECKS
+        .iter()
+        .filter(|(code, _)| selection.includes(code))
+        .map(|(_, e)| *e)
+        .collect()
+}
+
+/// The endpoints a check reads (none for most).
+pub fn check_endpoints(code: &str) -> impl Iterator<Item = Endpoint> + '_ {
+    ENDPOINT_CHECKS
+        .iter()
+        .filter(move |(c, _)| c.eq_ignore_ascii_case(code))
+        .map(|(_, e)| *e)
+}
+
 /// The check with `code` (case-insensitive).
 pub fn find(code: &str) -> Option<&'static Check> {
     REGISTRY
@@ -362,6 +386,7 @@ pub fn run_with(
             .needs
             .iter()
             .filter_map(|r| state.unavailable(*r))
+            .chain(check_endpoints(check.code).filter_map(|e| state.endpoint_unavailable(e)))
             .chain(provider_unavailable(check.code, state))
             .collect();
         if !missing.is_empty() {

@@ -175,7 +175,10 @@ const NODE: Keep = Fields(&[
     ("apiVersion", All),
     ("kind", All),
     ("metadata", METADATA),
-    ("spec", Fields(&[("unschedulable", All), ("taints", All)])),
+    (
+        "spec",
+        Fields(&[("unschedulable", All), ("taints", All), ("providerID", All)]),
+    ),
     (
         "status",
         Fields(&[("allocatable", All), ("conditions", All), ("nodeInfo", All)]),

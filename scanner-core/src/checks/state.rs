@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use super::projection;
 use crate::inspect::evidence::LAST_APPLIED_ANNOTATION;
+use crate::inspect::health::ReadyzCheck;
+use crate::report::DeprecatedApiRequest;
 use crate::report::provider::ProviderState;
 
 /// A resource the checks read.
@@ -263,12 +265,36 @@ impl Resource {
     }
 }
 
-/// The objects the checks read, per resource.
+/// An API server endpoint a check reads besides the lists (each needs `get` on that
+/// non-resource URL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// `GET /metrics`: the deprecated APIs clients still call.
+    Metrics,
+    /// `GET /readyz?verbose`: the API server's own readiness checks.
+    Readyz,
+}
+
+impl Endpoint {
+    /// The non-resource URL, as RBAC names it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Metrics => "/metrics",
+            Self::Readyz => "/readyz",
+        }
+    }
+}
+
+/// The objects the checks read, per resource, and what the API server's endpoints said.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ClusterState {
     lists: BTreeMap<Resource, Result<Vec<Value>, String>>,
     /// What the cloud provider's API said (EKS add-ons, node groups), when it was read.
     provider: ProviderState,
+    /// `apiserver_requested_deprecated_apis` from `/metrics`, or why it was not read.
+    requested_apis: Option<Result<Vec<DeprecatedApiRequest>, String>>,
+    /// `/readyz?verbose`, or why it was not read.
+    readyz: Option<Result<Vec<ReadyzCheck>, String>>,
 }
 
 impl ClusterState {
@@ -326,6 +352,47 @@ impl ClusterState {
     /// What the provider's API said.
     pub fn provider(&self) -> &ProviderState {
         &self.provider
+    }
+
+    /// Records the deprecated APIs clients still call (from `/metrics`), or why they could
+    /// not be read.
+    pub fn set_requested_apis(&mut self, requests: Result<Vec<DeprecatedApiRequest>, String>) {
+        self.requested_apis = Some(requests);
+    }
+
+    /// The deprecated APIs clients still call; empty when `/metrics` was not read (checks
+    /// reading it only run when it was: see [`ClusterState::endpoint_unavailable`]).
+    pub fn requested_apis(&self) -> &[DeprecatedApiRequest] {
+        match &self.requested_apis {
+            Some(Ok(r)) => r,
+            _ => &[],
+        }
+    }
+
+    /// Records the API server's readiness checks, or why they could not be read.
+    pub fn set_readyz(&mut self, checks: Result<Vec<ReadyzCheck>, String>) {
+        self.readyz = Some(checks);
+    }
+
+    /// The API server's readiness checks; empty when they were not read.
+    pub fn readyz(&self) -> &[ReadyzCheck] {
+        match &self.readyz {
+            Some(Ok(r)) => r,
+            _ => &[],
+        }
+    }
+
+    /// Why an endpoint's answer is not available (`None` when it was read).
+    pub fn endpoint_unavailable(&self, endpoint: Endpoint) -> Option<String> {
+        let read = match endpoint {
+            Endpoint::Metrics => self.requested_apis.as_ref().map(|r| r.as_ref().err()),
+            Endpoint::Readyz => self.readyz.as_ref().map(|r| r.as_ref().err()),
+        };
+        match read {
+            Some(None) => None,
+            Some(Some(reason)) => Some(format!("GET {}: {reason}", endpoint.path())),
+            None => Some(format!("GET {} was not read", endpoint.path())),
+        }
     }
 
     /// Records that a resource could not be read, and why (`needs list on nodes`).

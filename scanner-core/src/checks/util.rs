@@ -353,6 +353,17 @@ pub fn names(list: &[&str]) -> String {
     }
 }
 
+/// A node named `name` with `labels`, a kubelet and an OS image, for tests.
+#[cfg(test)]
+pub fn test_node(name: &str, kubelet: &str, os_image: &str, labels: Value) -> Value {
+    let mut node = serde_json::json!({
+        "metadata": {"name": name},
+        "status": {"nodeInfo": {"kubeletVersion": kubelet, "osImage": os_image}}
+    });
+    node["metadata"]["labels"] = labels;
+    node
+}
+
 /// The items of a recorded v1.20 list (`core/v1/pods.json`), for tests.
 #[cfg(test)]
 pub fn recorded_items(file: &str) -> Vec<Value> {

@@ -16,7 +16,9 @@ use super::discovery::{ServedResource, parse_resource_list, plan_object_lists};
 use super::error::LiveError;
 use super::helm::{self, HelmRelease};
 use super::progress::Progress;
-use crate::checks::{ClusterState, Resource, projection};
+use crate::checks::{ClusterState, Endpoint, Resource, projection};
+use crate::inspect::health::{ReadyzCheck, parse_readyz};
+use crate::inspect::metrics::requested_deprecated_apis;
 use crate::{Catalog, ErrorKind, WarningKind};
 
 type Result<T, E = LiveError> = std::result::Result<T, E>;
@@ -35,6 +37,8 @@ pub(crate) struct Options {
     pub objects: bool,
     pub helm: bool,
     pub all_revisions: bool,
+    /// The endpoints besides `/metrics` the selected checks read (`/readyz?verbose`).
+    pub endpoints: BTreeSet<Endpoint>,
 }
 
 /// Reads `/version`: the server's `gitVersion`. Errors when the cluster cannot be scanned
@@ -75,9 +79,23 @@ pub(crate) async fn scan(
         let metrics = fetch(conn, "/metrics").await?;
         record_warnings("/metrics", &metrics, &mut out);
         match metrics.status {
-            200 => judge.metrics(&String::from_utf8_lossy(&metrics.body), &mut out),
-            _ => failed(conn, "/metrics", None, "get", &metrics, &mut out),
+            200 => {
+                let text = String::from_utf8_lossy(&metrics.body);
+                judge.metrics(&text, &mut out);
+                state.set_requested_apis(Ok(requested_deprecated_apis(&text).0));
+            }
+            status => {
+                failed(conn, "/metrics", None, "get", &metrics, &mut out);
+                state.set_requested_apis(Err(endpoint_failure(status)));
+            }
         }
+    } else if opts.namespace.is_some() {
+        state.set_requested_apis(Err(
+            "not read: the scan is limited to one namespace".to_owned()
+        ));
+    }
+    if opts.endpoints.contains(&Endpoint::Readyz) {
+        state.set_readyz(readyz(conn, &mut out).await?);
     }
 
     if opts.objects {
@@ -197,6 +215,41 @@ pub(crate) fn record_retries(conn: &Connection, out: &mut ClusterOutcome) {
             );
         }
     }
+}
+
+/// Why an endpoint's answer cannot be used, for the checks that read it.
+fn endpoint_failure(status: u16) -> String {
+    match status {
+        403 => "forbidden: the scan needs get on this non-resource URL".to_owned(),
+        404 => "not served (404)".to_owned(),
+        s => format!("the API server answered HTTP {s} (see the errors)"),
+    }
+}
+
+/// The API server's readiness checks. A failing check answers 500 with the verbose list,
+/// which is what the check reads; only a body that lists no checks is an error.
+async fn readyz(
+    conn: &Connection,
+    out: &mut ClusterOutcome,
+) -> Result<std::result::Result<Vec<ReadyzCheck>, String>> {
+    let Some(r) = fetch_part(conn, "/readyz", "/readyz?verbose", out).await? else {
+        return Ok(Err("no answer (see the errors)".to_owned()));
+    };
+    record_warnings("/readyz", &r, out);
+    Ok(match r.status {
+        200 | 500 => parse_readyz(&String::from_utf8_lossy(&r.body)).map_err(|why| {
+            out.error(
+                "/readyz",
+                ErrorKind::Response,
+                format!("not checked: GET /readyz?verbose: {why}"),
+            );
+            why
+        }),
+        status => {
+            failed(conn, "/readyz", None, "get", &r, out);
+            Err(endpoint_failure(status))
+        }
+    })
 }
 
 /// A GET whose failure to get any answer ends the scan: nothing else would work either.

@@ -154,6 +154,7 @@ fn options(settings: &LiveSettings<'_>) -> Options {
         objects: settings.objects,
         helm: settings.helm,
         all_revisions: settings.all_revisions,
+        endpoints: BTreeSet::new(),
     }
 }
 
@@ -200,8 +201,16 @@ async fn scan(client: &LiveClient, settings: &LiveSettings<'_>) -> Result<LiveSc
             .collect(),
         None => BTreeSet::new(),
     };
+    let endpoints = settings
+        .checks
+        .as_ref()
+        .map(checks::endpoints)
+        .unwrap_or_default();
     let progress = settings.progress.clone().unwrap_or_default();
-    let opts = options(settings);
+    let opts = Options {
+        endpoints,
+        ..options(settings)
+    };
     let (mut out, mut state) = requests::scan(
         &conn,
         &judge,
