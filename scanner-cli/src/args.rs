@@ -197,6 +197,9 @@ pub struct SnapshotSaveArgs {
 
     #[command(flatten)]
     pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub provider: ProviderArgs,
 }
 
 #[derive(Debug, Args)]
@@ -733,6 +736,10 @@ pub struct ClusterArgs {
     #[arg(long)]
     pub rbac: bool,
 
+    /// With --rbac: print the IAM policy (JSON) the provider reads need instead of the ClusterRole
+    #[arg(long, requires = "rbac")]
+    pub iam: bool,
+
     /// Do not run the readiness checks (only deprecated and removed APIs)
     #[arg(long)]
     pub no_checks: bool,
@@ -765,10 +772,6 @@ pub struct ProviderArgs {
     /// Do not read the provider's API, even for an EKS cluster
     #[arg(long, conflicts_with_all = ["provider", "provider_cluster", "region"])]
     pub no_provider: bool,
-
-    /// With --rbac: print the IAM policy (JSON) the provider reads need instead of the ClusterRole
-    #[arg(long, requires = "rbac")]
-    pub iam: bool,
 }
 
 /// A provider whose API `upcheck cluster` reads.

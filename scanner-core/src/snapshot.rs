@@ -30,6 +30,7 @@ use crate::checks::util::{name, namespace, owner_of, text};
 use crate::checks::{ClusterState, Resource};
 use crate::inspect::discovery::ServedResource;
 use crate::inspect::helm::HelmRelease;
+use crate::report::provider::ProviderState;
 use crate::report::{CodeInfo, Family, Severity};
 
 /// Version of the snapshot format. A reader accepts this version and every older one it
@@ -63,6 +64,45 @@ pub struct Snapshot {
     pub crds: Vec<Crd>,
     /// What could not be read, so a diff does not mistake a gap for a loss.
     pub unavailable: Vec<String>,
+    /// What the cloud provider's API said (node groups, managed add-ons), when it was read.
+    /// Absent from snapshots of other clusters and from those written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderFacts>,
+}
+
+/// The provider's view of the cluster, as far as a diff needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderFacts {
+    /// `eks`.
+    pub provider: String,
+    /// The provider's name of the cluster.
+    pub cluster: String,
+    /// The control plane's version as the provider reports it.
+    pub version: Option<String>,
+    /// Managed node groups (pools), by name.
+    pub node_groups: Vec<ProviderNodeGroup>,
+    /// Managed add-ons, by name.
+    pub addons: Vec<ProviderAddon>,
+}
+
+/// A managed node group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProviderNodeGroup {
+    /// Its name.
+    pub name: String,
+    /// Its Kubernetes version.
+    pub version: Option<String>,
+    /// Its image type (EKS `amiType`).
+    pub image: Option<String>,
+}
+
+/// A managed add-on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProviderAddon {
+    /// Its name.
+    pub name: String,
+    /// Its installed version.
+    pub version: String,
 }
 
 /// Where the snapshot was taken.
@@ -494,6 +534,10 @@ pub static CODES: &[&CodeInfo] = &[
     &API_REMOVED,
     &API_UNAVAILABLE,
     &API_RECOVERED,
+    &NODE_GROUP_VERSION,
+    &NODE_GROUP_GONE,
+    &ADDON_VERSION,
+    &ADDON_GONE,
 ];
 
 /// `version`.
@@ -751,6 +795,7 @@ pub fn diff(before: &Snapshot, after: &Snapshot, opts: &DiffOptions) -> Diff {
     compare_helm(before, after, &mut d);
     compare_apis(before, after, &mut d);
     compare_unavailable_apis(before, after, &mut d);
+    compare_provider(before, after, &mut d);
     d.regressions.sort();
     d.improvements.sort();
     d.expected.sort();
@@ -1347,6 +1392,161 @@ fn compare_unavailable_apis(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
     }
 }
 
+/// `node-group-version`.
+pub static NODE_GROUP_VERSION: CodeInfo = CodeInfo::new(
+    "node-group-version",
+    Family::Snapshot,
+    "Managed node group changed",
+    Severity::Info,
+    "A managed node group's Kubernetes version or image type (EKS amiType) differs between the snapshots, as the provider's API reports them. Expected when the upgrade rolls the group; listed so the diff shows which groups the upgrade reached.",
+);
+
+/// `node-group-gone`.
+pub static NODE_GROUP_GONE: CodeInfo = CodeInfo::new(
+    "node-group-gone",
+    Family::Snapshot,
+    "Managed node group gone",
+    Severity::Warning,
+    "A managed node group the provider listed in the first snapshot is not listed in the second: deleted during the upgrade (a blue/green swap that removed the old group) or failed. Its workloads need another group to run on.",
+);
+
+/// `addon-version`.
+pub static ADDON_VERSION: CodeInfo = CodeInfo::new(
+    "addon-version",
+    Family::Snapshot,
+    "Managed add-on version changed",
+    Severity::Info,
+    "A managed add-on (EKS vpc-cni, kube-proxy, coredns, aws-ebs-csi-driver, ...) runs another version in the second snapshot. Expected with each hop; listed so the diff shows every add-on moved with the control plane.",
+);
+
+/// `addon-gone`.
+pub static ADDON_GONE: CodeInfo = CodeInfo::new(
+    "addon-gone",
+    Family::Snapshot,
+    "Managed add-on gone",
+    Severity::Warning,
+    "A managed add-on the provider listed in the first snapshot is not listed in the second: removed (perhaps to self-manage it) or failed to install at the new version. What it ran (networking, DNS, storage) must still be there.",
+);
+
+impl Snapshot {
+    /// Records what the provider's API said: the node groups and add-ons read, and what could
+    /// not be read as unavailable (so a diff does not take a denied call for a loss).
+    pub fn record_provider(&mut self, provider: &ProviderState) {
+        match provider {
+            ProviderState::None => {}
+            ProviderState::Failed(p) => self.unavailable.push(format!("provider: {}", p.reason)),
+            ProviderState::Eks(f) => {
+                let mut facts = ProviderFacts {
+                    provider: "eks".into(),
+                    cluster: f.cluster.clone(),
+                    version: f.version.clone(),
+                    ..ProviderFacts::default()
+                };
+                match &f.nodegroups {
+                    Ok(groups) => {
+                        facts.node_groups = groups
+                            .iter()
+                            .map(|g| ProviderNodeGroup {
+                                name: g.name.clone(),
+                                version: g.version.clone(),
+                                image: g.ami_type.clone(),
+                            })
+                            .collect();
+                    }
+                    Err(p) => self
+                        .unavailable
+                        .push(format!("{PROVIDER_NODE_GROUPS}{}", p.reason)),
+                }
+                match &f.addons {
+                    Ok(addons) => {
+                        facts.addons = addons
+                            .iter()
+                            .map(|a| ProviderAddon {
+                                name: a.name.clone(),
+                                version: a.version.clone(),
+                            })
+                            .collect();
+                    }
+                    Err(p) => self
+                        .unavailable
+                        .push(format!("{PROVIDER_ADDONS}{}", p.reason)),
+                }
+                facts.node_groups.sort();
+                facts.addons.sort();
+                self.provider = Some(facts);
+            }
+        }
+        self.unavailable.sort();
+        self.unavailable.dedup();
+    }
+}
+
+/// How unreadable provider parts are written in [`Snapshot::unavailable`].
+const PROVIDER_NODE_GROUPS: &str = "provider node groups: ";
+const PROVIDER_ADDONS: &str = "provider add-ons: ";
+
+fn compare_provider(before: &Snapshot, after: &Snapshot, d: &mut Diff) {
+    let (Some(b), Some(a)) = (&before.provider, &after.provider) else {
+        return;
+    };
+    // A part the second snapshot could not read is a gap, not a loss.
+    let unread = |prefix: &str| after.unavailable.iter().any(|u| u.starts_with(prefix));
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+    if !unread(PROVIDER_NODE_GROUPS) {
+        for g in &b.node_groups {
+            let subject = format!("node group {}", g.name);
+            match a.node_groups.iter().find(|n| n.name == g.name) {
+                Some(n) if n.version != g.version || n.image != g.image => {
+                    let mut what = Vec::new();
+                    if n.version != g.version {
+                        what.push(format!(
+                            "version {} → {}",
+                            show(&g.version),
+                            show(&n.version)
+                        ));
+                    }
+                    if n.image != g.image {
+                        what.push(format!("image {} → {}", show(&g.image), show(&n.image)));
+                    }
+                    d.expected.push(change(
+                        Severity::Info,
+                        &NODE_GROUP_VERSION,
+                        subject,
+                        what.join(", "),
+                    ));
+                }
+                Some(_) => {}
+                None => d.regressions.push(change(
+                    Severity::Warning,
+                    &NODE_GROUP_GONE,
+                    subject,
+                    format!("{} no longer lists it", b.provider.to_uppercase()),
+                )),
+            }
+        }
+    }
+    if !unread(PROVIDER_ADDONS) {
+        for x in &b.addons {
+            let subject = format!("add-on {}", x.name);
+            match a.addons.iter().find(|n| n.name == x.name) {
+                Some(n) if n.version != x.version => d.expected.push(change(
+                    Severity::Info,
+                    &ADDON_VERSION,
+                    subject,
+                    format!("{} → {}", x.version, n.version),
+                )),
+                Some(_) => {}
+                None => d.regressions.push(change(
+                    Severity::Warning,
+                    &ADDON_GONE,
+                    subject,
+                    format!("{} no longer lists it", b.provider.to_uppercase()),
+                )),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
@@ -1693,5 +1893,113 @@ mod tests {
             "{d:?}"
         );
         assert_eq!(show(&d.expected), ["workload-scaled Deployment shop/web"]);
+    }
+
+    fn eks(groups: &[(&str, &str, &str)], addons: &[(&str, &str)]) -> ProviderState {
+        use crate::report::provider::{EksAddon, EksFacts, EksNodegroup};
+        ProviderState::Eks(Box::new(EksFacts {
+            cluster: "prod".into(),
+            region: "eu-west-1".into(),
+            version: Some("1.30".into()),
+            addons: Ok(addons
+                .iter()
+                .map(|(n, v)| EksAddon {
+                    name: (*n).into(),
+                    version: (*v).into(),
+                })
+                .collect()),
+            addon_versions: Ok(BTreeMap::new()),
+            nodegroups: Ok(groups
+                .iter()
+                .map(|(n, v, ami)| EksNodegroup {
+                    name: (*n).into(),
+                    version: Some((*v).into()),
+                    ami_type: Some((*ami).into()),
+                })
+                .collect()),
+        }))
+    }
+
+    #[test]
+    fn provider_node_groups_and_add_ons_are_compared() {
+        let mut before = Snapshot::empty();
+        before.record_provider(&eks(
+            &[
+                ("system", "1.30", "AL2_x86_64"),
+                ("batch", "1.30", "AL2_x86_64"),
+            ],
+            &[
+                ("coredns", "v1.11.1-eksbuild.9"),
+                ("vpc-cni", "v1.18.3-eksbuild.2"),
+            ],
+        ));
+        let mut after = Snapshot::empty();
+        after.record_provider(&eks(
+            &[("system", "1.31", "AL2023_x86_64_STANDARD")],
+            &[("coredns", "v1.11.3-eksbuild.1")],
+        ));
+        // Written and read back: the provider part survives the file.
+        let after = Snapshot::parse(&serde_json::to_string(&after).unwrap()).unwrap();
+        let d = diff(&before, &after, &DiffOptions::default());
+        let rows: Vec<(&str, &str, &str)> = d
+            .regressions
+            .iter()
+            .chain(&d.expected)
+            .map(|c| (c.code, c.subject.as_str(), c.message.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("addon-gone", "add-on vpc-cni", "EKS no longer lists it"),
+                (
+                    "node-group-gone",
+                    "node group batch",
+                    "EKS no longer lists it"
+                ),
+                (
+                    "addon-version",
+                    "add-on coredns",
+                    "v1.11.1-eksbuild.9 → v1.11.3-eksbuild.1"
+                ),
+                (
+                    "node-group-version",
+                    "node group system",
+                    "version 1.30 → 1.31, image AL2_x86_64 → AL2023_x86_64_STANDARD"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_provider_part_not_read_the_second_time_is_not_a_loss() {
+        use crate::report::ErrorKind;
+        use crate::report::provider::ProviderProblem;
+        let mut before = Snapshot::empty();
+        before.record_provider(&eks(
+            &[("system", "1.30", "AL2_x86_64")],
+            &[("coredns", "v1")],
+        ));
+        let mut after = Snapshot::empty();
+        let mut denied = eks(&[], &[("coredns", "v1")]);
+        if let ProviderState::Eks(f) = &mut denied {
+            f.nodegroups = Err(ProviderProblem::new(
+                ErrorKind::Forbidden,
+                "needs eks:ListNodegroups",
+                "denied",
+            ));
+        }
+        after.record_provider(&denied);
+        assert_eq!(
+            after.unavailable,
+            ["provider node groups: needs eks:ListNodegroups"]
+        );
+        let d = diff(&before, &after, &DiffOptions::default());
+        assert!(d.regressions.is_empty(), "{:?}", d.regressions);
+        // Snapshots without a provider compare as before.
+        let plain = Snapshot::empty();
+        assert_eq!(
+            diff(&plain, &plain, &DiffOptions::default()),
+            Diff::default()
+        );
     }
 }

@@ -20,7 +20,7 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
     if let Command::Cluster(args) = &cli.command
         && args.rbac
     {
-        if args.provider.iam {
+        if args.iam {
             let policy = super::provider::iam_policy(&selection(&args.checks)?)?;
             super::write_stdout(policy.as_bytes())?;
             return Ok(crate::exit::OK);

@@ -382,7 +382,6 @@ fn live(
         provider_cluster: None,
         region: None,
         no_provider: args.provider.is_some_and(|p| p != ProviderArg::Eks),
-        iam: false,
     };
     let live = super::cluster::LiveArgs {
         connection,

@@ -18,8 +18,25 @@ pub fn eks_settings(
     connection: &ConnectionArgs,
     target: Option<KubeVersion>,
 ) -> Option<EksSettings> {
+    read_settings(args, connection, target?)
+}
+
+/// The EKS read for `upcheck snapshot save`: node groups and add-ons as they are. A snapshot
+/// plans no upgrade, so no later minor's add-on versions are read (a target below every
+/// cluster's version has no hops).
+pub fn snapshot_eks_settings(
+    args: &ProviderArgs,
+    connection: &ConnectionArgs,
+) -> Option<EksSettings> {
+    read_settings(Some(args), connection, KubeVersion::new(1, 0))
+}
+
+fn read_settings(
+    args: Option<&ProviderArgs>,
+    connection: &ConnectionArgs,
+    target: KubeVersion,
+) -> Option<EksSettings> {
     let args = args.filter(|a| !a.no_provider)?;
-    let target = target?;
     let context = match connection.context.as_slice() {
         [one] => Some(one.as_str()),
         _ => None,

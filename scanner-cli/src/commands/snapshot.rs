@@ -7,12 +7,18 @@ use scanner_core::live;
 use scanner_core::snapshot::{self, Change, Diff, DiffOptions, Snapshot};
 
 use crate::args::{
-    Cli, ConnectionArgs, PlanFormat, SnapshotDiffArgs, SnapshotSaveArgs, SnapshotWatchArgs,
+    Cli, ConnectionArgs, PlanFormat, ProviderArgs, SnapshotDiffArgs, SnapshotSaveArgs,
+    SnapshotWatchArgs,
 };
 use crate::{Stderr, exit};
 
 /// Reads the live cluster into a snapshot; errors and warnings go to stderr.
-fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(Snapshot, bool)> {
+fn capture(
+    cli: &Cli,
+    connection: &ConnectionArgs,
+    provider: Option<&ProviderArgs>,
+    err: &mut Stderr,
+) -> Result<(Snapshot, bool)> {
     super::cluster::check_connection(connection)?;
     // Snapshots judge nothing: the catalog and targets are not read.
     let settings = super::cluster::settings(
@@ -20,7 +26,12 @@ fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(
         scanner_core::Catalog::embedded(),
         scanner_core::Targets::new(),
     );
+    let eks = provider.and_then(|p| super::provider::snapshot_eks_settings(p, connection));
     let out = super::cluster::with_client(connection, |client| async move {
+        let settings = match eks {
+            Some(eks) => settings.provider(scanner_core::provider::eks::read(&eks).await),
+            None => settings,
+        };
         live::read_snapshot(&client, &settings).await
     })?;
     let snap = out.snapshot;
@@ -36,7 +47,7 @@ fn capture(cli: &Cli, connection: &ConnectionArgs, err: &mut Stderr) -> Result<(
 }
 
 pub fn save(cli: &Cli, args: &SnapshotSaveArgs, err: &mut Stderr) -> Result<u8> {
-    let (snap, complete) = capture(cli, &args.connection, err)?;
+    let (snap, complete) = capture(cli, &args.connection, Some(&args.provider), err)?;
     // Compact: a snapshot of a large cluster is read by tools, not people.
     let text = serde_json::to_string(&snap)? + "\n";
     crate::interrupt::begin_output();
@@ -67,7 +78,7 @@ pub fn diff(cli: &Cli, args: &SnapshotDiffArgs, err: &mut Stderr) -> Result<u8> 
     let before = read(&args.before)?;
     let (after, complete) = match &args.after {
         Some(p) => (read(p)?, true),
-        None => capture(cli, &args.connection, err)?,
+        None => capture(cli, &args.connection, None, err)?,
     };
     let d = snapshot::diff(
         &before,
@@ -118,7 +129,7 @@ pub fn watch(cli: &Cli, args: &SnapshotWatchArgs, err: &mut Stderr) -> Result<u8
         ));
     }
     loop {
-        match capture(cli, &args.connection, err) {
+        match capture(cli, &args.connection, None, err) {
             Ok((now, _)) => {
                 reads += 1;
                 let d = snapshot::diff(&before, &now, &options);

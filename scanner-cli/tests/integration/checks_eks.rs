@@ -462,3 +462,56 @@ fn rbac_iam_prints_the_read_only_policy_of_the_selected_checks() {
         serde_json::json!(["eks:ListNodegroups", "eks:DescribeNodegroup"])
     );
 }
+
+#[test]
+fn snapshots_record_node_groups_and_add_ons_and_the_diff_names_what_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |eks: Eks, file: &str| {
+        let path = dir.path().join(file);
+        let r = run(
+            eks,
+            Some("eu-west-1"),
+            &[
+                "snapshot",
+                "save",
+                "--provider",
+                "eks",
+                "--provider-cluster",
+                "prod",
+                "-o",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.transcript());
+        path
+    };
+    let before = save(prod(), "before.json");
+    let mut upgraded = prod();
+    upgraded.version = "1.31".into();
+    upgraded.nodegroups = vec![group("system", "1.31", "AL2023_x86_64_STANDARD")];
+    upgraded.addons[1].1 = "v1.31.0-eksbuild.2".into();
+    let after = save(upgraded, "after.json");
+    let snap: Value = serde_json::from_str(&std::fs::read_to_string(&before).unwrap()).unwrap();
+    assert_eq!(snap["provider"]["cluster"], "prod");
+    assert_eq!(snap["provider"]["node_groups"].as_array().unwrap().len(), 2);
+    let r = upcheck_diff(&before, &after);
+    assert!(
+        r.stdout.contains("node group general")
+            && r.stdout.contains("node-group-gone")
+            && r.stdout.contains("v1.30.0-eksbuild.1 → v1.31.0-eksbuild.2")
+            && r.stdout.contains("version 1.30 → 1.31"),
+        "{}",
+        r.transcript()
+    );
+    // A lost node group is a regression: the diff gates.
+    assert_ne!(r.code, 0, "{}", r.transcript());
+}
+
+fn upcheck_diff(before: &Path, after: &Path) -> Run {
+    crate::common::upcheck(&[
+        "snapshot",
+        "diff",
+        before.to_str().unwrap(),
+        after.to_str().unwrap(),
+    ])
+}

@@ -80,7 +80,8 @@ pub async fn scan_cluster_with_state(
 }
 
 /// Reads what a [`Snapshot`] records: served APIs, every readiness list, the newest revision
-/// of each Helm release. Of `settings`, only the connection settings and the namespace count.
+/// of each Helm release, and the provider facts given with [`LiveSettings::provider`]. Of
+/// `settings`, only the connection settings, the namespace and the provider count.
 pub async fn read_snapshot(
     client: &LiveClient,
     settings: &LiveSettings<'_>,
@@ -278,9 +279,12 @@ async fn snapshot(
     for api in &out.unavailable_apis {
         snapshot.record_unavailable_api(&api.api_version, api.status);
     }
+    snapshot.record_provider(&settings.provider);
+    let mut errors = out.common.errors;
+    errors.extend(settings.provider.errors());
     Ok(SnapshotRead {
         snapshot,
-        errors: out.common.errors,
+        errors,
         warnings: out.common.warnings,
     })
 }
