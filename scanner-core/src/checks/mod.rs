@@ -33,6 +33,7 @@ mod ext003;
 pub mod facts;
 mod hlt001;
 mod hlt002;
+mod hlt003;
 mod hlt004;
 mod inf003;
 mod inf004;
@@ -45,6 +46,7 @@ mod node005;
 mod node006;
 mod path001;
 mod path002;
+pub(crate) mod path003;
 pub(crate) mod projection;
 pub mod rbac;
 pub(crate) mod skew001;
@@ -71,6 +73,7 @@ pub use crate::report::code::{CodeInfo, Family};
 use crate::report::fingerprint;
 use crate::report::provider::{EksCall, EksFacts, ProviderState};
 pub use crate::report::readiness::{CheckFinding, NotRun, Readiness, Severity};
+pub use path003::{Date, DateError};
 pub use state::{ClusterState, Resource};
 
 /// A readiness check: its code's declaration (title, severity, fields read, remediation,
@@ -117,6 +120,8 @@ pub struct Context<'a> {
     /// Seconds a node pool's drain may take (`--drain-budget`), when given; DRN007 otherwise
     /// uses the platform's drain timeout.
     pub drain_budget: Option<u64>,
+    /// Today (UTC), for support windows (PATH003); without it that check does not run.
+    pub today: Option<Date>,
 }
 
 impl<'a> Context<'a> {
@@ -135,6 +140,7 @@ impl<'a> Context<'a> {
             hops,
             kubectl: None,
             drain_budget: None,
+            today: None,
         }
     }
 }
@@ -164,6 +170,7 @@ pub static REGISTRY: &[&Check] = &[
     &ext003::CHECK,
     &hlt001::CHECK,
     &hlt002::CHECK,
+    &hlt003::CHECK,
     &hlt004::CHECK,
     &inf003::CHECK,
     &inf004::CHECK,
@@ -176,6 +183,7 @@ pub static REGISTRY: &[&Check] = &[
     &node006::CHECK,
     &path001::CHECK,
     &path002::CHECK,
+    &path003::CHECK,
     &skew001::CHECK,
     &skew002::CHECK,
     &skew003::CHECK,
@@ -206,6 +214,11 @@ static PROVIDER_CHECKS: &[ProviderNeeds] = &[
         code: "ADD001",
         calls: add001::CALLS,
         unavailable: add001::unavailable,
+    },
+    ProviderNeeds {
+        code: "HLT003",
+        calls: hlt003::CALLS,
+        unavailable: hlt003::unavailable,
     },
     ProviderNeeds {
         code: "NODE003",
@@ -295,6 +308,8 @@ pub struct Options {
     pub kubectl: Option<KubeVersion>,
     /// Seconds a drain may take (a pipeline's timeout), when known.
     pub drain_budget: Option<u64>,
+    /// Today (UTC), for support windows.
+    pub today: Option<Date>,
 }
 
 impl Options {
@@ -303,7 +318,15 @@ impl Options {
         Self {
             kubectl,
             drain_budget,
+            today: None,
         }
+    }
+
+    /// With today's date (UTC), which PATH003 needs.
+    #[must_use]
+    pub fn today(mut self, today: Option<Date>) -> Self {
+        self.today = today;
+        self
     }
 }
 
@@ -338,6 +361,7 @@ pub fn run_with(
     let mut ctx = Context::new(state, current, target);
     ctx.kubectl = options.kubectl;
     ctx.drain_budget = options.drain_budget;
+    ctx.today = options.today;
     let mut findings = Vec::new();
     let mut not_run = Vec::new();
     let mut ran = Vec::new();
@@ -363,6 +387,11 @@ pub fn run_with(
             .iter()
             .filter_map(|r| state.unavailable(*r))
             .chain(provider_unavailable(check.code, state))
+            .chain(
+                (check.code == path003::CHECK.code)
+                    .then(|| path003::unavailable(ctx.today))
+                    .flatten(),
+            )
             .collect();
         if !missing.is_empty() {
             not_run.push(NotRun {
