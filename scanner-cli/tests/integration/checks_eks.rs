@@ -139,7 +139,67 @@ users:
 /// and `region` in the environment when given; `exec_plugin` writes the kubeconfig an EKS
 /// user has (the cluster named by its `aws eks get-token`), else a plain token one.
 fn run_with(eks: Eks, region: Option<&str>, exec_plugin: bool, args: &[&str]) -> Run {
-    let kube = Server::recorded(&fixture(), Scenario::default()).unwrap();
+    run_scenario(eks, region, exec_plugin, Scenario::default(), args)
+}
+
+/// The recorded Kubernetes side as an EKS 1.30 control plane whose nodes are the two managed
+/// node groups' (kubelet 1.30), so a plan starts where the EKS API says the cluster is.
+fn eks_1_30() -> Scenario {
+    let node = |name: &str, group: &str| {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    "eks.amazonaws.com/nodegroup": group,
+                    "kubernetes.io/os": "linux"
+                }
+            },
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "nodeInfo": {
+                    "kubeletVersion": "v1.30.4-eks-a737599",
+                    "kubeProxyVersion": "v1.30.4-eks-a737599",
+                    "containerRuntimeVersion": "containerd://1.7.22",
+                    "osImage": "Amazon Linux 2023.5.20240916"
+                }
+            }
+        })
+    };
+    let mut scenario = Scenario::default();
+    scenario.replace.insert(
+        "/version".into(),
+        serde_json::json!({
+            "major": "1", "minor": "30", "gitVersion": "v1.30.4-eks-a737599",
+            "gitCommit": "0123456789abcdef", "gitTreeState": "clean",
+            "buildDate": "2024-08-26T21:27:41Z", "goVersion": "go1.22.5",
+            "compiler": "gc", "platform": "linux/amd64"
+        }),
+    );
+    scenario.replace.insert(
+        "/api/v1/nodes".into(),
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "NodeList",
+            "metadata": {"resourceVersion": "1"},
+            "items": [
+                node("ip-10-0-1-10.eu-west-1.compute.internal", "general"),
+                node("ip-10-0-2-20.eu-west-1.compute.internal", "system")
+            ]
+        }),
+    );
+    scenario
+}
+
+fn run_scenario(
+    eks: Eks,
+    region: Option<&str>,
+    exec_plugin: bool,
+    scenario: Scenario,
+    args: &[&str],
+) -> Run {
+    let kube = Server::recorded(&fixture(), scenario).unwrap();
     let aws = Server::eks(eks, Scenario::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = if exec_plugin {
@@ -671,10 +731,11 @@ fn support_window_on_eks_reads_the_eks_calendar() {
 /// kube-proxy and `CoreDNS`, and an open deprecated-API insight, planned to 1.33.
 #[test]
 fn plan_to_1_33_names_addon_versions_the_al2_blocker_and_the_insight_client() {
-    let r = run_with(
+    let r = run_scenario(
         prod_with_insight(),
         None,
         true,
+        eks_1_30(),
         &["plan", "-t", "1.33", "--provider", "eks", "-o", "markdown"],
     );
     let text = &r.stdout;

@@ -187,7 +187,12 @@ fn insight_finding(ctx: &Context<'_>, insight: &EksInsight) -> Option<CheckFindi
         (Some(v), None, None) => message.push_str(&format!(" for Kubernetes {v}")),
         (None, ..) => {}
     }
-    if let Some(reason) = insight.reason.as_deref().filter(|r| !r.is_empty()) {
+    if let Some(reason) = insight
+        .reason
+        .as_deref()
+        .map(|r| r.trim_end_matches('.'))
+        .filter(|r| !r.is_empty())
+    {
         message.push_str(&format!(": {reason}"));
     }
     for d in &insight.deprecations {
