@@ -597,8 +597,10 @@ impl Plan {
                 // HLT004's: pausing a reconciler is a step of the window.
                 // SKEW004 is judged above from the same apiservers with the same rule.
                 // PATH003's support windows are the plan's support notes (the same rule).
-                if matches!(f.code.as_str(), "PATH001" | "PATH003" | "SKEW001" | "SKEW004")
-                    || (f.severity == Severity::Info && f.code != "HLT004")
+                if matches!(
+                    f.code.as_str(),
+                    "PATH001" | "PATH003" | "SKEW001" | "SKEW004"
+                ) || (f.severity == Severity::Info && f.code != "HLT004")
                 {
                     continue;
                 }
@@ -881,7 +883,7 @@ fn support(input: &PlanInput) -> Vec<SupportNote> {
                 }
             }
         }
-    if let Some(r) = table.iter().find(|r| r.minor == input.target)
+        if let Some(r) = table.iter().find(|r| r.minor == input.target)
             && r.released
                 .as_ref()
                 .is_none_or(|d| d.as_str() > today.as_str())

@@ -716,7 +716,13 @@ fn support_window_on_eks_reads_the_eks_calendar() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| format!("{} {}", f["severity"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["severity"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -749,7 +755,10 @@ fn plan_to_1_33_names_addon_versions_the_al2_blocker_and_the_insight_client() {
         hop_32.contains("Find and fix the client: helm-controller/v0.37.4 called /apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas 4312 times"),
         "{hop_32}"
     );
-    assert!(hop_32.contains("[blocker] HLT003 EKS upgrade insight"), "{hop_32}");
+    assert!(
+        hop_32.contains("[blocker] HLT003 EKS upgrade insight"),
+        "{hop_32}"
+    );
     let hop_33 = text.split("### Hop 3: 1.32 → 1.33").nth(1).unwrap();
     assert!(
         hop_33.contains("[blocker] NODE003 EKS node group general"),
@@ -759,10 +768,11 @@ fn plan_to_1_33_names_addon_versions_the_al2_blocker_and_the_insight_client() {
         hop_33.contains("--addon-name vpc-cni --addon-version v1.19.5-eksbuild.3"),
         "{hop_33}"
     );
-    let port = text
-        .split("127.0.0.1:")
-        .nth(1)
-        .map(|t| t.chars().take_while(char::is_ascii_digit).collect::<String>());
+    let port = text.split("127.0.0.1:").nth(1).map(|t| {
+        t.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    });
     let mut shown = r.stdout.clone();
     if let Some(port) = port.filter(|p| !p.is_empty()) {
         shown = shown.replace(&port, "PORT");

@@ -508,7 +508,10 @@ fn ignore_rules_apply_to_readiness_findings() {
     );
     // The support window (PATH003) is about the cluster, not the namespace the rule names.
     assert_eq!(left, ["PATH003", "PATH003"]);
-    assert_eq!(v["suppressed"].as_array().unwrap().len(), before - left.len());
+    assert_eq!(
+        v["suppressed"].as_array().unwrap().len(),
+        before - left.len()
+    );
 }
 
 #[test]

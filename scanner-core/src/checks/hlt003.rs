@@ -179,12 +179,11 @@ fn insight_finding(ctx: &Context<'_>, insight: &EksInsight) -> Option<CheckFindi
         insight.name, insight.status
     );
     match (version, hop, beyond) {
-        (Some(v), Some(_), _) => message.push_str(&format!(" for Kubernetes {v}")),
         (Some(v), None, Some(_)) => message.push_str(&format!(
             " for Kubernetes {v}, past the target {}: it does not block this upgrade, it will block the next",
             ctx.target
         )),
-        (Some(v), None, None) => message.push_str(&format!(" for Kubernetes {v}")),
+        (Some(v), ..) => message.push_str(&format!(" for Kubernetes {v}")),
         (None, ..) => {}
     }
     if let Some(reason) = insight
@@ -285,7 +284,10 @@ mod tests {
                 name: "general".into(),
                 version: Some("1.30".into()),
                 ami_type: Some("AL2023_x86_64_STANDARD".into()),
-                health: vec![issue("IamNodeRoleNotFound"), issue("AsgInstanceLaunchFailures")],
+                health: vec![
+                    issue("IamNodeRoleNotFound"),
+                    issue("AsgInstanceLaunchFailures"),
+                ],
             }]),
             health: vec![issue("KmsKeyDisabled")],
             support_type: None,
@@ -336,9 +338,21 @@ mod tests {
         assert_eq!(
             findings(f.clone(), 33),
             [
-                (Severity::Blocker, name.clone(), Some(KubeVersion::new(1, 32))),
-                (Severity::Warning, name.clone(), Some(KubeVersion::new(1, 31))),
-                (Severity::Warning, name.clone(), Some(KubeVersion::new(1, 31))),
+                (
+                    Severity::Blocker,
+                    name.clone(),
+                    Some(KubeVersion::new(1, 32))
+                ),
+                (
+                    Severity::Warning,
+                    name.clone(),
+                    Some(KubeVersion::new(1, 31))
+                ),
+                (
+                    Severity::Warning,
+                    name.clone(),
+                    Some(KubeVersion::new(1, 31))
+                ),
             ]
         );
         // To 1.31 only, the 1.32 insight is told, not counted against this upgrade.

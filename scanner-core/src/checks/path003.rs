@@ -339,8 +339,8 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
 mod tests {
     use super::*;
     use crate::checks::ClusterState;
-    use crate::report::provider::{EksFacts, ProviderProblem};
     use crate::report::ErrorKind;
+    use crate::report::provider::{EksFacts, ProviderProblem};
 
     fn v(minor: u16) -> KubeVersion {
         KubeVersion::new(1, minor)
@@ -354,8 +354,18 @@ mod tests {
     fn dates_read_and_count() {
         assert_eq!(day("2026-12-08").to_string(), "2026-12-08");
         assert_eq!(day("2024-03-01").days() - day("2024-02-28").days(), 2);
-        assert_eq!(Date::from_unix_days(day("2026-12-08").days()), day("2026-12-08"));
-        for bad in ["2026-13-01", "2026-02-29", "26-01-01", "2026-1-01", "today", "2026-01-01-1"] {
+        assert_eq!(
+            Date::from_unix_days(day("2026-12-08").days()),
+            day("2026-12-08")
+        );
+        for bad in [
+            "2026-13-01",
+            "2026-02-29",
+            "26-01-01",
+            "2026-1-01",
+            "today",
+            "2026-01-01-1",
+        ] {
             assert!(bad.parse::<Date>().is_err(), "{bad}");
         }
         assert!("2024-02-29".parse::<Date>().is_ok());
@@ -363,9 +373,17 @@ mod tests {
 
     #[test]
     fn every_calendar_row_reads_and_is_ordered() {
-        let rows = EKS_SUPPORT_CSV.lines().skip(1).filter(|l| !l.is_empty()).count();
+        let rows = EKS_SUPPORT_CSV
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .count();
         let calendar = eks_calendar();
-        assert_eq!(calendar.len(), rows, "a row of eks-support.csv does not read");
+        assert_eq!(
+            calendar.len(),
+            rows,
+            "a row of eks-support.csv does not read"
+        );
         assert_eq!(calendar.first().map(|w| w.minor), Some(v(23)));
         assert_eq!(calendar.last().map(|w| w.minor), Some(v(34)));
         for pair in calendar.windows(2) {
@@ -387,14 +405,16 @@ mod tests {
         assert!(
             gone.as_ref()
                 .is_some_and(|g| g.severity == Severity::Warning
-                    && g.message.contains("end of EKS extended support on 2026-07-23")),
+                    && g.message
+                        .contains("end of EKS extended support on 2026-07-23")),
             "{gone:?}"
         );
         // 1.32: in extended support until 2027-03-23.
         let ext = judge(v(32), End::Running, today, Calendar::Eks(None));
         assert!(
             ext.as_ref().is_some_and(|e| e.severity == Severity::Warning
-                && e.message.contains("in EKS extended support since 2026-03-23")),
+                && e.message
+                    .contains("in EKS extended support since 2026-03-23")),
             "{ext:?}"
         );
         let standard = judge(v(32), End::Running, today, Calendar::Eks(Some("STANDARD")));
@@ -415,9 +435,9 @@ mod tests {
         // Outside the calendar: unknown, never supported.
         let unknown = judge(v(35), End::Target, today, Calendar::Eks(None));
         assert!(
-            unknown
-                .as_ref()
-                .is_some_and(|u| u.message.contains("not in upcheck's EKS release calendar (1.23–1.34)")),
+            unknown.as_ref().is_some_and(|u| u
+                .message
+                .contains("not in upcheck's EKS release calendar (1.23–1.34)")),
             "{unknown:?}"
         );
     }
@@ -453,7 +473,11 @@ mod tests {
         let upstream = findings(&state, 32, 33);
         // Upstream, 1.32 ended 2026-02-28 and 1.33 2026-06-28.
         assert_eq!(upstream.len(), 2);
-        assert!(upstream[0].message.contains("reached end of life on 2026-02-28"));
+        assert!(
+            upstream[0]
+                .message
+                .contains("reached end of life on 2026-02-28")
+        );
         state.set_provider(ProviderState::Failed(ProviderProblem::new(
             ErrorKind::Forbidden,
             "needs eks:DescribeCluster",
@@ -462,8 +486,16 @@ mod tests {
         let eks = findings(&state, 32, 33);
         assert_eq!(eks.len(), 2, "{eks:?}");
         assert_eq!(eks[0].object, "control plane 1.32");
-        assert!(eks[0].message.contains("EKS extended support since 2026-03-23"));
-        assert!(eks[1].message.contains("target version 1.33 is in EKS extended support"));
+        assert!(
+            eks[0]
+                .message
+                .contains("EKS extended support since 2026-03-23")
+        );
+        assert!(
+            eks[1]
+                .message
+                .contains("target version 1.33 is in EKS extended support")
+        );
         state.set_provider(ProviderState::Eks(Box::new(EksFacts {
             cluster: "prod".into(),
             region: "eu-west-1".into(),
@@ -476,6 +508,9 @@ mod tests {
             insights: Ok(Vec::new()),
         })));
         let eks = findings(&state, 33, 34);
-        assert!(eks[0].message.contains("upgrade policy is STANDARD"), "{eks:?}");
+        assert!(
+            eks[0].message.contains("upgrade policy is STANDARD"),
+            "{eks:?}"
+        );
     }
 }

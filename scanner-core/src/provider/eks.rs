@@ -401,43 +401,42 @@ async fn addon_versions(
         .iter()
         .flat_map(|a| hops.iter().map(move |h| (a.name.as_str(), h.to_string())))
         .collect();
-    let answers: Vec<Result<(String, String, AddonVersions), ProviderProblem>> =
-        stream::iter(asks)
-            .map(|(name, minor)| async move {
-                let infos = client
-                    .describe_addon_versions()
-                    .addon_name(name)
-                    .kubernetes_version(&minor)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| problem(EksCall::DescribeAddonVersions, &e))?;
-                let mut at = AddonVersions::default();
-                for info in infos.iter().filter(|i| i.addon_name() == Some(name)) {
-                    for v in info.addon_versions() {
-                        let Some(version) = v.addon_version() else {
-                            continue;
-                        };
-                        let Some(c) = v
-                            .compatibilities()
-                            .iter()
-                            .find(|c| c.cluster_version() == Some(minor.as_str()))
-                        else {
-                            continue;
-                        };
-                        if c.default_version() && at.default.is_none() {
-                            at.default = Some(version.to_owned());
-                        }
-                        at.compatible.push(version.to_owned());
+    let answers: Vec<Result<(String, String, AddonVersions), ProviderProblem>> = stream::iter(asks)
+        .map(|(name, minor)| async move {
+            let infos = client
+                .describe_addon_versions()
+                .addon_name(name)
+                .kubernetes_version(&minor)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| problem(EksCall::DescribeAddonVersions, &e))?;
+            let mut at = AddonVersions::default();
+            for info in infos.iter().filter(|i| i.addon_name() == Some(name)) {
+                for v in info.addon_versions() {
+                    let Some(version) = v.addon_version() else {
+                        continue;
+                    };
+                    let Some(c) = v
+                        .compatibilities()
+                        .iter()
+                        .find(|c| c.cluster_version() == Some(minor.as_str()))
+                    else {
+                        continue;
+                    };
+                    if c.default_version() && at.default.is_none() {
+                        at.default = Some(version.to_owned());
                     }
+                    at.compatible.push(version.to_owned());
                 }
-                Ok((name.to_owned(), minor, at))
-            })
-            .buffer_unordered(CONCURRENT_CALLS)
-            .collect()
-            .await;
+            }
+            Ok((name.to_owned(), minor, at))
+        })
+        .buffer_unordered(CONCURRENT_CALLS)
+        .collect()
+        .await;
     // The map orders the answers, whatever order they arrived in.
     let mut table: BTreeMap<String, BTreeMap<String, AddonVersions>> = BTreeMap::new();
     for answer in answers {
@@ -538,13 +537,23 @@ async fn insights(client: &Client, cluster: &str) -> Result<Vec<EksInsight>, Pro
             let Some(insight) = out.insight() else {
                 return Err(ProviderProblem::new(
                     ErrorKind::Response,
-                    format!("needs {}: no insight in the answer", EksCall::DescribeInsight.action()),
-                    format!("{} of insight {id} answered without an insight", EksCall::DescribeInsight.action()),
+                    format!(
+                        "needs {}: no insight in the answer",
+                        EksCall::DescribeInsight.action()
+                    ),
+                    format!(
+                        "{} of insight {id} answered without an insight",
+                        EksCall::DescribeInsight.action()
+                    ),
                 ));
             };
             Ok(EksInsight {
                 id,
-                name: insight.name().or(summary.name()).unwrap_or_default().to_owned(),
+                name: insight
+                    .name()
+                    .or(summary.name())
+                    .unwrap_or_default()
+                    .to_owned(),
                 kubernetes_version: insight
                     .kubernetes_version()
                     .or(summary.kubernetes_version())
@@ -602,11 +611,12 @@ fn deprecation(d: &DeprecationDetail) -> EksDeprecation {
     });
     EksDeprecation {
         usage: d.usage().unwrap_or_default().to_owned(),
-        replaced_with: d.replaced_with().filter(|r| !r.is_empty()).map(str::to_owned),
-        stop_serving_version: d.stop_serving_version().map(str::to_owned),
-        start_serving_replacement_version: d
-            .start_serving_replacement_version()
+        replaced_with: d
+            .replaced_with()
+            .filter(|r| !r.is_empty())
             .map(str::to_owned),
+        stop_serving_version: d.stop_serving_version().map(str::to_owned),
+        start_serving_replacement_version: d.start_serving_replacement_version().map(str::to_owned),
         clients,
     }
 }

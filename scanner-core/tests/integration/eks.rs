@@ -274,11 +274,18 @@ fn reads_health_upgrade_policy_and_insights_across_pages() {
     eks.cluster_health = vec![issue("KmsKeyDisabled")];
     eks.nodegroup_health
         .insert("general".into(), vec![issue("IamNodeRoleNotFound")]);
-    eks.addon_health
-        .insert("vpc-cni".into(), vec![issue("InsufficientNumberOfReplicas")]);
+    eks.addon_health.insert(
+        "vpc-cni".into(),
+        vec![issue("InsufficientNumberOfReplicas")],
+    );
     eks.insights = vec![
         insight("i-2", "1.31", "PASSING", &[]),
-        insight("i-1", "1.31", "ERROR", &[("kubectl/v1.28.4", 3), ("helm/v3.14", 70)]),
+        insight(
+            "i-1",
+            "1.31",
+            "ERROR",
+            &[("kubectl/v1.28.4", 3), ("helm/v3.14", 70)],
+        ),
     ];
     let (state, requests) = read_with(eks, "prod", 31);
     let f = facts(&state);
@@ -371,7 +378,11 @@ fn rejected_credentials_fail_the_read_saying_so() {
         "{}",
         p.message
     );
-    assert!(p.message.contains("UnrecognizedClientException"), "{}", p.message);
+    assert!(
+        p.message.contains("UnrecognizedClientException"),
+        "{}",
+        p.message
+    );
     // A refused identity is not retried.
     assert_eq!(requests.len(), 1, "{requests:?}");
 }
@@ -385,7 +396,9 @@ fn throttling_answered_400_is_retried_too() {
     assert!(facts(&state).addons.is_ok(), "{state:?}");
     let first_pages = requests
         .iter()
-        .filter(|r| r.split('?').next() == Some("/clusters/prod/addons") && !r.contains("nextToken"))
+        .filter(|r| {
+            r.split('?').next() == Some("/clusters/prod/addons") && !r.contains("nextToken")
+        })
         .count();
     assert_eq!(first_pages, 3, "{requests:?}");
 }
