@@ -5,6 +5,8 @@
 //! [`run`]). Both feed the same code, so a health problem is one kind of finding wherever it
 //! was seen.
 
+use std::fmt::Write as _;
+
 use api_catalog::KubeVersion;
 
 use super::{Check, CheckFinding, CodeInfo, Context, Family, Severity};
@@ -81,11 +83,11 @@ const ADDON_BLOCKING: &[&str] = &[
     "UnsupportedAddonModification",
 ];
 
-/// "IamRoleNotFound: the role was deleted (arn:..., sg-...)".
+/// `IamRoleNotFound: the role was deleted (arn:..., sg-...)`.
 fn describe(issue: &EksIssue) -> String {
     let mut s = format!("{}: {}", issue.code, issue.message);
     if !issue.resource_ids.is_empty() {
-        s.push_str(&format!(" ({})", issue.resource_ids.join(", ")));
+        let _ = write!(s, " ({})", issue.resource_ids.join(", "));
     }
     s
 }
@@ -179,11 +181,16 @@ fn insight_finding(ctx: &Context<'_>, insight: &EksInsight) -> Option<CheckFindi
         insight.name, insight.status
     );
     match (version, hop, beyond) {
-        (Some(v), None, Some(_)) => message.push_str(&format!(
-            " for Kubernetes {v}, past the target {}: it does not block this upgrade, it will block the next",
-            ctx.target
-        )),
-        (Some(v), ..) => message.push_str(&format!(" for Kubernetes {v}")),
+        (Some(v), None, Some(_)) => {
+            let _ = write!(
+                message,
+                " for Kubernetes {v}, past the target {}: it does not block this upgrade, it will block the next",
+                ctx.target
+            );
+        }
+        (Some(v), ..) => {
+            let _ = write!(message, " for Kubernetes {v}");
+        }
         (None, ..) => {}
     }
     if let Some(reason) = insight
@@ -192,14 +199,16 @@ fn insight_finding(ctx: &Context<'_>, insight: &EksInsight) -> Option<CheckFindi
         .map(|r| r.trim_end_matches('.'))
         .filter(|r| !r.is_empty())
     {
-        message.push_str(&format!(": {reason}"));
+        let _ = write!(message, ": {reason}");
     }
     for d in &insight.deprecations {
-        message.push_str(&format!("; {}", d.usage));
+        let _ = write!(message, "; {}", d.usage);
         if let Some(v) = &d.stop_serving_version {
-            message.push_str(&format!(" (removed in {v}"));
+            let _ = write!(message, " (removed in {v}");
             match &d.replaced_with {
-                Some(r) => message.push_str(&format!(", use {r})")),
+                Some(r) => {
+                    let _ = write!(message, ", use {r})");
+                }
                 None => message.push(')'),
             }
         }
@@ -211,11 +220,11 @@ fn insight_finding(ctx: &Context<'_>, insight: &EksInsight) -> Option<CheckFindi
                 .iter()
                 .map(|c| format!("{} ({} in 30 days)", c.user_agent, c.requests_last_30_days))
                 .collect();
-            message.push_str(&format!(" called by {}", clients.join(", ")));
+            let _ = write!(message, " called by {}", clients.join(", "));
         }
     }
     if let Some(r) = insight.recommendation.as_deref().filter(|r| !r.is_empty()) {
-        message.push_str(&format!(". EKS recommends: {r}"));
+        let _ = write!(message, ". EKS recommends: {r}");
     }
     let object = format!("EKS upgrade insight {}", insight.name);
     let finding = match (hop, beyond) {

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use api_catalog::KubeVersion;
-use aws_sdk_eks::Client;
 /// Fixed credentials for `EksSettings::credentials` (the SDK's type).
 pub use aws_sdk_eks::config::Credentials;
 use aws_sdk_eks::config::retry::RetryConfig;
@@ -22,6 +21,7 @@ use aws_sdk_eks::primitives::DateTimeFormat;
 use aws_sdk_eks::types::{
     Category, DeprecationDetail, InsightStatus, InsightSummary, InsightsFilter,
 };
+use aws_sdk_eks::{Client, types};
 use aws_smithy_http_client::tls;
 use futures::{StreamExt, stream};
 
@@ -129,10 +129,16 @@ pub async fn read(settings: &EksSettings) -> ProviderState {
             let c = out.cluster();
             let mut health: Vec<EksIssue> = c
                 .and_then(|c| c.health())
-                .map(|h| h.issues())
+                .map(types::ClusterHealth::issues)
                 .unwrap_or_default()
                 .iter()
-                .map(|i| issue(i.code().map(|c| c.as_str()), i.message(), i.resource_ids()))
+                .map(|i| {
+                    issue(
+                        i.code().map(types::ClusterIssueCode::as_str),
+                        i.message(),
+                        i.resource_ids(),
+                    )
+                })
                 .collect();
             health.sort();
             (
@@ -366,10 +372,16 @@ async fn addons(client: &Client, cluster: &str) -> Result<Vec<EksAddon>, Provide
             };
             let mut health: Vec<EksIssue> = addon
                 .health()
-                .map(|h| h.issues())
+                .map(types::AddonHealth::issues)
                 .unwrap_or_default()
                 .iter()
-                .map(|i| issue(i.code().map(|c| c.as_str()), i.message(), i.resource_ids()))
+                .map(|i| {
+                    issue(
+                        i.code().map(types::AddonIssueCode::as_str),
+                        i.message(),
+                        i.resource_ids(),
+                    )
+                })
                 .collect();
             health.sort();
             Ok(Some(EksAddon {
@@ -468,10 +480,16 @@ async fn nodegroups(client: &Client, cluster: &str) -> Result<Vec<EksNodegroup>,
             let group = out.nodegroup();
             let mut health: Vec<EksIssue> = group
                 .and_then(|g| g.health())
-                .map(|h| h.issues())
+                .map(types::NodegroupHealth::issues)
                 .unwrap_or_default()
                 .iter()
-                .map(|i| issue(i.code().map(|c| c.as_str()), i.message(), i.resource_ids()))
+                .map(|i| {
+                    issue(
+                        i.code().map(types::NodegroupIssueCode::as_str),
+                        i.message(),
+                        i.resource_ids(),
+                    )
+                })
                 .collect();
             health.sort();
             Ok(EksNodegroup {
@@ -568,7 +586,7 @@ async fn insights(client: &Client, cluster: &str) -> Result<Vec<EksInsight>, Pro
                 recommendation: insight.recommendation().map(str::to_owned),
                 deprecations: insight
                     .category_specific_summary()
-                    .map(|s| s.deprecation_details())
+                    .map(types::InsightCategorySpecificSummary::deprecation_details)
                     .unwrap_or_default()
                     .iter()
                     .map(deprecation)

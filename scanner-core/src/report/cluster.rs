@@ -1,6 +1,8 @@
 //! The cluster part of a report: which cluster, what it serves and what its clients call, its
 //! CRDs, what the scan was not allowed to read, and counts. Types only; `live` fills them.
 
+use std::fmt::Write as _;
+
 use api_catalog::{ApiStatus, KubeVersion};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -99,16 +101,18 @@ impl ProviderApiClient {
             if requests_last_30_days == 1 { "" } else { "s" }
         );
         if let Some(t) = &last_request_time {
-            message.push_str(&format!(" (last {t})"));
+            let _ = write!(message, " (last {t})");
         }
         match &removed_in {
-            Some(r) => message.push_str(&format!("; removed in {r}")),
+            Some(r) => {
+                let _ = write!(message, "; removed in {r}");
+            }
             None => message.push_str("; deprecated"),
         }
         if let Some(r) = &replacement {
-            message.push_str(&format!(", use {r}"));
+            let _ = write!(message, ", use {r}");
         }
-        message.push_str(&format!(" ({source})"));
+        let _ = write!(message, " ({source})");
         Self {
             api,
             user_agent,
