@@ -13,6 +13,11 @@ pub const COMPONENTS_YAML: &str = include_str!("../data/components.yaml");
 /// (`minor,release_date,end_of_life,notes`; dates are ISO `YYYY-MM-DD`, empty when not set).
 pub const KUBERNETES_RELEASES_CSV: &str = include_str!("../data/source/kubernetes-releases.csv");
 
+/// Amazon EKS support dates per Kubernetes minor
+/// (`minor,eks_release,end_of_standard_support,end_of_extended_support,source`; ISO dates,
+/// UTC, as AWS's "Amazon EKS Kubernetes release calendar" gives them).
+pub const EKS_SUPPORT_CSV: &str = include_str!("../data/source/eks-support.csv");
+
 /// Every embedded catalog file, in load order.
 pub(crate) const FILES: [(&str, &str); 2] = [
     ("kubernetes.yaml", KUBERNETES_YAML),

@@ -37,7 +37,7 @@ pub use catalog::{
     ApiEntry, ApiStatus, Catalog, CatalogMeta, ComponentMeta, Lifecycle, Lookup, MatchBasis,
     Override, Replacement, Target, Targets, Verdict, WILDCARD,
 };
-pub use embedded::{COMPONENTS_YAML, KUBERNETES_RELEASES_CSV, KUBERNETES_YAML};
+pub use embedded::{COMPONENTS_YAML, EKS_SUPPORT_CSV, KUBERNETES_RELEASES_CSV, KUBERNETES_YAML};
 pub use error::{ApiVersionError, CatalogError, ImportError, VersionError};
 pub use file::SCHEMA_VERSION;
 pub use gvk::{GroupVersion, Gvk};

@@ -80,11 +80,17 @@ pub fn exit_code(report: &Report, gate: Gate) -> u8 {
         removed |= c
             .requested_apis
             .iter()
-            .any(|r| r.status == ApiStatus::Removed);
+            .any(|r| r.status == ApiStatus::Removed)
+            || c.provider_api_clients
+                .iter()
+                .any(|r| r.status == ApiStatus::Removed);
         deprecated |= c
             .requested_apis
             .iter()
             .any(|r| r.status == ApiStatus::Deprecated)
+            || c.provider_api_clients
+                .iter()
+                .any(|r| r.status == ApiStatus::Deprecated)
             || !c.crds.is_empty();
     }
     let readiness = match (&report.readiness, gate.readiness_fail_on) {

@@ -26,11 +26,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use api_catalog::{ApiStatus, KUBERNETES_RELEASES_CSV, KubeVersion};
+use api_catalog::{ApiStatus, KubeVersion};
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::checks::add002::kubeadm_coredns;
+use crate::checks::path003::{Calendar, Date, End, judge, releases};
 use crate::checks::skew001::{Skew, oldest_allowed, skew};
 use crate::checks::skew004::{self, Spread, spread};
 use crate::checks::skew006::{kubectl_range, outside};
@@ -189,6 +190,9 @@ pub struct PlanInput {
     /// add-on's version to move to (ADD001's table), which replace the placeholders in the
     /// add-on commands.
     pub eks_addons: Option<EksAddonPlan>,
+    /// EKS's `upgradePolicy.supportType` (`STANDARD`, `EXTENDED`), when read: with `STANDARD`
+    /// a minor past its standard support is upgraded by EKS itself.
+    pub eks_support_type: Option<String>,
 }
 
 /// The managed add-on versions to install at each hop, from the EKS API.
@@ -241,6 +245,7 @@ impl PlanInput {
             today: None,
             catalog_newest: None,
             eks_addons: None,
+            eks_support_type: None,
         }
     }
 }
@@ -571,6 +576,19 @@ impl Plan {
                     h.removed_api_clients.push(r.message.clone());
                 }
             }
+            // Clients the provider saw (EKS insights) go to the hop that removes their API.
+            for r in &c.provider_api_clients {
+                let Some(removed) = r.removed_in.as_deref().and_then(|v| v.parse().ok()) else {
+                    continue;
+                };
+                if let Some(h) = self
+                    .hops
+                    .iter_mut()
+                    .find(|h: &&mut Hop| h.to == removed && !h.finishing)
+                {
+                    h.removed_api_clients.push(r.message.clone());
+                }
+            }
         }
         if let Some(readiness) = &report.readiness {
             for f in &readiness.findings {
@@ -579,9 +597,10 @@ impl Plan {
                 // HLT004's: pausing a reconciler is a step of the window.
                 // SKEW004 is judged above from the same apiservers with the same rule, and
                 // API001's clients are the hops' `removed_api_clients`, from the same metric.
+                // PATH003's support windows are the plan's support notes (the same rule).
                 if matches!(
                     f.code.as_str(),
-                    "PATH001" | "SKEW001" | "SKEW004" | "API001"
+                    "PATH001" | "PATH003" | "SKEW001" | "SKEW004" | "API001"
                 ) || (f.severity == Severity::Info && f.code != "HLT004")
                 {
                     continue;
@@ -833,35 +852,6 @@ fn after_checks(target: KubeVersion) -> Vec<String> {
     ]
 }
 
-/// One row of the release table.
-#[derive(Debug)]
-struct Release {
-    minor: KubeVersion,
-    released: Option<String>,
-    end_of_life: Option<String>,
-}
-
-fn releases() -> Vec<Release> {
-    KUBERNETES_RELEASES_CSV
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut cols = l.split(',');
-            let minor = cols.next()?.trim().parse().ok()?;
-            let date = |c: Option<&str>| {
-                c.map(str::trim)
-                    .filter(|d| !d.is_empty())
-                    .map(str::to_owned)
-            };
-            Some(Release {
-                minor,
-                released: date(cols.next()),
-                end_of_life: date(cols.next()),
-            })
-        })
-        .collect()
-}
-
 fn support(input: &PlanInput) -> Vec<SupportNote> {
     let table = releases();
     let mut out = Vec::new();
@@ -870,27 +860,28 @@ fn support(input: &PlanInput) -> Vec<SupportNote> {
     let lo = *input.apiservers.iter().min().unwrap_or(&input.target);
     let hi = *input.apiservers.iter().max().unwrap_or(&input.target);
     let running = if lo < hi {
-        "oldest apiserver's"
+        End::OldestApiserver
     } else {
-        "running"
+        End::Running
+    };
+    // PATH003's rule, on the calendar of the cluster's provider; the plan shows what has
+    // already closed (warnings), PATH003 also what closes soon.
+    let calendar = if input.provider == Provider::Eks {
+        Calendar::Eks(input.eks_support_type.as_deref())
+    } else {
+        Calendar::Upstream
     };
     if let Some(today) = &input.today {
-        for (v, what) in [(lo, running), (input.target, "target")] {
-            if let Some(r) = table.iter().find(|r| r.minor == v)
-                && let Some(eol) = &r.end_of_life
-                && eol.as_str() < today.as_str()
-            {
-                out.push(SupportNote {
-                    version: v,
-                    message: format!(
-                        "the {what} version {v} reached end of life on {eol}: it gets no more patches{}",
-                        if what == "target" {
-                            "; pick a newer target"
-                        } else {
-                            ""
-                        }
-                    ),
-                });
+        if let Ok(day) = today.parse::<Date>() {
+            for (v, end) in [(lo, running), (input.target, End::Target)] {
+                if let Some(verdict) = judge(v, end, day, calendar)
+                    && verdict.severity == Severity::Warning
+                {
+                    out.push(SupportNote {
+                        version: v,
+                        message: verdict.message,
+                    });
+                }
             }
         }
         if let Some(r) = table.iter().find(|r| r.minor == input.target)
@@ -964,6 +955,7 @@ mod tests {
             today: None,
             catalog_newest: Some(v(36)),
             eks_addons: None,
+            eks_support_type: None,
         }
     }
 

@@ -1906,6 +1906,7 @@ mod tests {
                 .map(|(n, v)| EksAddon {
                     name: (*n).into(),
                     version: (*v).into(),
+                    health: Vec::new(),
                 })
                 .collect()),
             addon_versions: Ok(BTreeMap::new()),
@@ -1915,8 +1916,12 @@ mod tests {
                     name: (*n).into(),
                     version: Some((*v).into()),
                     ami_type: Some((*ami).into()),
+                    health: Vec::new(),
                 })
                 .collect()),
+            health: Vec::new(),
+            support_type: None,
+            insights: Ok(Vec::new()),
         }))
     }
 

@@ -278,6 +278,7 @@ pub fn report(
         .helm(what.helm, what.all_revisions)
         .checks(selection, kubectl)
         .drain_budget(drain_budget)
+        .today(Some(super::today()?))
         .progress(progress.counters());
     // The provider's facts are read first: the checks run at the end of the scan on both.
     let eks = super::provider::eks_settings(

@@ -72,7 +72,8 @@ pub fn run(cli: &Cli, args: &FilesArgs, err: &mut Stderr) -> Result<u8> {
             t.target,
             &selection,
             true,
-            checks::Options::new(kubectl, args.check_select.drain_budget),
+            checks::Options::new(kubectl, args.check_select.drain_budget)
+                .today(Some(super::today()?)),
         ));
         fail_on = super::cluster::fail_on(&args.check_select);
     }

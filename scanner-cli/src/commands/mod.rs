@@ -25,6 +25,24 @@ use crate::args::{Cli, OutputFormat, OutputSpec, ReportArgs};
 use crate::render::{self, RenderOptions, columns::Column};
 use crate::{Stderr, exit};
 
+/// Today (UTC), for support windows and end-of-life notes; `UPCHECK_TODAY=YYYY-MM-DD` sets it
+/// (reproducible plans and tests).
+pub fn today() -> Result<scanner_core::checks::Date> {
+    if let Ok(t) = std::env::var("UPCHECK_TODAY")
+        && !t.is_empty()
+    {
+        return t
+            .parse()
+            .with_context(|| format!("UPCHECK_TODAY={t}: not a date"));
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok(scanner_core::checks::Date::from_unix_days(
+        i64::try_from(secs / 86_400).unwrap_or(0),
+    ))
+}
+
 /// Writes a whole output to stdout. A reader that went away (`| head`) is not an error: the
 /// exit code still tells the result.
 pub fn write_stdout(bytes: &[u8]) -> Result<()> {

@@ -31,6 +31,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
             .catalog
             .component("k8s")
             .and_then(|c| c.newest_release),
+        today: super::today()?,
     };
     if args.fleet.requested(&args.connection.context) {
         if !args.current.is_empty() {
@@ -86,12 +87,13 @@ pub fn run(cli: &Cli, args: &PlanArgs, err: &mut Stderr) -> Result<u8> {
 struct Finish {
     kubectl: Option<KubeVersion>,
     catalog_newest: Option<KubeVersion>,
+    today: scanner_core::checks::Date,
 }
 
 impl Finish {
     fn build(self, mut input: PlanInput, report: Option<&Report>) -> Result<Plan, PlanError> {
         input.kubectl = self.kubectl;
-        input.today = Some(today());
+        input.today = Some(self.today.to_string());
         input.catalog_newest = self.catalog_newest;
         Plan::build(input, report)
     }
@@ -294,7 +296,8 @@ fn offline(
                 checks::Options::new(
                     super::cluster::kubectl_version(&args.checks)?,
                     args.checks.drain_budget,
-                ),
+                )
+                .today(Some(super::today()?)),
             );
             if !pools.is_empty() && selection.includes(SKEW001) {
                 add_node_skew(&mut readiness, &pools, running, target);
@@ -431,6 +434,7 @@ fn live(
             .map(|r| r.hops.clone())
             .unwrap_or_default();
         input.eks_addons = Some(scanner_core::plan::EksAddonPlan::from_facts(facts, &hops));
+        input.eks_support_type.clone_from(&facts.support_type);
     }
     Ok((input, Some(report)))
 }
@@ -453,30 +457,6 @@ fn pools(nodes: &[Value]) -> Vec<NodePool> {
     by.into_iter()
         .map(|(name, (kubelet, n))| NodePool::new(name, kubelet, n))
         .collect()
-}
-
-/// Today's date (UTC), `YYYY-MM-DD`; `UPCHECK_TODAY` sets it (reproducible plans and tests).
-fn today() -> String {
-    if let Ok(t) = std::env::var("UPCHECK_TODAY")
-        && !t.is_empty()
-    {
-        return t;
-    }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn pool_line(pool: &NodePool) -> String {

@@ -92,6 +92,15 @@ pub fn cluster_sections(report: &Report) -> Vec<(&'static str, Vec<String>)> {
                 .collect(),
         ));
     }
+    if !c.provider_api_clients.is_empty() {
+        sections.push((
+            "Deprecated APIs clients still call (EKS upgrade insights, last 30 days)",
+            c.provider_api_clients
+                .iter()
+                .map(|r| format!("{}: {}", r.status.as_str(), r.message))
+                .collect(),
+        ));
+    }
     if !c.crds.is_empty() {
         sections.push((
             "Custom resource definitions",

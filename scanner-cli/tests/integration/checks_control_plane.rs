@@ -1,9 +1,9 @@
-//! SKEW005, DRN007, API003, NODE004, NODE005, ADD004, SKEW004, INF003 and SNAP002 through `upcheck cluster`, against the recorded v1.20 server: for
+//! SKEW005, DRN007, API003, NODE004, NODE005, ADD004, SKEW004, INF003, SNAP002, HLT003 (`/readyz`) and API001 (`/metrics`) through `upcheck cluster`, against the recorded v1.20 server: for
 //! each, the recorded lists (which trigger none of them) and the same lists edited so that they
 //! do, served by the same loopback server.
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-use crate::common::readiness::{check, edited, found, recorded, run};
+use crate::common::readiness::{check, edited, found, recorded, run, run_in};
 use crate::common::{upcheck, workspace};
 use serde_json::{Value, json};
 
@@ -563,4 +563,84 @@ fn inf004_sso_role_path_offline() {
         "{}",
         r.transcript()
     );
+}
+
+/// The `not_run` reason of `code`, when it did not run.
+fn not_run_reason(run: &crate::common::Run, code: &str) -> Option<String> {
+    let report: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.transcript()));
+    report["readiness"]["not_run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == code)
+        .map(|n| n["reason"].as_str().unwrap().to_owned())
+}
+
+#[test]
+fn hlt003_reads_the_api_servers_own_readiness_checks() {
+    use upcheck_test_server::{Fault, Scenario};
+    // The recorded server's /readyz?verbose passes every check.
+    assert!(check("HLT003", "1.21", vec![]).is_empty());
+    // One failing check: the server answers 500 with the list, which is read, not retried away.
+    let failing = Scenario {
+        failing: [(
+            "/readyz".to_owned(),
+            Fault::Text(
+                500,
+                "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n"
+                    .to_owned(),
+            ),
+        )]
+        .into(),
+        ..Scenario::default()
+    };
+    let r = run_in(failing, &["-t", "1.21", "--select", "HLT003"]);
+    assert_eq!(found(&r, "HLT003"), ["blocker kube-apiserver /readyz"]);
+    assert!(
+        r.stdout
+            .contains("1 readiness check(s) failing: etcd (reason withheld)"),
+        "{}",
+        r.stdout
+    );
+    // Forbidden: not run, with the reason.
+    let forbidden = Scenario {
+        forbidden: ["/readyz".to_owned()].into(),
+        ..Scenario::default()
+    };
+    let r = run_in(forbidden, &["-t", "1.21", "--select", "HLT003"]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    let reason = not_run_reason(&r, "HLT003").unwrap();
+    assert!(reason.starts_with("GET /readyz: forbidden"), "{reason}");
+}
+
+#[test]
+fn api001_clients_of_removed_apis_from_the_metric() {
+    use upcheck_test_server::Scenario;
+    // The recorded metric: clients of flowcontrol v1alpha1 (gone in 1.21) and of the v1beta1
+    // APIs 1.22 removes.
+    let to_1_21 = check("API001", "1.21", vec![]);
+    assert!(
+        to_1_21.contains(
+            &"blocker flowcontrol.apiserver.k8s.io/v1alpha1 flowschemas @1.21".to_owned()
+        ),
+        "{to_1_21:?}"
+    );
+    assert!(
+        to_1_21.contains(&"info extensions/v1beta1 ingresses".to_owned()),
+        "removed after the target: {to_1_21:?}"
+    );
+    let to_1_22 = check("API001", "1.22", vec![]);
+    assert!(
+        to_1_22.contains(&"blocker extensions/v1beta1 ingresses @1.22".to_owned()),
+        "{to_1_22:?}"
+    );
+    // No /metrics: not run, never a pass.
+    let forbidden = Scenario {
+        forbidden: ["/metrics".to_owned()].into(),
+        ..Scenario::default()
+    };
+    let r = run_in(forbidden, &["-t", "1.22", "--select", "API001"]);
+    let reason = not_run_reason(&r, "API001").unwrap();
+    assert!(reason.starts_with("GET /metrics: forbidden"), "{reason}");
 }

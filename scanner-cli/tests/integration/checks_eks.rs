@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use upcheck_test_server::eks::{AddonVersion, Eks, Nodegroup};
+use upcheck_test_server::eks::{
+    AddonVersion, ClientStat, Deprecation, Eks, Insight, Issue, Nodegroup,
+};
 use upcheck_test_server::{Scenario, Server};
 
 use crate::common::readiness::fixture;
@@ -137,7 +139,67 @@ users:
 /// and `region` in the environment when given; `exec_plugin` writes the kubeconfig an EKS
 /// user has (the cluster named by its `aws eks get-token`), else a plain token one.
 fn run_with(eks: Eks, region: Option<&str>, exec_plugin: bool, args: &[&str]) -> Run {
-    let kube = Server::recorded(&fixture(), Scenario::default()).unwrap();
+    run_scenario(eks, region, exec_plugin, Scenario::default(), args)
+}
+
+/// The recorded Kubernetes side as an EKS 1.30 control plane whose nodes are the two managed
+/// node groups' (kubelet 1.30), so a plan starts where the EKS API says the cluster is.
+fn eks_1_30() -> Scenario {
+    let node = |name: &str, group: &str| {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": name,
+                "labels": {
+                    "eks.amazonaws.com/nodegroup": group,
+                    "kubernetes.io/os": "linux"
+                }
+            },
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "nodeInfo": {
+                    "kubeletVersion": "v1.30.4-eks-a737599",
+                    "kubeProxyVersion": "v1.30.4-eks-a737599",
+                    "containerRuntimeVersion": "containerd://1.7.22",
+                    "osImage": "Amazon Linux 2023.5.20240916"
+                }
+            }
+        })
+    };
+    let mut scenario = Scenario::default();
+    scenario.replace.insert(
+        "/version".into(),
+        serde_json::json!({
+            "major": "1", "minor": "30", "gitVersion": "v1.30.4-eks-a737599",
+            "gitCommit": "0123456789abcdef", "gitTreeState": "clean",
+            "buildDate": "2024-08-26T21:27:41Z", "goVersion": "go1.22.5",
+            "compiler": "gc", "platform": "linux/amd64"
+        }),
+    );
+    scenario.replace.insert(
+        "/api/v1/nodes".into(),
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "NodeList",
+            "metadata": {"resourceVersion": "1"},
+            "items": [
+                node("ip-10-0-1-10.eu-west-1.compute.internal", "general"),
+                node("ip-10-0-2-20.eu-west-1.compute.internal", "system")
+            ]
+        }),
+    );
+    scenario
+}
+
+fn run_scenario(
+    eks: Eks,
+    region: Option<&str>,
+    exec_plugin: bool,
+    scenario: Scenario,
+    args: &[&str],
+) -> Run {
+    let kube = Server::recorded(&fixture(), scenario).unwrap();
     let aws = Server::eks(eks, Scenario::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = if exec_plugin {
@@ -157,6 +219,7 @@ fn run_with(eks: Eks, region: Option<&str>, exec_plugin: bool, args: &[&str]) ->
         .env_remove("UPCHECK_LOG")
         .env("COLUMNS", "80")
         .env("UPCHECK_CACHE_DIR", empty_cache())
+        .env("UPCHECK_TODAY", crate::common::TODAY)
         .env("UPCHECK_RETRY_BACKOFF_MS", RETRY_BACKOFF_MS.to_string())
         .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", "secret")
@@ -181,6 +244,11 @@ fn run(eks: Eks, region: Option<&str>, args: &[&str]) -> Run {
 }
 
 fn cluster(eks: Eks, region: Option<&str>, extra: &[&str]) -> (Run, Value) {
+    cluster_selected(eks, region, "ADD001,NODE003,SKEW002", extra)
+}
+
+/// `upcheck cluster -o json` from 1.30 to 1.33 with the checks `select`.
+fn cluster_selected(eks: Eks, region: Option<&str>, select: &str, extra: &[&str]) -> (Run, Value) {
     let mut args = vec![
         "cluster",
         "--no-helm",
@@ -191,7 +259,7 @@ fn cluster(eks: Eks, region: Option<&str>, extra: &[&str]) -> (Run, Value) {
         "-t",
         "1.33",
         "--select",
-        "ADD001,NODE003,SKEW002",
+        select,
         "--provider",
         "eks",
         "--provider-cluster",
@@ -452,7 +520,23 @@ fn rbac_iam_prints_the_read_only_policy_of_the_selected_checks() {
             "eks:DescribeAddon",
             "eks:DescribeAddonVersions",
             "eks:ListNodegroups",
-            "eks:DescribeNodegroup"
+            "eks:DescribeNodegroup",
+            "eks:ListInsights",
+            "eks:DescribeInsight"
+        ])
+    );
+    let r = crate::common::upcheck(&["cluster", "--rbac", "--iam", "--select", "HLT003"]);
+    let policy: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Action"],
+        serde_json::json!([
+            "eks:DescribeCluster",
+            "eks:ListAddons",
+            "eks:DescribeAddon",
+            "eks:ListNodegroups",
+            "eks:DescribeNodegroup",
+            "eks:ListInsights",
+            "eks:DescribeInsight"
         ])
     );
     let r = crate::common::upcheck(&["cluster", "--rbac", "--iam", "--select", "NODE003"]);
@@ -514,4 +598,250 @@ fn upcheck_diff(before: &Path, after: &Path) -> Run {
         before.to_str().unwrap(),
         after.to_str().unwrap(),
     ])
+}
+
+fn issue(code: &str, message: &str, resource: &str) -> Issue {
+    Issue {
+        code: code.into(),
+        message: message.into(),
+        resource_ids: vec![resource.into()],
+    }
+}
+
+/// `prod()` with an open deprecated-API insight: Flux's helm-controller still calls
+/// `flowcontrol.apiserver.k8s.io/v1beta3`, which 1.32 removes; a passing 1.31 insight.
+fn prod_with_insight() -> Eks {
+    let mut eks = prod();
+    eks.support_type = Some("EXTENDED".into());
+    eks.insights = vec![
+        Insight {
+            id: "a1b2c3d4-deprecated-1-32".into(),
+            name: "Deprecated APIs removed in Kubernetes v1.32".into(),
+            kubernetes_version: "1.32".into(),
+            status: "ERROR".into(),
+            reason: "Deprecated API usage detected within last 30 days.".into(),
+            deprecations: vec![Deprecation {
+                usage: "/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas".into(),
+                replaced_with: "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas".into(),
+                stop_serving_version: "1.32".into(),
+                start_serving_replacement_version: "1.29".into(),
+                clients: vec![
+                    ClientStat {
+                        user_agent: "helm-controller/v0.37.4".into(),
+                        requests: 4_312,
+                        last_request: 1_764_547_200,
+                    },
+                    ClientStat {
+                        user_agent: "kubectl/v1.28.4 (linux/amd64) kubernetes/bae2c62".into(),
+                        requests: 3,
+                        last_request: 1_764_201_600,
+                    },
+                ],
+            }],
+        },
+        Insight {
+            id: "e5f6a7b8-kubelet-skew".into(),
+            name: "Kubelet version skew".into(),
+            kubernetes_version: "1.31".into(),
+            status: "PASSING".into(),
+            reason: "No kubelet version skew issues detected.".into(),
+            deprecations: Vec::new(),
+        },
+    ];
+    // Two pages of insights: the token travels in the request body.
+    eks.page_size = 1;
+    eks
+}
+
+#[test]
+fn health_issues_and_insights_are_hlt003_findings() {
+    let mut eks = prod_with_insight();
+    eks.cluster_health = vec![issue(
+        "IamRoleNotFound",
+        "The cluster role arn:aws:iam::111122223333:role/eks-prod was not found.",
+        "arn:aws:iam::111122223333:role/eks-prod",
+    )];
+    eks.nodegroup_health.insert(
+        "general".into(),
+        vec![issue(
+            "AsgInstanceLaunchFailures",
+            "Could not launch On-Demand Instances. InsufficientInstanceCapacity.",
+            "eks-general-1234",
+        )],
+    );
+    eks.addon_health.insert(
+        "coredns".into(),
+        vec![issue(
+            "ConfigurationConflict",
+            "Conflicts found when trying to apply. Will not continue due to resolve conflicts mode.",
+            "coredns",
+        )],
+    );
+    let (r, report) = cluster_selected(eks, Some("eu-west-1"), "HLT003", &["prod"]);
+    assert_eq!(r.code, 3, "{}", r.transcript());
+    assert_eq!(
+        findings(&report),
+        [
+            "HLT003 blocker EKS add-on coredns @-",
+            "HLT003 blocker EKS cluster prod @-",
+            "HLT003 blocker EKS upgrade insight Deprecated APIs removed in Kubernetes v1.32 @1.32",
+            "HLT003 warning EKS node group general @-",
+        ]
+    );
+    // The insight's clients are in the cluster section, judged at the target.
+    let clients = &report["cluster"]["provider_api_clients"];
+    assert_eq!(clients.as_array().unwrap().len(), 2, "{clients}");
+    assert_eq!(clients[0]["user_agent"], "helm-controller/v0.37.4");
+    assert_eq!(clients[0]["requests_last_30_days"], 4312);
+    assert_eq!(clients[0]["last_request_time"], "2025-12-01T00:00:00Z");
+    assert_eq!(clients[0]["status"], "removed");
+    assert!(not_run(&report).is_empty(), "{:?}", not_run(&report));
+}
+
+#[test]
+fn cluster_text_names_the_clients_the_insight_saw() {
+    let r = run(
+        prod_with_insight(),
+        Some("eu-west-1"),
+        &[
+            "cluster",
+            "--no-helm",
+            "--current",
+            "1.30",
+            "-t",
+            "1.33",
+            "--select",
+            "HLT003",
+            "--provider",
+            "eks",
+            "--provider-cluster",
+            "prod",
+        ],
+    );
+    let title = "Deprecated APIs clients still call (EKS upgrade insights, last 30 days)";
+    let section: Vec<&str> = r
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains(title))
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert!(!section.is_empty(), "{}", r.transcript());
+    insta::assert_snapshot!(section.join("\n"));
+}
+
+#[test]
+fn a_denied_list_insights_is_hlt003_not_run_and_an_error() {
+    let mut eks = prod_with_insight();
+    eks.denied.insert("/clusters/prod/insights".into());
+    let (r, report) = cluster_selected(eks, Some("eu-west-1"), "HLT003,NODE003", &["prod"]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    assert_eq!(not_run(&report), ["HLT003: needs eks:ListInsights"]);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["kind"], "forbidden");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not checked: needs eks:ListInsights"),
+        "{errors:?}"
+    );
+    // The other provider checks still ran on what was read.
+    assert!(
+        findings(&report).contains(&"NODE003 blocker EKS node group general @1.33".to_owned()),
+        "{:?}",
+        findings(&report)
+    );
+}
+
+#[test]
+fn bad_credentials_are_one_clear_error_and_kubernetes_findings_stay() {
+    let mut eks = prod();
+    eks.bad_credentials = true;
+    let (r, report) = cluster(eks, Some("eu-west-1"), &["prod"]);
+    assert_eq!(r.code, 1, "{}", r.transcript());
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["kind"], "forbidden");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the AWS credentials were rejected by eks:DescribeCluster")
+            && message.contains("UnrecognizedClientException"),
+        "{message}"
+    );
+    assert!(!report["findings"].as_array().unwrap().is_empty());
+    assert_eq!(not_run(&report).len(), 3, "{:?}", not_run(&report));
+}
+
+#[test]
+fn support_window_on_eks_reads_the_eks_calendar() {
+    // 2026-12-01: 1.30 left EKS extended support on 2026-07-23; 1.33 is in extended support
+    // since 2026-07-29.
+    let (_, report) = cluster_selected(prod(), Some("eu-west-1"), "PATH003", &["prod"]);
+    let got: Vec<String> = report["readiness"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["severity"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "warning the running version 1.30 reached the end of EKS extended support on 2026-07-23: EKS upgrades such control planes to the next minor on its own, at a time it does not announce",
+            "warning the target version 1.33 is in EKS extended support since 2026-07-29 (billed extra per cluster hour) until 2027-07-29, when EKS upgrades it on its own; pick a newer target",
+        ]
+    );
+}
+
+/// Issue 20's acceptance: a 1.30 EKS cluster with two managed node groups (one AL2), VPC CNI,
+/// kube-proxy and `CoreDNS`, and an open deprecated-API insight, planned to 1.33.
+#[test]
+fn plan_to_1_33_names_addon_versions_the_al2_blocker_and_the_insight_client() {
+    let r = run_scenario(
+        prod_with_insight(),
+        None,
+        true,
+        eks_1_30(),
+        &["plan", "-t", "1.33", "--provider", "eks", "-o", "markdown"],
+    );
+    let text = &r.stdout;
+    // The hop the insight blocks names its client.
+    let hop_32 = text
+        .split("### Hop 2: 1.31 → 1.32")
+        .nth(1)
+        .and_then(|t| t.split("### Hop 3").next())
+        .unwrap_or_else(|| panic!("{}", r.transcript()));
+    assert!(
+        hop_32.contains("Find and fix the client: helm-controller/v0.37.4 called /apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas 4312 times"),
+        "{hop_32}"
+    );
+    assert!(
+        hop_32.contains("[blocker] HLT003 EKS upgrade insight"),
+        "{hop_32}"
+    );
+    let hop_33 = text.split("### Hop 3: 1.32 → 1.33").nth(1).unwrap();
+    assert!(
+        hop_33.contains("[blocker] NODE003 EKS node group general"),
+        "{hop_33}"
+    );
+    assert!(
+        hop_33.contains("--addon-name vpc-cni --addon-version v1.19.5-eksbuild.3"),
+        "{hop_33}"
+    );
+    let port = text.split("127.0.0.1:").nth(1).map(|t| {
+        t.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    });
+    let mut shown = r.stdout.clone();
+    if let Some(port) = port.filter(|p| !p.is_empty()) {
+        shown = shown.replace(&port, "PORT");
+    }
+    insta::assert_snapshot!(shown);
 }

@@ -168,7 +168,13 @@ fn sarif_validates_and_meets_code_scanning_rules() {
         assert!(!r["shortDescription"]["text"].as_str().unwrap().is_empty());
     }
     let results = run0["results"].as_array().unwrap();
-    assert_eq!(results.len(), 4);
+    // Two removed APIs, DRN002, WL001, and PATH003 on 1.29 and 1.30 (both past their end of
+    // life on the tests' day).
+    assert_eq!(results.len(), 6);
+    assert_eq!(
+        results.iter().filter(|r| r["ruleId"] == "PATH003").count(),
+        2
+    );
     let mut file_results = 0;
     for r in results {
         let idx = usize::try_from(r["ruleIndex"].as_u64().unwrap()).unwrap();
@@ -500,8 +506,12 @@ fn ignore_rules_apply_to_readiness_findings() {
             .all(|c| !c.starts_with("DRN") && !c.starts_with("WL")),
         "{left:?}"
     );
-    assert!(left.is_empty(), "{left:?}");
-    assert_eq!(v["suppressed"].as_array().unwrap().len(), before);
+    // The support window (PATH003) is about the cluster, not the namespace the rule names.
+    assert_eq!(left, ["PATH003", "PATH003"]);
+    assert_eq!(
+        v["suppressed"].as_array().unwrap().len(),
+        before - left.len()
+    );
 }
 
 #[test]
@@ -745,7 +755,15 @@ fn completions_and_man_page() {
 fn works_as_a_kubectl_plugin() {
     let dir = tempfile::tempdir().unwrap();
     let plugin = dir.path().join("kubectl-upcheck");
-    std::fs::copy(env!("CARGO_BIN_EXE_upcheck"), &plugin).unwrap();
+    // Copied by a child process: a copy written from this multi-threaded test process leaves
+    // its write descriptor open in any child another test forks meanwhile, and executing the
+    // file then fails with ETXTBSY ("Text file busy").
+    let copied = std::process::Command::new("cp")
+        .arg(env!("CARGO_BIN_EXE_upcheck"))
+        .arg(&plugin)
+        .status()
+        .unwrap();
+    assert!(copied.success());
     let out = std::process::Command::new(&plugin)
         .args(["files", "--help"])
         .output()

@@ -909,6 +909,7 @@ fn a_terminal_gets_a_progress_line_and_a_pipe_does_not() {
             "1",
         ])
         .env("UPCHECK_CACHE_DIR", common::empty_cache())
+        .env("UPCHECK_TODAY", crate::common::TODAY)
         .env(
             "UPCHECK_RETRY_BACKOFF_MS",
             common::RETRY_BACKOFF_MS.to_string(),

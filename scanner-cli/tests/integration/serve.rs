@@ -36,6 +36,7 @@ impl Exporter {
             .args(extra)
             .current_dir(common::workspace())
             .env("UPCHECK_CACHE_DIR", common::empty_cache())
+            .env("UPCHECK_TODAY", crate::common::TODAY)
             .env(
                 "UPCHECK_RETRY_BACKOFF_MS",
                 common::RETRY_BACKOFF_MS.to_string(),

@@ -122,9 +122,13 @@ mod tests {
             addons: Ok(vec![EksAddon {
                 name: "kube-proxy".into(),
                 version: installed.into(),
+                health: Vec::new(),
             }]),
             addon_versions: Ok(all),
             nodegroups: Ok(Vec::new()),
+            health: Vec::new(),
+            support_type: None,
+            insights: Ok(Vec::new()),
         }
     }
 

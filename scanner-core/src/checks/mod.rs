@@ -34,6 +34,7 @@ mod ext003;
 pub mod facts;
 mod hlt001;
 mod hlt002;
+mod hlt003;
 mod hlt004;
 mod inf003;
 mod inf004;
@@ -46,9 +47,11 @@ mod node005;
 mod node006;
 mod path001;
 mod path002;
+pub(crate) mod path003;
 mod placement;
 pub(crate) mod projection;
 pub mod rbac;
+mod readyz;
 pub(crate) mod skew001;
 mod skew002;
 mod skew003;
@@ -73,6 +76,7 @@ pub use crate::report::code::{CodeInfo, Family};
 use crate::report::fingerprint;
 use crate::report::provider::{EksCall, EksFacts, ProviderState};
 pub use crate::report::readiness::{CheckFinding, NotRun, Readiness, Severity};
+pub use path003::{Date, DateError};
 pub use state::{ClusterState, Endpoint, Resource};
 
 /// A readiness check: its code's declaration (title, severity, fields read, remediation,
@@ -119,6 +123,8 @@ pub struct Context<'a> {
     /// Seconds a node pool's drain may take (`--drain-budget`), when given; DRN007 otherwise
     /// uses the platform's drain timeout.
     pub drain_budget: Option<u64>,
+    /// Today (UTC), for support windows (PATH003); without it that check does not run.
+    pub today: Option<Date>,
 }
 
 impl<'a> Context<'a> {
@@ -137,6 +143,7 @@ impl<'a> Context<'a> {
             hops,
             kubectl: None,
             drain_budget: None,
+            today: None,
         }
     }
 }
@@ -167,6 +174,7 @@ pub static REGISTRY: &[&Check] = &[
     &ext003::CHECK,
     &hlt001::CHECK,
     &hlt002::CHECK,
+    &hlt003::CHECK,
     &hlt004::CHECK,
     &inf003::CHECK,
     &inf004::CHECK,
@@ -179,6 +187,7 @@ pub static REGISTRY: &[&Check] = &[
     &node006::CHECK,
     &path001::CHECK,
     &path002::CHECK,
+    &path003::CHECK,
     &skew001::CHECK,
     &skew002::CHECK,
     &skew003::CHECK,
@@ -209,6 +218,11 @@ static PROVIDER_CHECKS: &[ProviderNeeds] = &[
         code: "ADD001",
         calls: add001::CALLS,
         unavailable: add001::unavailable,
+    },
+    ProviderNeeds {
+        code: "HLT003",
+        calls: hlt003::CALLS,
+        unavailable: hlt003::unavailable,
     },
     ProviderNeeds {
         code: "NODE003",
@@ -260,7 +274,8 @@ fn provider_unavailable(code: &str, state: &ClusterState) -> Option<String> {
 
 /// The checks that read an API server endpoint besides the lists, and which one. Kept apart
 /// from [`Check`] for the same reason as [`PROVIDER_CHECKS`]: few checks read them.
-static ENDPOINT_CHECKS: &[(&str, Endpoint)] = &[("API001", Endpoint::Metrics)];
+static ENDPOINT_CHECKS: &[(&str, Endpoint)] =
+    &[("API001", Endpoint::Metrics), ("HLT003", Endpoint::Readyz)];
 
 /// The endpoints the selected checks read, each once.
 pub fn endpoints(selection: &Selection) -> BTreeSet<Endpoint> {
@@ -319,6 +334,8 @@ pub struct Options {
     pub kubectl: Option<KubeVersion>,
     /// Seconds a drain may take (a pipeline's timeout), when known.
     pub drain_budget: Option<u64>,
+    /// Today (UTC), for support windows.
+    pub today: Option<Date>,
 }
 
 impl Options {
@@ -327,7 +344,15 @@ impl Options {
         Self {
             kubectl,
             drain_budget,
+            today: None,
         }
+    }
+
+    /// With today's date (UTC), which PATH003 needs.
+    #[must_use]
+    pub fn today(mut self, today: Option<Date>) -> Self {
+        self.today = today;
+        self
     }
 }
 
@@ -362,6 +387,7 @@ pub fn run_with(
     let mut ctx = Context::new(state, current, target);
     ctx.kubectl = options.kubectl;
     ctx.drain_budget = options.drain_budget;
+    ctx.today = options.today;
     let mut findings = Vec::new();
     let mut not_run = Vec::new();
     let mut ran = Vec::new();
@@ -388,6 +414,11 @@ pub fn run_with(
             .filter_map(|r| state.unavailable(*r))
             .chain(check_endpoints(check.code).filter_map(|e| state.endpoint_unavailable(e)))
             .chain(provider_unavailable(check.code, state))
+            .chain(
+                (check.code == path003::CHECK.code)
+                    .then(|| path003::unavailable(ctx.today))
+                    .flatten(),
+            )
             .collect();
         if !missing.is_empty() {
             not_run.push(NotRun {

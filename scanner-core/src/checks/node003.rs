@@ -257,7 +257,11 @@ mod tests {
                 name: "general".into(),
                 version: Some("1.30".into()),
                 ami_type: Some(ami.into()),
+                health: Vec::new(),
             }]),
+            health: Vec::new(),
+            support_type: None,
+            insights: Ok(Vec::new()),
         })));
         s
     }

@@ -57,11 +57,14 @@ mod tests {
 
     #[test]
     fn a_failing_check_blocks_and_is_named() {
-        let out = findings_for("[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n");
+        let out =
+            findings_for("[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n");
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, Severity::Blocker);
         assert!(
-            out[0].message.contains("1 readiness check(s) failing: etcd (reason withheld)"),
+            out[0]
+                .message
+                .contains("1 readiness check(s) failing: etcd (reason withheld)"),
             "{}",
             out[0].message
         );

@@ -201,7 +201,11 @@ mod tests {
                 name: "batch".into(),
                 version: Some(group_version.into()),
                 ami_type: None,
+                health: Vec::new(),
             }]),
+            health: Vec::new(),
+            support_type: None,
+            insights: Ok(Vec::new()),
         })));
         s
     }

@@ -451,6 +451,7 @@ impl<'c> ClusterJudge<'c> {
             info,
             served_at_risk: out.served_at_risk,
             requested_apis: out.requested_apis,
+            provider_api_clients: Vec::new(),
             crds: out.crds,
             not_checked: out.not_checked,
             stats: out.stats,

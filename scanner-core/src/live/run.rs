@@ -226,6 +226,12 @@ async fn scan(client: &LiveClient, settings: &LiveSettings<'_>) -> Result<LiveSc
     let mut report = judge.finish(info, out);
     // A provider that could not be read leaves the scan incomplete, as a 403 does.
     report.errors.extend(settings.provider.errors());
+    // What the provider saw clients call joins what the apiserver's metric says.
+    if let (Some(cluster), Some(facts), Some(t)) =
+        (report.cluster.as_mut(), settings.provider.eks(), k8s)
+    {
+        cluster.provider_api_clients = facts.api_clients(t.target);
+    }
     state.set_provider(settings.provider.clone());
     if let (Some(selection), Some(t)) = (&settings.checks, k8s) {
         // From the current version (the server's, or the one given) to the target.
@@ -236,7 +242,7 @@ async fn scan(client: &LiveClient, settings: &LiveSettings<'_>) -> Result<LiveSc
             t.target,
             selection,
             false,
-            checks::Options::new(settings.kubectl, settings.drain_budget),
+            checks::Options::new(settings.kubectl, settings.drain_budget).today(settings.today),
         ));
     }
     Ok(LiveScan { report, state })

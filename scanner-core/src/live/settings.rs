@@ -75,6 +75,8 @@ pub struct LiveSettings<'c> {
     /// What the cloud provider's API said (read before the scan: `provider::eks::read`):
     /// the provider checks read it, and what could not be read is in the report's errors.
     pub provider: ProviderState,
+    /// Today (UTC), for the support-window check (PATH003); without it that check is not run.
+    pub today: Option<crate::checks::Date>,
 }
 
 impl Default for LiveSettings<'_> {
@@ -105,6 +107,7 @@ impl<'c> LiveSettings<'c> {
             scan_timeout: Some(Duration::from_mins(10)),
             progress: None,
             provider: ProviderState::None,
+            today: None,
         }
     }
 
@@ -192,6 +195,13 @@ impl<'c> LiveSettings<'c> {
     #[must_use]
     pub fn provider(mut self, provider: ProviderState) -> Self {
         self.provider = provider;
+        self
+    }
+
+    /// Sets the `today` field.
+    #[must_use]
+    pub fn today(mut self, today: Option<crate::checks::Date>) -> Self {
+        self.today = today;
         self
     }
 

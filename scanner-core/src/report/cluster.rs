@@ -1,6 +1,8 @@
 //! The cluster part of a report: which cluster, what it serves and what its clients call, its
 //! CRDs, what the scan was not allowed to read, and counts. Types only; `live` fills them.
 
+use std::fmt::Write as _;
+
 use api_catalog::{ApiStatus, KubeVersion};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,86 @@ pub struct RequestedApi {
     pub status: ApiStatus,
     /// One sentence for people.
     pub message: String,
+}
+
+/// A client the cloud provider saw calling a deprecated API (EKS upgrade insights'
+/// `deprecationDetails[].clientStats[]`): traffic over the last 30 days, which a scan of the
+/// apiserver's metric (reset at every restart) may not see.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct ProviderApiClient {
+    /// The API called (`/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas`).
+    pub api: String,
+    /// The client's user agent.
+    pub user_agent: String,
+    /// Its requests over the last 30 days.
+    pub requests_last_30_days: i64,
+    /// Its last request (RFC 3339), when known.
+    pub last_request_time: Option<String>,
+    /// The first minor that no longer serves the API, when the provider says.
+    pub removed_in: Option<String>,
+    /// What to use instead, when the provider says.
+    pub replacement: Option<String>,
+    /// `removed` when the API is gone at the target, otherwise `deprecated`.
+    pub status: ApiStatus,
+    /// Where it was seen (`EKS upgrade insight "Deprecated APIs removed in Kubernetes v1.32"`).
+    pub source: String,
+    /// One sentence for people.
+    pub message: String,
+}
+
+impl ProviderApiClient {
+    /// A client of `api` seen by `source`; `removed_in` decides the status at `target`.
+    #[allow(clippy::too_many_arguments)] // one record, built in one place
+    pub fn new(
+        api: impl Into<String>,
+        user_agent: impl Into<String>,
+        requests_last_30_days: i64,
+        last_request_time: Option<String>,
+        removed_in: Option<String>,
+        replacement: Option<String>,
+        source: impl Into<String>,
+        target: KubeVersion,
+    ) -> Self {
+        let (api, user_agent, source) = (api.into(), user_agent.into(), source.into());
+        let removed_at_target = removed_in
+            .as_deref()
+            .and_then(|v| v.parse::<KubeVersion>().ok())
+            .is_some_and(|r| r <= target);
+        let status = if removed_at_target {
+            ApiStatus::Removed
+        } else {
+            ApiStatus::Deprecated
+        };
+        let mut message = format!(
+            "{user_agent} called {api} {requests_last_30_days} time{} in the last 30 days",
+            if requests_last_30_days == 1 { "" } else { "s" }
+        );
+        if let Some(t) = &last_request_time {
+            let _ = write!(message, " (last {t})");
+        }
+        match &removed_in {
+            Some(r) => {
+                let _ = write!(message, "; removed in {r}");
+            }
+            None => message.push_str("; deprecated"),
+        }
+        if let Some(r) = &replacement {
+            let _ = write!(message, ", use {r}");
+        }
+        let _ = write!(message, " ({source})");
+        Self {
+            api,
+            user_agent,
+            requests_last_30_days,
+            last_request_time,
+            removed_in,
+            replacement,
+            status,
+            source,
+            message,
+        }
+    }
 }
 
 /// Something the scan was not allowed to read, and the permission it needs.
@@ -134,6 +216,10 @@ pub struct ClusterSection {
     pub served_at_risk: Vec<ServedApi>,
     /// Deprecated APIs some client still calls, from the apiserver's own metric.
     pub requested_apis: Vec<RequestedApi>,
+    /// Clients the cloud provider saw calling deprecated APIs (EKS upgrade insights), by
+    /// API and client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provider_api_clients: Vec<ProviderApiClient>,
     /// Deprecated CRD versions and stored versions that need migrating.
     pub crds: Vec<CrdFinding>,
     /// What the scan was not allowed to read.

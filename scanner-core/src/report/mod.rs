@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cluster::{
     ClusterInfo, ClusterSection, ClusterStats, CrdFinding, CrdIssue, DeprecatedApiRequest,
-    Evidence, NotChecked, RequestedApi, ServedApi, ServedResource, Storage,
+    Evidence, NotChecked, ProviderApiClient, RequestedApi, ServedApi, ServedResource, Storage,
 };
 pub use code::{CodeInfo, Family};
 pub use error::{ErrorKind, ScanError, ScanWarning, WarningKind};

@@ -8,6 +8,7 @@ use api_catalog::KubeVersion;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::cluster::ProviderApiClient;
 use super::{ErrorKind, ScanError};
 
 /// Why part of the provider's facts could not be read.
@@ -61,17 +62,23 @@ pub enum EksCall {
     ListNodegroups,
     /// `DescribeNodegroup`.
     DescribeNodegroup,
+    /// `ListInsights`.
+    ListInsights,
+    /// `DescribeInsight`.
+    DescribeInsight,
 }
 
 impl EksCall {
     /// Every call the provider layer makes, in a fixed order (the IAM policy lists them).
-    pub const ALL: [EksCall; 6] = [
+    pub const ALL: [EksCall; 8] = [
         Self::DescribeCluster,
         Self::ListAddons,
         Self::DescribeAddon,
         Self::DescribeAddonVersions,
         Self::ListNodegroups,
         Self::DescribeNodegroup,
+        Self::ListInsights,
+        Self::DescribeInsight,
     ];
 
     /// The IAM action: `eks:DescribeAddonVersions`.
@@ -83,6 +90,8 @@ impl EksCall {
             Self::DescribeAddonVersions => "eks:DescribeAddonVersions",
             Self::ListNodegroups => "eks:ListNodegroups",
             Self::DescribeNodegroup => "eks:DescribeNodegroup",
+            Self::ListInsights => "eks:ListInsights",
+            Self::DescribeInsight => "eks:DescribeInsight",
         }
     }
 }
@@ -94,6 +103,8 @@ pub struct EksAddon {
     pub name: String,
     /// The installed version (`v1.18.3-eksbuild.2`).
     pub version: String,
+    /// What `DescribeAddon.health.issues` reports (empty when healthy).
+    pub health: Vec<EksIssue>,
 }
 
 /// What `DescribeAddonVersions` says an add-on may run at one Kubernetes minor.
@@ -123,6 +134,67 @@ pub struct EksNodegroup {
     pub version: Option<String>,
     /// Its AMI type (`AL2_x86_64`, `AL2023_x86_64_STANDARD`, `BOTTLEROCKET_x86_64`, `CUSTOM`).
     pub ami_type: Option<String>,
+    /// What `DescribeNodegroup.health.issues` reports (empty when healthy).
+    pub health: Vec<EksIssue>,
+}
+
+/// One health issue EKS reports on a cluster, node group or add-on (`health.issues[]`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct EksIssue {
+    /// The issue code (`IamRoleNotFound`, `AsgInstanceLaunchFailures`, `ConfigurationConflict`).
+    pub code: String,
+    /// EKS's own description.
+    pub message: String,
+    /// The AWS or Kubernetes resources it concerns.
+    pub resource_ids: Vec<String>,
+}
+
+/// An EKS upgrade insight (`DescribeInsight`, category `UPGRADE_READINESS`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EksInsight {
+    /// Its ID.
+    pub id: String,
+    /// Its name (`Deprecated APIs removed in Kubernetes v1.32`).
+    pub name: String,
+    /// The Kubernetes minor it judges the cluster for (`1.32`): the hop it blocks.
+    pub kubernetes_version: Option<String>,
+    /// `ERROR`, `WARNING`, `UNKNOWN` or `PASSING`.
+    pub status: String,
+    /// Why it has that status, in EKS's words.
+    pub reason: Option<String>,
+    /// What it checks.
+    pub description: Option<String>,
+    /// What EKS recommends.
+    pub recommendation: Option<String>,
+    /// For deprecated-API insights, each API and who still calls it
+    /// (`categorySpecificSummary.deprecationDetails`).
+    pub deprecations: Vec<EksDeprecation>,
+}
+
+/// One deprecated API an insight saw in use (`DeprecationDetail`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EksDeprecation {
+    /// The API in use (`/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas`).
+    pub usage: String,
+    /// Its replacement, when there is one.
+    pub replaced_with: Option<String>,
+    /// The first minor that no longer serves it.
+    pub stop_serving_version: Option<String>,
+    /// The first minor that serves the replacement.
+    pub start_serving_replacement_version: Option<String>,
+    /// The clients that called it in the last 30 days.
+    pub clients: Vec<EksClientStat>,
+}
+
+/// A client that called a deprecated API (`ClientStat`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EksClientStat {
+    /// Its user agent (`kubectl/v1.29.3 (linux/amd64) kubernetes/6813625`).
+    pub user_agent: String,
+    /// Its requests over the last 30 days.
+    pub requests_last_30_days: i64,
+    /// Its last request (RFC 3339), when known.
+    pub last_request_time: Option<String>,
 }
 
 /// What was read from the EKS API for one cluster. Each part is either what was read or why
@@ -141,9 +213,44 @@ pub struct EksFacts {
     pub addon_versions: Result<BTreeMap<String, BTreeMap<String, AddonVersions>>, ProviderProblem>,
     /// Managed node groups, by name.
     pub nodegroups: Result<Vec<EksNodegroup>, ProviderProblem>,
+    /// The cluster's own health issues (`DescribeCluster.health.issues`).
+    pub health: Vec<EksIssue>,
+    /// `DescribeCluster.upgradePolicy.supportType` (`STANDARD` or `EXTENDED`), when given.
+    pub support_type: Option<String>,
+    /// Upgrade-readiness insights, by Kubernetes version and name.
+    pub insights: Result<Vec<EksInsight>, ProviderProblem>,
 }
 
 impl EksFacts {
+    /// The clients the upgrade insights saw calling deprecated APIs, judged at `target`, in
+    /// the order of the API, then the client.
+    pub fn api_clients(&self, target: KubeVersion) -> Vec<ProviderApiClient> {
+        let Ok(insights) = &self.insights else {
+            return Vec::new();
+        };
+        let mut out: Vec<ProviderApiClient> = insights
+            .iter()
+            .flat_map(|i| i.deprecations.iter().map(move |d| (i, d)))
+            .flat_map(|(i, d)| {
+                d.clients.iter().map(move |c| {
+                    ProviderApiClient::new(
+                        d.usage.clone(),
+                        c.user_agent.clone(),
+                        c.requests_last_30_days,
+                        c.last_request_time.clone(),
+                        d.stop_serving_version.clone(),
+                        d.replaced_with.clone(),
+                        format!("EKS upgrade insight {:?}", i.name),
+                        target,
+                    )
+                })
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// What `addon` may run at `minor`, when it was read.
     pub fn addon_versions_at(&self, addon: &str, minor: KubeVersion) -> Option<&AddonVersions> {
         self.addon_versions
@@ -189,6 +296,7 @@ impl ProviderState {
                     f.addons.as_ref().err(),
                     f.addon_versions.as_ref().err(),
                     f.nodegroups.as_ref().err(),
+                    f.insights.as_ref().err(),
                 ]
                 .into_iter()
                 .flatten()

@@ -11,7 +11,9 @@ use scanner_core::live::block_on;
 use scanner_core::provider::eks::{Credentials, EksSettings, read};
 use scanner_core::provider::{EksFacts, ProviderState};
 use scanner_core::report::ErrorKind;
-use upcheck_test_server::eks::{AddonVersion, Eks, Nodegroup};
+use upcheck_test_server::eks::{
+    AddonVersion, ClientStat, Deprecation, Eks, Insight, Issue, Nodegroup,
+};
 use upcheck_test_server::{Scenario, Server};
 
 fn version(addon: &str, version: &str, compatible: &[(&str, bool)]) -> AddonVersion {
@@ -231,4 +233,172 @@ fn no_cluster_name_or_region_is_said_before_any_call() {
     };
     assert!(p.message.contains("--provider-cluster"), "{}", p.message);
     assert!(server.requests().is_empty());
+}
+
+fn insight(id: &str, version: &str, status: &str, clients: &[(&str, i32)]) -> Insight {
+    Insight {
+        id: id.into(),
+        name: format!("Deprecated APIs removed in Kubernetes v{version}"),
+        kubernetes_version: version.into(),
+        status: status.into(),
+        reason: "Deprecated API usage detected within last 30 days.".into(),
+        deprecations: vec![Deprecation {
+            usage: "/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas".into(),
+            replaced_with: "/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas".into(),
+            stop_serving_version: "1.32".into(),
+            start_serving_replacement_version: "1.29".into(),
+            clients: clients
+                .iter()
+                .map(|(ua, n)| ClientStat {
+                    user_agent: (*ua).into(),
+                    requests: *n,
+                    last_request: 1_764_547_200,
+                })
+                .collect(),
+        }],
+    }
+}
+
+fn issue(code: &str) -> Issue {
+    Issue {
+        code: code.into(),
+        message: format!("{code} happened"),
+        resource_ids: vec!["r-2".into(), "r-1".into()],
+    }
+}
+
+#[test]
+fn reads_health_upgrade_policy_and_insights_across_pages() {
+    let mut eks = prod();
+    eks.support_type = Some("STANDARD".into());
+    eks.cluster_health = vec![issue("KmsKeyDisabled")];
+    eks.nodegroup_health
+        .insert("general".into(), vec![issue("IamNodeRoleNotFound")]);
+    eks.addon_health.insert(
+        "vpc-cni".into(),
+        vec![issue("InsufficientNumberOfReplicas")],
+    );
+    eks.insights = vec![
+        insight("i-2", "1.31", "PASSING", &[]),
+        insight(
+            "i-1",
+            "1.31",
+            "ERROR",
+            &[("kubectl/v1.28.4", 3), ("helm/v3.14", 70)],
+        ),
+    ];
+    let (state, requests) = read_with(eks, "prod", 31);
+    let f = facts(&state);
+    assert_eq!(f.support_type.as_deref(), Some("STANDARD"));
+    assert_eq!(f.health.len(), 1);
+    assert_eq!(f.health[0].code, "KmsKeyDisabled");
+    assert_eq!(f.health[0].resource_ids, ["r-1", "r-2"], "sorted");
+    let groups = f.nodegroups.as_ref().unwrap();
+    assert_eq!(groups[0].health[0].code, "IamNodeRoleNotFound");
+    assert!(groups[1].health.is_empty());
+    let addons = f.addons.as_ref().unwrap();
+    assert_eq!(addons[1].name, "vpc-cni");
+    assert_eq!(addons[1].health[0].code, "InsufficientNumberOfReplicas");
+    let insights = f.insights.as_ref().unwrap();
+    let got: Vec<(&str, &str)> = insights
+        .iter()
+        .map(|i| (i.id.as_str(), i.status.as_str()))
+        .collect();
+    assert_eq!(got, [("i-1", "ERROR"), ("i-2", "PASSING")]);
+    let d = &insights[0].deprecations[0];
+    assert_eq!(d.stop_serving_version.as_deref(), Some("1.32"));
+    let clients: Vec<(&str, i64)> = d
+        .clients
+        .iter()
+        .map(|c| (c.user_agent.as_str(), c.requests_last_30_days))
+        .collect();
+    // Busiest client first.
+    assert_eq!(clients, [("helm/v3.14", 70), ("kubectl/v1.28.4", 3)]);
+    assert_eq!(
+        d.clients[0].last_request_time.as_deref(),
+        Some("2025-12-01T00:00:00Z")
+    );
+    assert_eq!(
+        insights[0].recommendation.as_deref(),
+        Some("Update the client to a version that uses the replacement API.")
+    );
+    // One insight per page: ListInsights was called twice (the token is in the POST body),
+    // and only the non-passing insight was described.
+    let lists = requests
+        .iter()
+        .filter(|r| *r == "/clusters/prod/insights")
+        .count();
+    assert_eq!(lists, 2, "{requests:?}");
+    assert!(requests.iter().any(|r| r == "/clusters/prod/insights/i-1"));
+    assert!(!requests.iter().any(|r| r == "/clusters/prod/insights/i-2"));
+    assert!(state.errors().is_empty());
+    // The clients, judged at 1.31 (not yet removed) and at 1.32 (removed).
+    let at_31 = f.api_clients(KubeVersion::new(1, 31));
+    assert_eq!(at_31.len(), 2);
+    assert_eq!(at_31[0].status, scanner_core::ApiStatus::Deprecated);
+    assert_eq!(
+        f.api_clients(KubeVersion::new(1, 32))[0].status,
+        scanner_core::ApiStatus::Removed
+    );
+}
+
+#[test]
+fn a_denied_list_insights_is_the_reason() {
+    let mut eks = prod();
+    eks.denied.insert("/clusters/prod/insights".into());
+    let (state, _) = read_with(eks, "prod", 31);
+    let p = facts(&state).insights.as_ref().unwrap_err();
+    assert_eq!(p.kind, ErrorKind::Forbidden);
+    assert_eq!(p.reason, "needs eks:ListInsights");
+    assert_eq!(state.errors().len(), 1);
+}
+
+#[test]
+fn a_denied_describe_insight_is_the_reason() {
+    let mut eks = prod();
+    eks.insights = vec![insight("i-1", "1.31", "WARNING", &[])];
+    eks.denied.insert("/clusters/prod/insights/i-1".into());
+    let (state, _) = read_with(eks, "prod", 31);
+    let p = facts(&state).insights.as_ref().unwrap_err();
+    assert_eq!(p.reason, "needs eks:DescribeInsight");
+}
+
+#[test]
+fn rejected_credentials_fail_the_read_saying_so() {
+    let mut eks = prod();
+    eks.bad_credentials = true;
+    let (state, requests) = read_with(eks, "prod", 31);
+    let ProviderState::Failed(p) = &state else {
+        panic!("{state:?}")
+    };
+    assert_eq!(p.kind, ErrorKind::Forbidden);
+    assert!(
+        p.message
+            .contains("the AWS credentials were rejected by eks:DescribeCluster"),
+        "{}",
+        p.message
+    );
+    assert!(
+        p.message.contains("UnrecognizedClientException"),
+        "{}",
+        p.message
+    );
+    // A refused identity is not retried.
+    assert_eq!(requests.len(), 1, "{requests:?}");
+}
+
+#[test]
+fn throttling_answered_400_is_retried_too() {
+    let mut eks = prod();
+    eks.throttle_status = 400;
+    eks.throttled.insert("/clusters/prod/addons".into(), 2);
+    let (state, requests) = read_with(eks, "prod", 31);
+    assert!(facts(&state).addons.is_ok(), "{state:?}");
+    let first_pages = requests
+        .iter()
+        .filter(|r| {
+            r.split('?').next() == Some("/clusters/prod/addons") && !r.contains("nextToken")
+        })
+        .count();
+    assert_eq!(first_pages, 3, "{requests:?}");
 }

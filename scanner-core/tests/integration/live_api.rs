@@ -49,8 +49,11 @@ fn cluster(scenario: Scenario) -> Cluster {
 fn settings_at(target: &str) -> LiveSettings<'static> {
     let target: KubeVersion = target.parse().unwrap();
     // One retry: the fixture's metrics API answers 503 for good, and backoff is slow.
+    // The day the CLI's snapshots are taken on (`UPCHECK_TODAY` in its tests): the support
+    // window (PATH003) depends on it.
     LiveSettings::new(Catalog::embedded(), Targets::kubernetes(target, None))
         .requests(Duration::from_secs(30), 1)
+        .today("2026-12-01".parse().ok())
 }
 
 fn scan_blocking(

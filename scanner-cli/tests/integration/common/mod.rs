@@ -41,6 +41,10 @@ pub fn empty_cache() -> PathBuf {
 /// aggregated API that answers 503 in every scan, and full backoff cost each scan a second.
 pub const RETRY_BACKOFF_MS: u64 = 20;
 
+/// The date every run is told is today (`UPCHECK_TODAY`): support windows (PATH003) and the
+/// plan's end-of-life notes depend on it, and tests must not change with the calendar.
+pub const TODAY: &str = "2026-12-01";
+
 /// Runs upcheck in `dir` with `args`, optional stdin, and extra environment variables.
 pub fn upcheck_with(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &Path)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_upcheck"));
@@ -50,6 +54,7 @@ pub fn upcheck_with(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str
         .env_remove("UPCHECK_LOG")
         .env("COLUMNS", "80")
         .env("UPCHECK_CACHE_DIR", empty_cache())
+        .env("UPCHECK_TODAY", crate::common::TODAY)
         .env("UPCHECK_RETRY_BACKOFF_MS", RETRY_BACKOFF_MS.to_string())
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -89,6 +94,7 @@ pub fn interrupted(args: &[&str], ready: &dyn Fn(u32) -> bool) -> (Run, std::tim
         .args(args)
         .current_dir(workspace())
         .env("UPCHECK_CACHE_DIR", empty_cache())
+        .env("UPCHECK_TODAY", crate::common::TODAY)
         .env("UPCHECK_RETRY_BACKOFF_MS", RETRY_BACKOFF_MS.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

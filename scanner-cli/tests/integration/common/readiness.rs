@@ -71,14 +71,18 @@ pub fn with_groups(groups: &[Group<'_>], objects: Vec<(&str, Vec<Value>)>) -> Ve
 }
 
 pub fn run(replace: Vec<(String, Value)>, args: &[&str]) -> Run {
-    let server = Server::recorded(
-        &fixture(),
+    run_in(
         Scenario {
             replace: replace.into_iter().collect(),
             ..Scenario::default()
         },
+        args,
     )
-    .unwrap();
+}
+
+/// `upcheck cluster` (JSON, no Helm) against the recorded server with `scenario`'s faults.
+pub fn run_in(scenario: Scenario, args: &[&str]) -> Run {
+    let server = Server::recorded(&fixture(), scenario).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = server.kubeconfig(dir.path()).unwrap();
     let mut all = vec!["cluster", "--kubeconfig", kubeconfig.to_str().unwrap()];
