@@ -139,6 +139,19 @@ pub struct PlanArgs {
     #[arg(long, value_enum)]
     pub provider: Option<ProviderArg>,
 
+    /// AKS (live plans): the cluster's name in Azure, for its pools, upgrade settings and the
+    /// versions AKS offers
+    #[arg(long, value_name = "NAME")]
+    pub provider_cluster: Option<String>,
+
+    /// AKS (live plans): the cluster's resource group
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+
+    /// AKS (live plans): the cluster's subscription ID (default: AZURE_SUBSCRIPTION_ID)
+    #[arg(long, value_name = "ID")]
+    pub subscription: Option<String>,
+
     /// Output format
     #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
     pub output: PlanFormat,
@@ -762,13 +775,25 @@ pub struct ProviderArgs {
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 
-    /// Do not read the provider's API, even for an EKS cluster
-    #[arg(long, conflicts_with_all = ["provider", "provider_cluster", "region"])]
+    /// AKS: the cluster's resource group
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+
+    /// AKS: the cluster's subscription ID (default: AZURE_SUBSCRIPTION_ID)
+    #[arg(long, value_name = "ID")]
+    pub subscription: Option<String>,
+
+    /// Do not read the provider's API, even for an EKS or AKS cluster
+    #[arg(long, conflicts_with_all = ["provider", "provider_cluster", "region", "resource_group", "subscription"])]
     pub no_provider: bool,
 
     /// With --rbac: print the IAM policy (JSON) the provider reads need instead of the ClusterRole
     #[arg(long, requires = "rbac")]
     pub iam: bool,
+
+    /// With --rbac: print the Azure custom role (JSON) with the read-only actions the AKS reads need
+    #[arg(long, requires = "rbac", conflicts_with = "iam")]
+    pub azure: bool,
 }
 
 /// A provider whose API `upcheck cluster` reads.
@@ -776,6 +801,8 @@ pub struct ProviderArgs {
 pub enum ProviderApi {
     /// Amazon EKS, with the AWS SDK's standard credential chain.
     Eks,
+    /// Azure AKS, through Azure Resource Manager with azure_identity's credentials.
+    Aks,
 }
 
 /// Several clusters in one run.

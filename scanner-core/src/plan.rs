@@ -189,6 +189,118 @@ pub struct PlanInput {
     /// add-on's version to move to (ADD001's table), which replace the placeholders in the
     /// add-on commands.
     pub eks_addons: Option<EksAddonPlan>,
+    /// AKS, when its API was read: the names the commands need, each pool's upgrade
+    /// settings, and the versions AKS offers.
+    pub aks: Option<AksPlan>,
+}
+
+/// What the AKS API says the plan's commands and rolls need.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AksPlan {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Its resource group.
+    pub resource_group: String,
+    /// `KubernetesOfficial` or `AKSLongTermSupport`, when read.
+    pub support_plan: Option<String>,
+    /// The agent pools, by name.
+    pub pools: Vec<AksPoolPlan>,
+    /// Per minor, the exact version to upgrade to: the newest generally available one the
+    /// upgrade profile offers (it lists versions reachable from the running one, so only the
+    /// first hop has one; later hops use the minor alone, which AKS resolves to its newest
+    /// patch).
+    pub offered: BTreeMap<KubeVersion, String>,
+}
+
+/// One AKS agent pool's upgrade settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AksPoolPlan {
+    /// Its name.
+    pub name: String,
+    /// `System` or `User`.
+    pub mode: Option<String>,
+    /// Nodes.
+    pub nodes: Option<u64>,
+    /// `maxSurge`, or AKS's default named so.
+    pub max_surge: String,
+    /// Minutes AKS waits for each node's drain (`drainTimeoutInMinutes`, default 30).
+    pub drain_minutes: u64,
+    /// Whether the drain timeout is AKS's default.
+    pub drain_default: bool,
+    /// `undrainableNodeBehavior`, when set.
+    pub undrainable: Option<String>,
+}
+
+impl AksPlan {
+    /// The plan's view of the facts read from the AKS API.
+    pub fn from_facts(facts: &crate::report::provider::AksFacts) -> Self {
+        let pools = facts
+            .pools
+            .as_ref()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| AksPoolPlan {
+                name: p.name.clone(),
+                mode: p.mode.clone(),
+                nodes: p.count,
+                max_surge: p.surge(),
+                drain_minutes: p.drain_minutes(),
+                drain_default: p.drain_timeout_minutes.is_none(),
+                undrainable: p.undrainable_node_behavior.clone(),
+            })
+            .collect();
+        let mut offered: BTreeMap<KubeVersion, (Vec<u32>, String)> = BTreeMap::new();
+        for u in facts
+            .upgrades
+            .as_ref()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|u| !u.preview)
+        {
+            let Ok(minor) = u.version.parse::<KubeVersion>() else {
+                continue;
+            };
+            // Compare patches as numbers: 1.31.10 is newer than 1.31.9.
+            let key: Vec<u32> = u
+                .version
+                .split('.')
+                .map(|n| n.parse().unwrap_or(0))
+                .collect();
+            let entry = offered
+                .entry(minor)
+                .or_insert_with(|| (key.clone(), u.version.clone()));
+            if key > entry.0 {
+                *entry = (key, u.version.clone());
+            }
+        }
+        Self {
+            cluster: facts.cluster.clone(),
+            resource_group: facts.resource_group.clone(),
+            support_plan: facts.support_plan.clone(),
+            pools,
+            offered: offered.into_iter().map(|(m, (_, v))| (m, v)).collect(),
+        }
+    }
+
+    /// The version to give `az aks` for the hop to `to`.
+    fn version(&self, to: KubeVersion) -> String {
+        self.offered
+            .get(&to)
+            .cloned()
+            .unwrap_or_else(|| to.to_string())
+    }
+
+    /// `az aks nodepool upgrade` for `pool` to `to`, with the cluster's names.
+    pub fn pool_command(&self, pool: &str, to: KubeVersion) -> String {
+        format!(
+            "`az aks nodepool upgrade --resource-group {} --cluster-name {} --name {pool} --kubernetes-version {}`",
+            self.resource_group,
+            self.cluster,
+            self.version(to)
+        )
+    }
 }
 
 /// The managed add-on versions to install at each hop, from the EKS API.
@@ -241,6 +353,7 @@ impl PlanInput {
             today: None,
             catalog_newest: None,
             eks_addons: None,
+            aks: None,
         }
     }
 }
@@ -375,6 +488,9 @@ pub struct Plan {
     pub backups: Vec<String>,
     /// What to check after the last hop.
     pub after_checks: Vec<String>,
+    /// AKS, when its API was read: names, pools and offered versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aks: Option<AksPlan>,
 }
 
 impl Plan {
@@ -421,6 +537,7 @@ impl Plan {
                 true,
                 input.provider,
                 input.eks_addons.as_ref(),
+                input.aks.as_ref(),
             ));
         }
         let mut v = a_hi;
@@ -432,6 +549,7 @@ impl Plan {
                 false,
                 input.provider,
                 input.eks_addons.as_ref(),
+                input.aks.as_ref(),
             ));
             v = next;
         }
@@ -522,6 +640,7 @@ impl Plan {
             after_rolls,
             backups: backups(input.provider),
             after_checks: after_checks(target),
+            aks: input.aks,
         };
         if let Some(r) = report {
             plan.add_report(r, a_hi);
@@ -685,9 +804,47 @@ fn hop(
     finishing: bool,
     provider: Provider,
     eks: Option<&EksAddonPlan>,
+    aks: Option<&AksPlan>,
 ) -> Hop {
     let dns = kubeadm_coredns(to);
     let mut steps = steps(provider, to, dns.as_deref(), finishing);
+    if provider == Provider::Aks
+        && let Some(plan) = aks
+        && let Some(at) = steps.iter().position(|l| l.starts_with("Control plane:"))
+    {
+        // The cluster's own names and the version AKS offers, then every pool after the
+        // control plane, with the settings that decide how long its roll takes.
+        steps[at] = format!(
+            "Control plane: `az aks upgrade --resource-group {} --name {} --kubernetes-version {} --control-plane-only` (AKS refuses while an API removed in {to} was called in the last 12 hours)",
+            plan.resource_group,
+            plan.cluster,
+            plan.version(to)
+        );
+        for (i, pool) in plan.pools.iter().enumerate() {
+            let mode = pool.mode.as_deref().unwrap_or("pool");
+            let nodes = pool
+                .nodes
+                .map_or_else(String::new, |n| format!(", {n} nodes"));
+            let drain = if pool.drain_default {
+                format!("drain timeout {} min (AKS's default)", pool.drain_minutes)
+            } else {
+                format!("drain timeout {} min", pool.drain_minutes)
+            };
+            let undrainable = pool
+                .undrainable
+                .as_deref()
+                .map_or_else(String::new, |u| format!("; undrainableNodeBehavior {u}"));
+            steps.insert(
+                at + 1 + i,
+                format!(
+                    "Node pool {} ({mode}{nodes}; maxSurge {}, {drain}{undrainable}): {}",
+                    pool.name,
+                    pool.max_surge,
+                    plan.pool_command(&pool.name, to)
+                ),
+            );
+        }
+    }
     if provider == Provider::Eks
         && let Some(plan) = eks
         && let Some(versions) = plan.versions.get(&to)
@@ -778,6 +935,17 @@ fn steps(provider: Provider, to: KubeVersion, dns: Option<&str>, finishing: bool
         "Re-scan: `upcheck cluster -t {to}` (the apiserver restart reset the deprecated-API metric), and compare with the capture taken before"
     ));
     s
+}
+
+impl Plan {
+    /// The upgrade command for `pool` to `to`: with the cluster's names when the provider's
+    /// API was read (AKS), else the provider's command with placeholders.
+    pub fn pool_command(&self, pool: &str, to: KubeVersion) -> String {
+        match &self.aks {
+            Some(aks) if self.provider == Provider::Aks => aks.pool_command(pool, to),
+            _ => pool_command(self.provider, pool, to),
+        }
+    }
 }
 
 /// The pool upgrade command for a provider.
@@ -871,7 +1039,12 @@ fn support(input: &PlanInput) -> Vec<SupportNote> {
     } else {
         "running"
     };
-    if let Some(today) = &input.today {
+    if input.provider == Provider::Aks {
+        aks_support(input, lo, running, &mut out);
+    }
+    if let Some(today) = &input.today
+        && input.provider != Provider::Aks
+    {
         for (v, what) in [(lo, running), (input.target, "target")] {
             if let Some(r) = table.iter().find(|r| r.minor == v)
                 && let Some(eol) = &r.end_of_life
@@ -920,6 +1093,59 @@ fn support(input: &PlanInput) -> Vec<SupportNote> {
     out
 }
 
+/// AKS keeps its own calendar: GA per minor, community support's end, and LTS's end for
+/// clusters on the `AKSLongTermSupport` plan (api-catalog's `aks-support.csv`).
+fn aks_support(input: &PlanInput, lo: KubeVersion, running: &str, out: &mut Vec<SupportNote>) {
+    let plan = input.aks.as_ref().and_then(|a| a.support_plan.as_deref());
+    let lts = plan.is_some_and(|p| p.eq_ignore_ascii_case("AKSLongTermSupport"));
+    let Some(today) = &input.today else {
+        return;
+    };
+    for (v, what) in [(lo, running), (input.target, "target")] {
+        let Some(r) = api_catalog::aks_release(v) else {
+            out.push(SupportNote {
+                version: v,
+                message: format!(
+                    "{v} is not in upcheck's AKS release calendar: check `az aks get-versions` for the region"
+                ),
+            });
+            continue;
+        };
+        let end = r.end_of_support(plan);
+        let kind = if lts && r.lts_end_of_life.is_some() {
+            "AKS long-term support (AKSLongTermSupport plan)"
+        } else {
+            "AKS community support"
+        };
+        if end < today.as_str() {
+            out.push(SupportNote {
+                version: v,
+                message: format!(
+                    "the {what} version {v} left {kind} on {end}{}",
+                    if what == "target" {
+                        "; pick a newer target"
+                    } else {
+                        ": AKS upgrades clusters that fall out of the platform support window on its own"
+                    }
+                ),
+            });
+        } else if what == "target" && r.ga.as_str() > &today[..today.len().min(7)] {
+            out.push(SupportNote {
+                version: v,
+                message: format!(
+                    "AKS makes {v} generally available in {} (its calendar); until then it is preview only",
+                    r.ga
+                ),
+            });
+        } else {
+            out.push(SupportNote {
+                version: v,
+                message: format!("the {what} version {v} has {kind} until {end}"),
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
@@ -961,6 +1187,7 @@ mod tests {
             today: None,
             catalog_newest: Some(v(36)),
             eks_addons: None,
+            aks: None,
         }
     }
 

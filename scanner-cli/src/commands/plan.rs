@@ -7,7 +7,7 @@ use std::io::{self, IsTerminal};
 use anyhow::{Context, Result};
 use scanner_core::checks::{self, ClusterState, Resource};
 use scanner_core::plan::{
-    Blocker, NodePool, NodeRoll, Plan, PlanError, PlanInput, Provider, RemovedApi, pool_command,
+    Blocker, NodePool, NodeRoll, Plan, PlanError, PlanInput, Provider, RemovedApi,
 };
 use scanner_core::snapshot::node_pool;
 use scanner_core::{Input, KubeVersion, Report, ScanSettings, Scanner, WalkOptions};
@@ -392,13 +392,23 @@ fn live(
     };
     // EKS add-on versions and node groups come from the EKS API when the plan is for EKS
     // (told by --provider eks or the kubeconfig); other providers read none.
+    // AKS's pools, upgrade settings and offered versions come from Azure Resource Manager
+    // (--provider aks, or told by the kubeconfig).
     let provider_args = crate::args::ProviderArgs {
-        provider: (args.provider == Some(ProviderArg::Eks))
-            .then_some(crate::args::ProviderApi::Eks),
-        provider_cluster: None,
+        provider: match args.provider {
+            Some(ProviderArg::Eks) => Some(crate::args::ProviderApi::Eks),
+            Some(ProviderArg::Aks) => Some(crate::args::ProviderApi::Aks),
+            _ => None,
+        },
+        provider_cluster: args.provider_cluster.clone(),
         region: None,
-        no_provider: args.provider.is_some_and(|p| p != ProviderArg::Eks),
+        resource_group: args.resource_group.clone(),
+        subscription: args.subscription.clone(),
+        no_provider: args
+            .provider
+            .is_some_and(|p| p != ProviderArg::Eks && p != ProviderArg::Aks),
         iam: false,
+        azure: false,
     };
     let live = super::cluster::LiveArgs {
         connection,
@@ -448,6 +458,9 @@ fn live(
             .map(|r| r.hops.clone())
             .unwrap_or_default();
         input.eks_addons = Some(scanner_core::plan::EksAddonPlan::from_facts(facts, &hops));
+    }
+    if let Some(facts) = state.provider().aks() {
+        input.aks = Some(scanner_core::plan::AksPlan::from_facts(facts));
     }
     Ok((input, Some(report)))
 }
@@ -518,7 +531,7 @@ fn roll_line(plan: &Plan, r: &NodeRoll) -> String {
         r.from,
         r.to,
         r.reason,
-        pool_command(plan.provider, &r.pool, r.to)
+        plan.pool_command(&r.pool, r.to)
     )
 }
 
