@@ -259,9 +259,13 @@ impl AksPlan {
             .iter()
             .filter(|u| !u.preview)
         {
+            // The running minor's newer patches are no hop.
             let Ok(minor) = u.version.parse::<KubeVersion>() else {
                 continue;
             };
+            if facts.control_plane().is_some_and(|cp| minor <= cp) {
+                continue;
+            }
             // Compare patches as numbers: 1.31.10 is newer than 1.31.9.
             let key: Vec<u32> = u
                 .version

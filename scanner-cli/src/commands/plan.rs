@@ -460,6 +460,19 @@ fn live(
         input.eks_addons = Some(scanner_core::plan::EksAddonPlan::from_facts(facts, &hops));
     }
     if let Some(facts) = state.provider().aks() {
+        // AKS's agent pools are the pools the plan rolls (by their names in AKS), at the
+        // version each runs.
+        if let Ok(pools) = &facts.pools
+            && !pools.is_empty()
+        {
+            input.pools = pools
+                .iter()
+                .filter_map(|p| {
+                    let nodes = usize::try_from(p.count.unwrap_or(0)).unwrap_or(usize::MAX);
+                    Some(NodePool::new(p.name.clone(), p.minor()?, nodes))
+                })
+                .collect();
+        }
         input.aks = Some(scanner_core::plan::AksPlan::from_facts(facts));
     }
     Ok((input, Some(report)))

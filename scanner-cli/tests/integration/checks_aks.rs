@@ -137,7 +137,12 @@ users:
 /// token in the environment; `kubelogin` writes the kubeconfig an AKS user has, else a plain
 /// token one.
 fn run_on(aks: &Server, kubelogin: bool, args: &[&str]) -> Run {
-    let kube = Server::recorded(&fixture(), Scenario::default()).unwrap();
+    run_recorded(&fixture(), aks, kubelogin, args)
+}
+
+/// [`run_on`] with the Kubernetes side recorded in `recording`.
+fn run_recorded(recording: &Path, aks: &Server, kubelogin: bool, args: &[&str]) -> Run {
+    let kube = Server::recorded(recording, Scenario::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = if kubelogin {
         aks_kubeconfig(&kube, dir.path())
@@ -240,11 +245,13 @@ fn aks_cluster_to_1_33_reports_lagging_and_retired_pools() {
     let (r, report, server) = cluster(prod(), "1.33", NAMES);
     // The recorded Kubernetes side uses APIs removed by 1.33: exit code 3 comes before 5.
     assert_eq!(r.code, 3, "{}", r.transcript());
+    // system is at the control plane's 1.30: it must move before 1.33 too.
     assert_eq!(
         findings(&report),
         [
             "NODE003 blocker AKS node pool win19 @1.33",
             "SKEW002 blocker AKS node pool win19 @1.32",
+            "SKEW002 blocker AKS node pool system @1.33",
             "PATH001 info cluster @-",
         ]
     );
@@ -354,7 +361,15 @@ fn throttled_reads_are_retried_after_retry_after() {
     args.extend(["--retries", "0"]);
     let (r, report, _) = cluster(aks, "1.33", &args);
     assert_eq!(r.code, 1, "{}", r.transcript());
-    assert_eq!(report["errors"][0]["kind"], "unavailable");
+    let errors = report["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["kind"] == "unavailable"
+            && e["path"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("aks cluster prod")),
+        "{errors:?}"
+    );
     assert_eq!(not_run(&report).len(), 3, "{:?}", not_run(&report));
 }
 
@@ -461,15 +476,40 @@ fn told_from_the_kubeconfig_kubelogin_plugin() {
 
 #[test]
 fn plan_names_the_pools_their_surge_and_drain_and_the_commands() {
-    let server = Server::aks(prod(), Scenario::default()).unwrap();
-    let mut args = vec!["plan", "-t", "1.32", "--provider", "aks", "-o", "markdown"];
+    // The recorded 1.34 cluster, on AKS at 1.34.2: a system pool with its own surge and drain
+    // settings, and a Windows Server 2022 pool at 1.33 on AKS's defaults, to 1.35.
+    let mut aks = prod();
+    aks.version = "1.34".into();
+    aks.current_version = "1.34.2".into();
+    aks.upgrades = vec![
+        ("1.34.5".into(), false),
+        ("1.35.1".into(), false),
+        ("1.35.3".into(), false),
+    ];
+    aks.pools[0].version = "1.34.2".into();
+    aks.pools[0].current_version = "1.34.2".into();
+    aks.pools[1] = pool(
+        "win22",
+        "User",
+        "Windows2022",
+        "1.33.5",
+        "AKSWindows-2022-containerd-20348.3091.250117",
+        2,
+    );
+    let server = Server::aks(aks, Scenario::default()).unwrap();
+    let mut args = vec!["plan", "-t", "1.35", "--provider", "aks", "-o", "markdown"];
     args.extend_from_slice(NAMES);
-    let r = run_on(&server, true, &args);
+    let r = run_recorded(
+        &workspace().join("fixtures/cluster/v1.34"),
+        &server,
+        true,
+        &args,
+    );
     for line in [
-        "`az aks upgrade --resource-group rg-prod --name prod --kubernetes-version 1.31.5 --control-plane-only`",
-        "Node pool system (System, 3 nodes; maxSurge 33%, drain timeout 45 min; undrainableNodeBehavior Cordon): `az aks nodepool upgrade --resource-group rg-prod --cluster-name prod --name system --kubernetes-version 1.31.5`",
-        "`az aks upgrade --resource-group rg-prod --name prod --kubernetes-version 1.32 --control-plane-only`",
-        "drain timeout 30 min (AKS's default)",
+        "`az aks upgrade --resource-group rg-prod --name prod --kubernetes-version 1.35.3 --control-plane-only`",
+        "Node pool system (System, 3 nodes; maxSurge 33%, drain timeout 45 min; undrainableNodeBehavior Cordon): `az aks nodepool upgrade --resource-group rg-prod --cluster-name prod --name system --kubernetes-version 1.35.3`",
+        "Node pool win22 (User, 2 nodes; maxSurge AKS default (10% on new pools, 1 on older ones), drain timeout 30 min (AKS's default))",
+        "[blocker] NODE003 AKS node pool win22",
     ] {
         assert!(r.stdout.contains(line), "{line}\n{}", r.transcript());
     }

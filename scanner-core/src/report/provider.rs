@@ -388,9 +388,18 @@ impl AksFacts {
     }
 
     fn errors(&self) -> Vec<ScanError> {
+        let given = |s: &str| {
+            if s.is_empty() {
+                "?".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
         let path = format!(
             "aks cluster {} (resource group {}, subscription {})",
-            self.cluster, self.resource_group, self.subscription
+            given(&self.cluster),
+            given(&self.resource_group),
+            given(&self.subscription)
         );
         let mut out: Vec<ScanError> = [
             self.read.as_ref().err(),
