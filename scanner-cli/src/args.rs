@@ -801,7 +801,7 @@ pub struct ProviderArgs {
 pub enum ProviderApi {
     /// Amazon EKS, with the AWS SDK's standard credential chain.
     Eks,
-    /// Azure AKS, through Azure Resource Manager with azure_identity's credentials.
+    /// Azure AKS, through Azure Resource Manager with `azure_identity`'s credentials.
     Aks,
 }
 

@@ -15,7 +15,7 @@ use crate::args::{ConnectionArgs, ProviderApi, ProviderArgs};
 
 /// Where Azure Resource Manager is, instead of the public cloud's (sovereign clouds, tests).
 const ARM_ENDPOINT_ENV: &str = "UPCHECK_AZURE_ENDPOINT";
-/// A bearer token for Azure Resource Manager to use instead of azure_identity's credentials
+/// A bearer token for Azure Resource Manager to use instead of `azure_identity`'s credentials
 /// (`az account get-access-token --query accessToken -o tsv`; tests).
 const ARM_TOKEN_ENV: &str = "UPCHECK_AZURE_TOKEN";
 

@@ -14,7 +14,7 @@ use upcheck_test_server::{Scenario, Server};
 use crate::common::readiness::fixture;
 use crate::common::{RETRY_BACKOFF_MS, Run, empty_cache, workspace};
 
-/// Every variable azure_identity's credentials and upcheck's AKS reader read.
+/// Every variable `azure_identity`'s credentials and upcheck's AKS reader read.
 const AZURE_ENV: &[&str] = &[
     "AZURE_SUBSCRIPTION_ID",
     "AZURE_TENANT_ID",

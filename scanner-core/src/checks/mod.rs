@@ -285,10 +285,9 @@ fn provider_unavailable(code: &str, state: &ClusterState) -> Option<String> {
         // --provider), or --no-provider turned it off. These checks apply to EKS clusters only,
         // so they run and find nothing, as ADD002 does on a cluster without CoreDNS. An EKS
         // cluster whose API could not be read is `Failed`, and says why.
-        ProviderState::None => None,
+        ProviderState::None | ProviderState::Aks(_) => None,
         ProviderState::Failed(why) => Some(why.reason.clone()),
         ProviderState::Eks(facts) => (needs.unavailable)(facts),
-        ProviderState::Aks(_) => None,
     }
 }
 

@@ -69,7 +69,7 @@ impl AksSettings {
             target,
             attempts: 4,
             initial_backoff: Duration::from_secs(1),
-            max_retry_wait: Duration::from_secs(60),
+            max_retry_wait: Duration::from_mins(1),
             timeout: Duration::from_secs(30),
         }
     }
@@ -77,7 +77,10 @@ impl AksSettings {
     /// With the ARM endpoint `endpoint` (no trailing slash needed).
     #[must_use]
     pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = endpoint.into().trim_end_matches('/').to_owned();
+        endpoint
+            .into()
+            .trim_end_matches('/')
+            .clone_into(&mut self.endpoint);
         self
     }
 
@@ -370,7 +373,7 @@ impl Arm {
             );
             match page["nextLink"].as_str().filter(|l| !l.is_empty()) {
                 Some(next) if next.starts_with(&format!("{}/", self.endpoint)) => {
-                    url = next.to_owned();
+                    next.clone_into(&mut url);
                 }
                 Some(next) => {
                     return Err(ProviderProblem::new(
