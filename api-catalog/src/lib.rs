@@ -20,6 +20,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod aks;
 mod build;
 mod catalog;
 mod embedded;
@@ -32,6 +33,9 @@ mod pluto;
 pub mod upstream;
 mod version;
 
+pub use aks::{
+    AksDataError, AksRelease, NodeOsField, NodeOsRule, aks_node_os_rules, aks_release, aks_releases,
+};
 pub use build::CatalogBuilder;
 pub use catalog::{
     ApiEntry, ApiStatus, Catalog, CatalogMeta, ComponentMeta, Lifecycle, Lookup, MatchBasis,

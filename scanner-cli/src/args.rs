@@ -139,6 +139,19 @@ pub struct PlanArgs {
     #[arg(long, value_enum)]
     pub provider: Option<ProviderArg>,
 
+    /// AKS (live plans): the cluster's name in Azure, for its pools, upgrade settings and the
+    /// versions AKS offers
+    #[arg(long, value_name = "NAME")]
+    pub provider_cluster: Option<String>,
+
+    /// AKS (live plans): the cluster's resource group
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+
+    /// AKS (live plans): the cluster's subscription ID (default: AZURE_SUBSCRIPTION_ID)
+    #[arg(long, value_name = "ID")]
+    pub subscription: Option<String>,
+
     /// Output format
     #[arg(short, long, value_enum, default_value_t = PlanFormat::Text)]
     pub output: PlanFormat,
@@ -740,6 +753,10 @@ pub struct ClusterArgs {
     #[arg(long, requires = "rbac")]
     pub iam: bool,
 
+    /// With --rbac: print the Azure custom role (JSON) with the read-only actions the AKS reads need
+    #[arg(long, requires = "rbac", conflicts_with = "iam")]
+    pub azure: bool,
+
     /// Do not run the readiness checks (only deprecated and removed APIs)
     #[arg(long)]
     pub no_checks: bool,
@@ -769,8 +786,16 @@ pub struct ProviderArgs {
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 
-    /// Do not read the provider's API, even for an EKS cluster
-    #[arg(long, conflicts_with_all = ["provider", "provider_cluster", "region"])]
+    /// AKS: the cluster's resource group
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+
+    /// AKS: the cluster's subscription ID (default: AZURE_SUBSCRIPTION_ID)
+    #[arg(long, value_name = "ID")]
+    pub subscription: Option<String>,
+
+    /// Do not read the provider's API, even for an EKS or AKS cluster
+    #[arg(long, conflicts_with_all = ["provider", "provider_cluster", "region", "resource_group", "subscription"])]
     pub no_provider: bool,
 }
 
@@ -779,6 +804,8 @@ pub struct ProviderArgs {
 pub enum ProviderApi {
     /// Amazon EKS, with the AWS SDK's standard credential chain.
     Eks,
+    /// Azure AKS, through Azure Resource Manager with `azure_identity`'s credentials.
+    Aks,
 }
 
 /// Several clusters in one run.

@@ -193,6 +193,122 @@ pub struct PlanInput {
     /// EKS's `upgradePolicy.supportType` (`STANDARD`, `EXTENDED`), when read: with `STANDARD`
     /// a minor past its standard support is upgraded by EKS itself.
     pub eks_support_type: Option<String>,
+    /// AKS, when its API was read: the names the commands need, each pool's upgrade
+    /// settings, and the versions AKS offers.
+    pub aks: Option<AksPlan>,
+}
+
+/// What the AKS API says the plan's commands and rolls need.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AksPlan {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Its resource group.
+    pub resource_group: String,
+    /// `KubernetesOfficial` or `AKSLongTermSupport`, when read.
+    pub support_plan: Option<String>,
+    /// The agent pools, by name.
+    pub pools: Vec<AksPoolPlan>,
+    /// Per minor, the exact version to upgrade to: the newest generally available one the
+    /// upgrade profile offers (it lists versions reachable from the running one, so only the
+    /// first hop has one; later hops use the minor alone, which AKS resolves to its newest
+    /// patch).
+    pub offered: BTreeMap<KubeVersion, String>,
+}
+
+/// One AKS agent pool's upgrade settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AksPoolPlan {
+    /// Its name.
+    pub name: String,
+    /// `System` or `User`.
+    pub mode: Option<String>,
+    /// Nodes.
+    pub nodes: Option<u64>,
+    /// `maxSurge`, or AKS's default named so.
+    pub max_surge: String,
+    /// Minutes AKS waits for each node's drain (`drainTimeoutInMinutes`, default 30).
+    pub drain_minutes: u64,
+    /// Whether the drain timeout is AKS's default.
+    pub drain_default: bool,
+    /// `undrainableNodeBehavior`, when set.
+    pub undrainable: Option<String>,
+}
+
+impl AksPlan {
+    /// The plan's view of the facts read from the AKS API.
+    pub fn from_facts(facts: &crate::report::provider::AksFacts) -> Self {
+        let pools = facts
+            .pools
+            .as_ref()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|p| AksPoolPlan {
+                name: p.name.clone(),
+                mode: p.mode.clone(),
+                nodes: p.count,
+                max_surge: p.surge(),
+                drain_minutes: p.drain_minutes(),
+                drain_default: p.drain_timeout_minutes.is_none(),
+                undrainable: p.undrainable_node_behavior.clone(),
+            })
+            .collect();
+        let mut offered: BTreeMap<KubeVersion, (Vec<u32>, String)> = BTreeMap::new();
+        for u in facts
+            .upgrades
+            .as_ref()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|u| !u.preview)
+        {
+            // The running minor's newer patches are no hop.
+            let Ok(minor) = u.version.parse::<KubeVersion>() else {
+                continue;
+            };
+            if facts.control_plane().is_some_and(|cp| minor <= cp) {
+                continue;
+            }
+            // Compare patches as numbers: 1.31.10 is newer than 1.31.9.
+            let key: Vec<u32> = u
+                .version
+                .split('.')
+                .map(|n| n.parse().unwrap_or(0))
+                .collect();
+            let entry = offered
+                .entry(minor)
+                .or_insert_with(|| (key.clone(), u.version.clone()));
+            if key > entry.0 {
+                *entry = (key, u.version.clone());
+            }
+        }
+        Self {
+            cluster: facts.cluster.clone(),
+            resource_group: facts.resource_group.clone(),
+            support_plan: facts.support_plan.clone(),
+            pools,
+            offered: offered.into_iter().map(|(m, (_, v))| (m, v)).collect(),
+        }
+    }
+
+    /// The version to give `az aks` for the hop to `to`.
+    fn version(&self, to: KubeVersion) -> String {
+        self.offered
+            .get(&to)
+            .cloned()
+            .unwrap_or_else(|| to.to_string())
+    }
+
+    /// `az aks nodepool upgrade` for `pool` to `to`, with the cluster's names.
+    pub fn pool_command(&self, pool: &str, to: KubeVersion) -> String {
+        format!(
+            "`az aks nodepool upgrade --resource-group {} --cluster-name {} --name {pool} --kubernetes-version {}`",
+            self.resource_group,
+            self.cluster,
+            self.version(to)
+        )
+    }
 }
 
 /// The managed add-on versions to install at each hop, from the EKS API.
@@ -246,6 +362,7 @@ impl PlanInput {
             catalog_newest: None,
             eks_addons: None,
             eks_support_type: None,
+            aks: None,
         }
     }
 }
@@ -380,6 +497,9 @@ pub struct Plan {
     pub backups: Vec<String>,
     /// What to check after the last hop.
     pub after_checks: Vec<String>,
+    /// AKS, when its API was read: names, pools and offered versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aks: Option<AksPlan>,
 }
 
 impl Plan {
@@ -426,6 +546,7 @@ impl Plan {
                 true,
                 input.provider,
                 input.eks_addons.as_ref(),
+                input.aks.as_ref(),
             ));
         }
         let mut v = a_hi;
@@ -437,6 +558,7 @@ impl Plan {
                 false,
                 input.provider,
                 input.eks_addons.as_ref(),
+                input.aks.as_ref(),
             ));
             v = next;
         }
@@ -527,6 +649,7 @@ impl Plan {
             after_rolls,
             backups: backups(input.provider),
             after_checks: after_checks(target),
+            aks: input.aks,
         };
         if let Some(r) = report {
             plan.add_report(r, a_hi);
@@ -707,9 +830,47 @@ fn hop(
     finishing: bool,
     provider: Provider,
     eks: Option<&EksAddonPlan>,
+    aks: Option<&AksPlan>,
 ) -> Hop {
     let dns = kubeadm_coredns(to);
     let mut steps = steps(provider, to, dns.as_deref(), finishing);
+    if provider == Provider::Aks
+        && let Some(plan) = aks
+        && let Some(at) = steps.iter().position(|l| l.starts_with("Control plane:"))
+    {
+        // The cluster's own names and the version AKS offers, then every pool after the
+        // control plane, with the settings that decide how long its roll takes.
+        steps[at] = format!(
+            "Control plane: `az aks upgrade --resource-group {} --name {} --kubernetes-version {} --control-plane-only` (AKS refuses while an API removed in {to} was called in the last 12 hours)",
+            plan.resource_group,
+            plan.cluster,
+            plan.version(to)
+        );
+        for (i, pool) in plan.pools.iter().enumerate() {
+            let mode = pool.mode.as_deref().unwrap_or("pool");
+            let nodes = pool
+                .nodes
+                .map_or_else(String::new, |n| format!(", {n} nodes"));
+            let drain = if pool.drain_default {
+                format!("drain timeout {} min (AKS's default)", pool.drain_minutes)
+            } else {
+                format!("drain timeout {} min", pool.drain_minutes)
+            };
+            let undrainable = pool
+                .undrainable
+                .as_deref()
+                .map_or_else(String::new, |u| format!("; undrainableNodeBehavior {u}"));
+            steps.insert(
+                at + 1 + i,
+                format!(
+                    "Node pool {} ({mode}{nodes}; maxSurge {}, {drain}{undrainable}): {}",
+                    pool.name,
+                    pool.max_surge,
+                    plan.pool_command(&pool.name, to)
+                ),
+            );
+        }
+    }
     if provider == Provider::Eks
         && let Some(plan) = eks
         && let Some(versions) = plan.versions.get(&to)
@@ -802,6 +963,17 @@ fn steps(provider: Provider, to: KubeVersion, dns: Option<&str>, finishing: bool
     s
 }
 
+impl Plan {
+    /// The upgrade command for `pool` to `to`: with the cluster's names when the provider's
+    /// API was read (AKS), else the provider's command with placeholders.
+    pub fn pool_command(&self, pool: &str, to: KubeVersion) -> String {
+        match &self.aks {
+            Some(aks) if self.provider == Provider::Aks => aks.pool_command(pool, to),
+            _ => pool_command(self.provider, pool, to),
+        }
+    }
+}
+
 /// The pool upgrade command for a provider.
 pub fn pool_command(provider: Provider, pool: &str, to: KubeVersion) -> String {
     match provider {
@@ -859,20 +1031,26 @@ fn support(input: &PlanInput) -> Vec<SupportNote> {
     // a whole still runs 1.32, and that is the version whose support matters until the end.
     let lo = *input.apiservers.iter().min().unwrap_or(&input.target);
     let hi = *input.apiservers.iter().max().unwrap_or(&input.target);
-    let running = if lo < hi {
-        End::OldestApiserver
+    let (running, running_text) = if lo < hi {
+        (End::OldestApiserver, "oldest apiserver's")
     } else {
-        End::Running
+        (End::Running, "running")
     };
-    // PATH003's rule, on the calendar of the cluster's provider; the plan shows what has
-    // already closed (warnings), PATH003 also what closes soon.
+    // AKS keeps its own calendar (and LTS); the others are PATH003's rule, on the calendar of
+    // the cluster's provider: the plan shows what has already closed (warnings), PATH003 also
+    // what closes soon.
+    if input.provider == Provider::Aks {
+        aks_support(input, lo, running_text, &mut out);
+    }
     let calendar = if input.provider == Provider::Eks {
         Calendar::Eks(input.eks_support_type.as_deref())
     } else {
         Calendar::Upstream
     };
     if let Some(today) = &input.today {
-        if let Ok(day) = today.parse::<Date>() {
+        if input.provider != Provider::Aks
+            && let Ok(day) = today.parse::<Date>()
+        {
             for (v, end) in [(lo, running), (input.target, End::Target)] {
                 if let Some(verdict) = judge(v, end, day, calendar)
                     && verdict.severity == Severity::Warning
@@ -912,6 +1090,59 @@ fn support(input: &PlanInput) -> Vec<SupportNote> {
         });
     }
     out
+}
+
+/// AKS keeps its own calendar: GA per minor, community support's end, and LTS's end for
+/// clusters on the `AKSLongTermSupport` plan (api-catalog's `aks-support.csv`).
+fn aks_support(input: &PlanInput, lo: KubeVersion, running: &str, out: &mut Vec<SupportNote>) {
+    let plan = input.aks.as_ref().and_then(|a| a.support_plan.as_deref());
+    let lts = plan.is_some_and(|p| p.eq_ignore_ascii_case("AKSLongTermSupport"));
+    let Some(today) = &input.today else {
+        return;
+    };
+    for (v, what) in [(lo, running), (input.target, "target")] {
+        let Some(r) = api_catalog::aks_release(v) else {
+            out.push(SupportNote {
+                version: v,
+                message: format!(
+                    "{v} is not in upcheck's AKS release calendar: check `az aks get-versions` for the region"
+                ),
+            });
+            continue;
+        };
+        let end = r.end_of_support(plan);
+        let kind = if lts && r.lts_end_of_life.is_some() {
+            "AKS long-term support (AKSLongTermSupport plan)"
+        } else {
+            "AKS community support"
+        };
+        if end < today.as_str() {
+            out.push(SupportNote {
+                version: v,
+                message: format!(
+                    "the {what} version {v} left {kind} on {end}{}",
+                    if what == "target" {
+                        "; pick a newer target"
+                    } else {
+                        ": AKS upgrades clusters that fall out of the platform support window on its own"
+                    }
+                ),
+            });
+        } else if what == "target" && r.ga.as_str() > &today[..today.len().min(7)] {
+            out.push(SupportNote {
+                version: v,
+                message: format!(
+                    "AKS makes {v} generally available in {} (its calendar); until then it is preview only",
+                    r.ga
+                ),
+            });
+        } else {
+            out.push(SupportNote {
+                version: v,
+                message: format!("the {what} version {v} has {kind} until {end}"),
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -956,6 +1187,7 @@ mod tests {
             catalog_newest: Some(v(36)),
             eks_addons: None,
             eks_support_type: None,
+            aks: None,
         }
     }
 

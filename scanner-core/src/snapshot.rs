@@ -1435,6 +1435,31 @@ impl Snapshot {
         match provider {
             ProviderState::None => {}
             ProviderState::Failed(p) => self.unavailable.push(format!("provider: {}", p.reason)),
+            ProviderState::Aks(f) => {
+                let mut facts = ProviderFacts {
+                    provider: "aks".into(),
+                    cluster: f.cluster.clone(),
+                    version: f.version.clone(),
+                    ..ProviderFacts::default()
+                };
+                match &f.pools {
+                    Ok(pools) => {
+                        facts.node_groups = pools
+                            .iter()
+                            .map(|p| ProviderNodeGroup {
+                                name: p.name.clone(),
+                                version: p.current_orchestrator_version.clone(),
+                                image: p.node_image_version.clone(),
+                            })
+                            .collect();
+                    }
+                    Err(p) => self
+                        .unavailable
+                        .push(format!("{PROVIDER_NODE_GROUPS}{}", p.reason)),
+                }
+                facts.node_groups.sort();
+                self.provider = Some(facts);
+            }
             ProviderState::Eks(f) => {
                 let mut facts = ProviderFacts {
                     provider: "eks".into(),

@@ -20,6 +20,11 @@ pub fn run(cli: &Cli, err: &mut Stderr) -> Result<u8> {
     if let Command::Cluster(args) = &cli.command
         && args.rbac
     {
+        if args.azure {
+            let role = super::provider::azure_role()?;
+            super::write_stdout(role.as_bytes())?;
+            return Ok(crate::exit::OK);
+        }
         if args.iam {
             let policy = super::provider::iam_policy(&selection(&args.checks)?)?;
             super::write_stdout(policy.as_bytes())?;
@@ -286,11 +291,19 @@ pub fn report(
         connection,
         settings.targets.get("k8s").map(|t| t.target),
     );
+    let aks = super::provider::aks_settings(
+        provider.filter(|_| checks.is_some()),
+        connection,
+        settings.targets.get("k8s").map(|t| t.target),
+    );
     let scan = progress.while_running(|| {
         with_client(connection, |client| async move {
-            let settings = match eks {
-                Some(eks) => settings.provider(scanner_core::provider::eks::read(&eks).await),
-                None => settings,
+            let settings = match (eks, aks) {
+                (Some(eks), _) => settings.provider(scanner_core::provider::eks::read(&eks).await),
+                (None, Some(aks)) => {
+                    settings.provider(scanner_core::provider::aks::read(&aks).await)
+                }
+                (None, None) => settings,
             };
             live::scan_cluster_with_state(&client, &settings).await
         })

@@ -7,7 +7,7 @@ use std::io::{self, IsTerminal};
 use anyhow::{Context, Result};
 use scanner_core::checks::{self, ClusterState, Resource};
 use scanner_core::plan::{
-    Blocker, NodePool, NodeRoll, Plan, PlanError, PlanInput, Provider, RemovedApi, pool_command,
+    Blocker, NodePool, NodeRoll, Plan, PlanError, PlanInput, Provider, RemovedApi,
 };
 use scanner_core::snapshot::node_pool;
 use scanner_core::{Input, KubeVersion, Report, ScanSettings, Scanner, WalkOptions};
@@ -379,12 +379,21 @@ fn live(
     };
     // EKS add-on versions and node groups come from the EKS API when the plan is for EKS
     // (told by --provider eks or the kubeconfig); other providers read none.
+    // AKS's pools, upgrade settings and offered versions come from Azure Resource Manager
+    // (--provider aks, or told by the kubeconfig).
     let provider_args = crate::args::ProviderArgs {
-        provider: (args.provider == Some(ProviderArg::Eks))
-            .then_some(crate::args::ProviderApi::Eks),
-        provider_cluster: None,
+        provider: match args.provider {
+            Some(ProviderArg::Eks) => Some(crate::args::ProviderApi::Eks),
+            Some(ProviderArg::Aks) => Some(crate::args::ProviderApi::Aks),
+            _ => None,
+        },
+        provider_cluster: args.provider_cluster.clone(),
         region: None,
-        no_provider: args.provider.is_some_and(|p| p != ProviderArg::Eks),
+        resource_group: args.resource_group.clone(),
+        subscription: args.subscription.clone(),
+        no_provider: args
+            .provider
+            .is_some_and(|p| p != ProviderArg::Eks && p != ProviderArg::Aks),
     };
     let live = super::cluster::LiveArgs {
         connection,
@@ -436,6 +445,22 @@ fn live(
         input.eks_addons = Some(scanner_core::plan::EksAddonPlan::from_facts(facts, &hops));
         input.eks_support_type.clone_from(&facts.support_type);
     }
+    if let Some(facts) = state.provider().aks() {
+        // AKS's agent pools are the pools the plan rolls (by their names in AKS), at the
+        // version each runs.
+        if let Ok(pools) = &facts.pools
+            && !pools.is_empty()
+        {
+            input.pools = pools
+                .iter()
+                .filter_map(|p| {
+                    let nodes = usize::try_from(p.count.unwrap_or(0)).unwrap_or(usize::MAX);
+                    Some(NodePool::new(p.name.clone(), p.minor()?, nodes))
+                })
+                .collect();
+        }
+        input.aks = Some(scanner_core::plan::AksPlan::from_facts(facts));
+    }
     Ok((input, Some(report)))
 }
 
@@ -481,7 +506,7 @@ fn roll_line(plan: &Plan, r: &NodeRoll) -> String {
         r.from,
         r.to,
         r.reason,
-        pool_command(plan.provider, &r.pool, r.to)
+        plan.pool_command(&r.pool, r.to)
     )
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod catalog;
 mod checks;
 mod checks_addons;
+mod checks_aks;
 mod checks_capi;
 mod checks_control_plane;
 mod checks_drain;

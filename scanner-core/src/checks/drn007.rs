@@ -19,7 +19,7 @@ pub static CHECK: Check = Check {
         reads: "Pod spec.{terminationGracePeriodSeconds,nodeName,containers[].lifecycle.preStop}, metadata.{labels,ownerReferences,deletionTimestamp}, annotation kubernetes.io/config.mirror, status.phase; Deployment and StatefulSet spec.{replicas,template.metadata.labels,template.spec.{terminationGracePeriodSeconds,containers[].lifecycle.preStop}}; PodDisruptionBudget spec.{selector,minAvailable,maxUnavailable}; Node metadata.labels (node pools, and which platform's drain limit applies)",
         applies: "every hop that drains or replaces nodes; on manifests every Deployment, StatefulSet and Pod (replicas from spec.replicas)",
         remediation: "Lower terminationGracePeriodSeconds (and the preStop hook or application drain time inside it), let the PodDisruptionBudget release more pods at a time (a higher maxUnavailable), pre-scale, or raise the budget: --drain-budget, AKS drainTimeoutInMinutes, kubectl drain --timeout, the pipeline's own timeout; on EKS managed node groups plan a forced update for these nodes.",
-        explanation: "Evicting a pod starts its shutdown: the preStop hook runs, then the containers get SIGTERM, and the kubelet kills them once terminationGracePeriodSeconds (30 by default) has passed; the grace period counts from the start of the hook, so a preStop sleep runs inside it (a hook still running when it ends gets 2 more seconds). kubectl drain waits for every evicted pod to be gone, and a PodDisruptionBudget that allows k disruptions releases a workload's replicas k at a time, each wave waiting for the previous one to stop: a 5-replica Deployment with a 300-second grace period behind maxUnavailable: 1 needs 5 x 300 s, 25 minutes. DRN007 estimates that per workload and node pool (on manifests, per workload from spec.replicas) as waves x shutdown, and warns when it exceeds the drain budget: --drain-budget when given, else AKS's default drainTimeoutInMinutes (30) on AKS nodes and otherwise the 15 minutes EKS managed node groups wait (900 s). The estimate leaves out the time a replacement takes to become Ready between waves, so it is a lower bound. A single grace period above 10 minutes is reported too, whatever the budget.",
+        explanation: "Evicting a pod starts its shutdown: the preStop hook runs, then the containers get SIGTERM, and the kubelet kills them once terminationGracePeriodSeconds (30 by default) has passed; the grace period counts from the start of the hook, so a preStop sleep runs inside it (a hook still running when it ends gets 2 more seconds). kubectl drain waits for every evicted pod to be gone, and a PodDisruptionBudget that allows k disruptions releases a workload's replicas k at a time, each wave waiting for the previous one to stop: a 5-replica Deployment with a 300-second grace period behind maxUnavailable: 1 needs 5 x 300 s, 25 minutes. DRN007 estimates that per workload and node pool (on manifests, per workload from spec.replicas) as waves x shutdown, and warns when it exceeds the drain budget: --drain-budget when given, else on AKS the node pool's own drainTimeoutInMinutes from the AKS API (AKS's default of 30 when the pool sets none or the API was not read) and otherwise the 15 minutes EKS managed node groups wait (900 s). The estimate leaves out the time a replacement takes to become Ready between waves, so it is a lower bound. A single grace period above 10 minutes is reported too, whatever the budget.",
         retired: None,
     },
     needs: &[
@@ -130,6 +130,32 @@ fn budget(ctx: &Context<'_>, platform: Platform) -> (i64, String) {
             ),
         ),
     }
+}
+
+/// On AKS with the pools read and no --drain-budget: the pool's own `drainTimeoutInMinutes`
+/// (AKS's default of 30 when it sets none), which is what AKS waits per node of that pool.
+fn aks_pool_budget(ctx: &Context<'_>, pool: &str) -> Option<(i64, String)> {
+    if ctx.drain_budget.is_some() {
+        return None;
+    }
+    let p = ctx.state.provider().aks()?.pool(pool)?;
+    let minutes = p.drain_minutes();
+    let seconds = i64::try_from(minutes.saturating_mul(60)).unwrap_or(i64::MAX);
+    let how = if p.drain_timeout_minutes.is_some() {
+        "drainTimeoutInMinutes"
+    } else {
+        "drainTimeoutInMinutes (AKS's default)"
+    };
+    let cordon = match p.undrainable_node_behavior.as_deref() {
+        Some(b) if b.eq_ignore_ascii_case("Cordon") => {
+            "; undrainableNodeBehavior Cordon: a node that cannot drain is cordoned and left behind, and the upgrade ends failed"
+        }
+        _ => "",
+    };
+    Some((
+        seconds,
+        format!("{seconds} s (node pool {pool}'s {how} of {minutes}{cordon})"),
+    ))
 }
 
 /// A pod spec's shutdown: grace period, whether a container has a preStop hook, and the
@@ -340,10 +366,12 @@ fn estimate(
             );
         }
     }
-    let (limit, limit_text) = budget(ctx, platform);
+    let (cluster_limit, cluster_limit_text) = budget(ctx, platform);
     // Per workload, the pools over the budget: (estimate, pool, message).
     let mut over: BTreeMap<String, Vec<(i64, String, String)>> = BTreeMap::new();
     for ((object, pool), d) in drained {
+        let (limit, limit_text) = aks_pool_budget(ctx, &pool)
+            .unwrap_or_else(|| (cluster_limit, cluster_limit_text.clone()));
         let shutdown = d.shutdown.seconds();
         let pdb = pdbs
             .iter()
@@ -837,5 +865,58 @@ mod tests {
         )[0]
         .message;
         assert!(m.ends_with("and the drain of its node waits that long: check it against `kubectl drain --timeout` and your pipeline's own timeout"), "{m}");
+    }
+
+    #[test]
+    fn aks_pools_use_their_own_drain_timeout() {
+        use crate::report::provider::{AksFacts, AksPool, ProviderState};
+        let node = |n: &str, pool: &str| json!({"metadata": {"name": n, "labels": {"kubernetes.azure.com/agentpool": pool}}});
+        // One 40-minute shutdown on each pool: over the 30-minute default, under 60.
+        let pods = vec![
+            pod("slow-a", None, "a1", Some(2400)),
+            pod("slow-b", None, "b1", Some(2400)),
+        ];
+        let mut s = ClusterState::new();
+        s.set(
+            Resource::Nodes,
+            vec![node("a1", "batch"), node("b1", "patient")],
+        );
+        s.set(Resource::Pods, pods);
+        s.set(Resource::Deployments, Vec::new());
+        s.set(Resource::StatefulSets, Vec::new());
+        s.set(Resource::PodDisruptionBudgets, Vec::new());
+        let pool = |name: &str, minutes: Option<u64>| AksPool {
+            name: name.into(),
+            drain_timeout_minutes: minutes,
+            undrainable_node_behavior: Some("Cordon".into()),
+            ..AksPool::default()
+        };
+        s.set_provider(ProviderState::Aks(Box::new(AksFacts {
+            cluster: "prod".into(),
+            resource_group: "rg".into(),
+            subscription: "sub".into(),
+            version: Some("1.30".into()),
+            current_version: Some("1.30.7".into()),
+            support_plan: None,
+            read: Ok(()),
+            pools: Ok(vec![pool("batch", None), pool("patient", Some(60))]),
+            upgrades: Ok(Vec::new()),
+            pool_upgrades: Ok(()),
+        })));
+        let ctx = Context::new(&s, KubeVersion::new(1, 30), KubeVersion::new(1, 31));
+        let mut out = Vec::new();
+        estimate(&ctx, Platform::Aks, &mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(
+            out[0].message.ends_with("over the budget of 1800 s (node pool batch's drainTimeoutInMinutes (AKS's default) of 30; undrainableNodeBehavior Cordon: a node that cannot drain is cordoned and left behind, and the upgrade ends failed)"),
+            "{}",
+            out[0].message
+        );
+        // --drain-budget still wins over the pools' settings.
+        let mut ctx = Context::new(&s, KubeVersion::new(1, 30), KubeVersion::new(1, 31));
+        ctx.drain_budget = Some(3000);
+        let mut out = Vec::new();
+        estimate(&ctx, Platform::Aks, &mut out);
+        assert!(out.is_empty(), "{out:?}");
     }
 }

@@ -74,7 +74,7 @@ use api_catalog::KubeVersion;
 
 pub use crate::report::code::{CodeInfo, Family};
 use crate::report::fingerprint;
-use crate::report::provider::{EksCall, EksFacts, ProviderState};
+use crate::report::provider::{AksCall, AksFacts, EksCall, EksFacts, ProviderState};
 pub use crate::report::readiness::{CheckFinding, NotRun, Readiness, Severity};
 pub use path003::{Date, DateError};
 pub use state::{ClusterState, Endpoint, Resource};
@@ -236,6 +236,37 @@ static PROVIDER_CHECKS: &[ProviderNeeds] = &[
     },
 ];
 
+/// A check that reads the AKS API: what it reads, and why the facts read do not suffice for
+/// it, when they do not.
+struct AksNeeds {
+    code: &'static str,
+    unavailable: fn(&AksFacts) -> Option<String>,
+}
+
+/// The checks that read Azure Resource Manager for an AKS cluster.
+static AKS_CHECKS: &[AksNeeds] = &[
+    AksNeeds {
+        code: "NODE003",
+        unavailable: node003::aks_unavailable,
+    },
+    AksNeeds {
+        code: "PATH001",
+        unavailable: path001::aks_unavailable,
+    },
+    AksNeeds {
+        code: "SKEW002",
+        unavailable: skew002::aks_unavailable,
+    },
+];
+
+/// The AKS reads a scan makes, in a fixed order (the Azure role actions `upcheck cluster
+/// --rbac` lists). The reader makes all of them whatever the selection: the plan uses the
+/// pools' settings and upgrade profiles too, and a read left out of the role would make the
+/// scan incomplete.
+pub fn aks_calls() -> Vec<AksCall> {
+    AksCall::ALL.to_vec()
+}
+
 /// The EKS calls the selected checks make, each once, in a fixed order (the IAM policy
 /// `upcheck cluster --rbac --iam` prints).
 pub fn eks_calls(selection: &Selection) -> Vec<EksCall> {
@@ -260,13 +291,18 @@ pub fn provider_calls(code: &str) -> &'static [EksCall] {
 
 /// Why a provider check cannot run on `state`, when it cannot; `None` for other checks.
 fn provider_unavailable(code: &str, state: &ClusterState) -> Option<String> {
+    if let ProviderState::Aks(facts) = state.provider() {
+        // EKS-only checks apply to nothing on AKS: they run and find nothing.
+        let needs = AKS_CHECKS.iter().find(|p| p.code == code)?;
+        return (needs.unavailable)(facts);
+    }
     let needs = PROVIDER_CHECKS.iter().find(|p| p.code == code)?;
     match state.provider() {
         // No provider was read: the cluster is not told to be EKS (from the kubeconfig or
         // --provider), or --no-provider turned it off. These checks apply to EKS clusters only,
         // so they run and find nothing, as ADD002 does on a cluster without CoreDNS. An EKS
         // cluster whose API could not be read is `Failed`, and says why.
-        ProviderState::None => None,
+        ProviderState::None | ProviderState::Aks(_) => None,
         ProviderState::Failed(why) => Some(why.reason.clone()),
         ProviderState::Eks(facts) => (needs.unavailable)(facts),
     }

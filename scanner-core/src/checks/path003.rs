@@ -213,6 +213,8 @@ pub(crate) enum Calendar<'a> {
     Upstream,
     /// The EKS release calendar, and `DescribeCluster.upgradePolicy.supportType`.
     Eks(Option<&'a str>),
+    /// The AKS release calendar, and the cluster's `supportPlan` (`AKSLongTermSupport`).
+    Aks(Option<&'a str>),
 }
 
 /// What the support window says about a minor on a day.
@@ -248,6 +250,28 @@ pub(crate) fn judge(
         })
     };
     match calendar {
+        Calendar::Aks(plan) => {
+            let Some(r) = api_catalog::aks_release(minor) else {
+                return info(format!(
+                    "the {what} version {minor} is not in upcheck's AKS release calendar: check `az aks get-versions` for the region"
+                ));
+            };
+            let end: Date = r.end_of_support(plan).parse().ok()?;
+            let kind = if end.to_string() == r.end_of_life {
+                "AKS community support"
+            } else {
+                "AKS long-term support"
+            };
+            if end < today {
+                warn(format!(
+                    "the {what} version {minor} left {kind} on {end}: only platform support remains, and AKS upgrades such clusters on its own{advice}"
+                ))
+            } else if end.days() - today.days() <= SOON_DAYS {
+                info(format!("the {what} version {minor} leaves {kind} on {end}"))
+            } else {
+                None
+            }
+        }
         Calendar::Upstream => {
             let eol: Date = releases()
                 .into_iter()
@@ -316,6 +340,7 @@ fn run(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
     // policy is then unknown, and extended support is EKS's default.
     let calendar = match ctx.state.provider() {
         ProviderState::Eks(f) => Calendar::Eks(f.support_type.as_deref()),
+        ProviderState::Aks(f) => Calendar::Aks(f.support_plan.as_deref()),
         ProviderState::Failed(_) => Calendar::Eks(None),
         ProviderState::None => Calendar::Upstream,
     };

@@ -103,6 +103,57 @@ pub fn detect_eks(auth: &ContextAuth) -> Option<EksTarget> {
     })
 }
 
+/// An AKS cluster to read: what was told or given, each part possibly missing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AksTarget {
+    /// The AKS cluster name (`managedClusters/{name}`).
+    pub cluster: Option<String>,
+    /// Its resource group.
+    pub resource_group: Option<String>,
+    /// Its subscription ID.
+    pub subscription: Option<String>,
+}
+
+/// Whether the API server host is an AKS one: `NAME-HASH.hcp.REGION.azmk8s.io` (public) or
+/// `NAME-HASH.privatelink.REGION.azmk8s.io` (private clusters).
+fn aks_server(server: &str) -> bool {
+    let host = server
+        .split("://")
+        .last()
+        .and_then(|h| h.split(['/', ':']).next())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    host.ends_with(".azmk8s.io")
+}
+
+/// Whether the context is an AKS cluster: its user gets tokens from `kubelogin` (what
+/// `az aks get-credentials` writes for Entra ID clusters) or its server is an `*.azmk8s.io`
+/// host. Neither names the cluster's resource group or subscription, so those come from the
+/// command line (`AZURE_SUBSCRIPTION_ID` from the plugin's environment is taken when set).
+pub fn detect_aks(auth: &ContextAuth) -> Option<AksTarget> {
+    let command = auth.command.as_deref().map(|c| {
+        std::path::Path::new(c)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(c)
+            .to_owned()
+    });
+    let kubelogin = command.as_deref() == Some("kubelogin");
+    if !kubelogin && !aks_server(&auth.server) {
+        return None;
+    }
+    let subscription = auth
+        .env
+        .iter()
+        .find(|(n, _)| n == "AZURE_SUBSCRIPTION_ID")
+        .map(|(_, v)| v.clone());
+    Some(AksTarget {
+        cluster: None,
+        resource_group: None,
+        subscription,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +217,37 @@ mod tests {
                 "https://k.example",
                 Some("kubelogin"),
                 &["get-token"]
+            )),
+            None
+        );
+    }
+
+    #[test]
+    fn kubelogin_and_azmk8s_hosts_are_aks() {
+        let by_plugin = auth(
+            "https://10.0.0.1:443",
+            Some("/usr/local/bin/kubelogin"),
+            &[
+                "get-token",
+                "--login",
+                "azurecli",
+                "--server-id",
+                "6dae42f8",
+            ],
+        );
+        assert_eq!(detect_aks(&by_plugin), Some(AksTarget::default()));
+        let by_host = auth(
+            "https://prod-rg-abc123.hcp.westeurope.azmk8s.io:443",
+            None,
+            &[],
+        );
+        assert!(detect_aks(&by_host).is_some());
+        assert_eq!(detect_aks(&auth("https://10.0.0.1:6443", None, &[])), None);
+        assert_eq!(
+            detect_aks(&auth(
+                "https://X.gr7.eu-west-1.eks.amazonaws.com",
+                Some("aws"),
+                &["eks", "get-token"]
             )),
             None
         );

@@ -3,6 +3,8 @@
 //! command line or is told from the kubeconfig ([`detect`]); the EKS reader ([`eks`], feature
 //! `eks`) fills [`ProviderState`] for the checks.
 
+#[cfg(feature = "aks")]
+pub mod aks;
 pub mod detect;
 #[cfg(feature = "eks")]
 pub mod eks;
@@ -10,4 +12,5 @@ pub mod eks;
 pub use crate::report::provider::{
     AddonVersions, EksAddon, EksCall, EksFacts, EksNodegroup, ProviderProblem, ProviderState,
 };
-pub use detect::{ContextAuth, EksTarget, detect_eks};
+pub use crate::report::provider::{AksCall, AksFacts, AksPool, AksUpgrade};
+pub use detect::{AksTarget, ContextAuth, EksTarget, detect_aks, detect_eks};

@@ -273,6 +273,8 @@ pub enum ProviderState {
     /// The provider was asked for or detected but could not be read at all (no region, no
     /// credentials, unknown cluster): the message says what is missing.
     Failed(ProviderProblem),
+    /// AKS facts (read, or each part with why it could not be).
+    Aks(Box<AksFacts>),
 }
 
 impl ProviderState {
@@ -284,11 +286,20 @@ impl ProviderState {
         }
     }
 
+    /// The AKS facts, when an AKS cluster was asked for or detected.
+    pub fn aks(&self) -> Option<&AksFacts> {
+        match self {
+            Self::Aks(f) => Some(f),
+            _ => None,
+        }
+    }
+
     /// What could not be read, as the report's errors (one per failed part): a scan that
     /// could not read its provider is incomplete, as one with a 403 from the API server is.
     pub fn errors(&self) -> Vec<ScanError> {
         match self {
             Self::None => Vec::new(),
+            Self::Aks(f) => f.errors(),
             Self::Failed(p) => vec![p.error("eks")],
             Self::Eks(f) => {
                 let path = format!("eks cluster {} ({})", f.cluster, f.region);
@@ -306,5 +317,211 @@ impl ProviderState {
                 out
             }
         }
+    }
+}
+
+/// One Azure Resource Manager read, as Azure RBAC names its action.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum AksCall {
+    /// `GET managedClusters/{name}`.
+    GetCluster,
+    /// `GET managedClusters/{name}/agentPools`.
+    ListAgentPools,
+    /// `GET managedClusters/{name}/upgradeProfiles/default`.
+    GetUpgradeProfile,
+    /// `GET managedClusters/{name}/agentPools/{pool}/upgradeProfiles/default`.
+    GetAgentPoolUpgradeProfile,
+}
+
+impl AksCall {
+    /// Every read the AKS provider layer makes, in a fixed order (the role lists them).
+    pub const ALL: [AksCall; 4] = [
+        Self::GetCluster,
+        Self::ListAgentPools,
+        Self::GetUpgradeProfile,
+        Self::GetAgentPoolUpgradeProfile,
+    ];
+
+    /// The Azure RBAC action that allows it.
+    pub fn action(self) -> &'static str {
+        match self {
+            Self::GetCluster => "Microsoft.ContainerService/managedClusters/read",
+            Self::ListAgentPools => "Microsoft.ContainerService/managedClusters/agentPools/read",
+            Self::GetUpgradeProfile => {
+                "Microsoft.ContainerService/managedClusters/upgradeProfiles/read"
+            }
+            Self::GetAgentPoolUpgradeProfile => {
+                "Microsoft.ContainerService/managedClusters/agentPools/upgradeProfiles/read"
+            }
+        }
+    }
+}
+
+/// A version AKS offers to upgrade to (`upgrades[]` of an upgrade profile).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AksUpgrade {
+    /// The full version (`1.31.2`).
+    pub version: String,
+    /// Whether AKS offers it as a preview only.
+    pub preview: bool,
+}
+
+/// An AKS agent pool as `agentPools` and its upgrade profile tell it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AksPool {
+    /// Its name.
+    pub name: String,
+    /// `System` or `User`.
+    pub mode: Option<String>,
+    /// `Linux` or `Windows`.
+    pub os_type: Option<String>,
+    /// `Ubuntu`, `AzureLinux`, `CBLMariner`, `Windows2019`, `Windows2022`, ...
+    pub os_sku: Option<String>,
+    /// The version asked for (`1.30` or `1.30.7`).
+    pub orchestrator_version: Option<String>,
+    /// The version running (`1.30.7`).
+    pub current_orchestrator_version: Option<String>,
+    /// The node image (`AKSUbuntu-2204gen2containerd-202501.12.0`).
+    pub node_image_version: Option<String>,
+    /// Nodes.
+    pub count: Option<u64>,
+    /// `upgradeSettings.maxSurge` as given (`1`, `33%`); AKS's default when absent.
+    pub max_surge: Option<String>,
+    /// `upgradeSettings.drainTimeoutInMinutes`; AKS's default (30) when absent.
+    pub drain_timeout_minutes: Option<u64>,
+    /// `upgradeSettings.undrainableNodeBehavior` (`Cordon`, `Schedule`).
+    pub undrainable_node_behavior: Option<String>,
+    /// The versions AKS offers this pool (its upgrade profile), when read.
+    pub upgrades: Option<Vec<AksUpgrade>>,
+}
+
+impl AksPool {
+    /// AKS's `drainTimeoutInMinutes` when a pool does not set it.
+    pub const DEFAULT_DRAIN_MINUTES: u64 = 30;
+
+    /// The pool's minor: the running version, else the one asked for.
+    pub fn minor(&self) -> Option<KubeVersion> {
+        self.current_orchestrator_version
+            .as_deref()
+            .or(self.orchestrator_version.as_deref())
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// Minutes AKS waits for one node's drain.
+    pub fn drain_minutes(&self) -> u64 {
+        self.drain_timeout_minutes
+            .unwrap_or(Self::DEFAULT_DRAIN_MINUTES)
+    }
+
+    /// `maxSurge` as set, or AKS's default named so.
+    pub fn surge(&self) -> String {
+        self.max_surge
+            .clone()
+            .unwrap_or_else(|| "AKS default (10% on new pools, 1 on older ones)".to_owned())
+    }
+}
+
+/// What was read from Azure Resource Manager for one AKS cluster. Each part is either what
+/// was read or why it could not be ("needs Microsoft.ContainerService/managedClusters/read");
+/// when the cluster itself could not be read, every part carries that problem.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AksFacts {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Its resource group.
+    pub resource_group: String,
+    /// Its subscription.
+    pub subscription: String,
+    /// `properties.kubernetesVersion` (what was asked for; `1.30` or `1.30.7`).
+    pub version: Option<String>,
+    /// `properties.currentKubernetesVersion` (what runs).
+    pub current_version: Option<String>,
+    /// `properties.supportPlan`: `KubernetesOfficial` or `AKSLongTermSupport`.
+    pub support_plan: Option<String>,
+    /// The cluster read itself.
+    pub read: Result<(), ProviderProblem>,
+    /// Agent pools, by name.
+    pub pools: Result<Vec<AksPool>, ProviderProblem>,
+    /// The control-plane versions AKS offers (`upgradeProfiles/default`).
+    pub upgrades: Result<Vec<AksUpgrade>, ProviderProblem>,
+    /// Whether every pool's upgrade profile was read.
+    pub pool_upgrades: Result<(), ProviderProblem>,
+}
+
+impl AksFacts {
+    /// Facts for a cluster that could not be read at all: every part says why.
+    pub fn unreadable(
+        cluster: impl Into<String>,
+        resource_group: impl Into<String>,
+        subscription: impl Into<String>,
+        problem: &ProviderProblem,
+    ) -> Self {
+        Self {
+            cluster: cluster.into(),
+            resource_group: resource_group.into(),
+            subscription: subscription.into(),
+            version: None,
+            current_version: None,
+            support_plan: None,
+            read: Err(problem.clone()),
+            pools: Err(problem.clone()),
+            upgrades: Err(problem.clone()),
+            pool_upgrades: Err(problem.clone()),
+        }
+    }
+
+    /// The control plane's minor: the running version, else the one asked for.
+    pub fn control_plane(&self) -> Option<KubeVersion> {
+        self.current_version
+            .as_deref()
+            .or(self.version.as_deref())
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// The pool named `name`, when the pools were read.
+    pub fn pool(&self, name: &str) -> Option<&AksPool> {
+        self.pools.as_ref().ok()?.iter().find(|p| p.name == name)
+    }
+
+    /// The first problem among `parts` (the cluster read first), as a check's "not run"
+    /// reason.
+    pub fn reason(&self, parts: &[Option<&ProviderProblem>]) -> Option<String> {
+        self.read
+            .as_ref()
+            .err()
+            .or_else(|| parts.iter().find_map(|p| *p))
+            .map(|p| p.reason.clone())
+    }
+
+    fn errors(&self) -> Vec<ScanError> {
+        let given = |s: &str| {
+            if s.is_empty() {
+                "?".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        let path = format!(
+            "aks cluster {} (resource group {}, subscription {})",
+            given(&self.cluster),
+            given(&self.resource_group),
+            given(&self.subscription)
+        );
+        let mut out: Vec<ScanError> = [
+            self.read.as_ref().err(),
+            self.pools.as_ref().err(),
+            self.upgrades.as_ref().err(),
+            self.pool_upgrades.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|p| p.error(&path))
+        .collect();
+        // An unreadable cluster carries its one problem in every part: one error.
+        out.sort_by(|a, b| a.message.cmp(&b.message));
+        out.dedup();
+        out
     }
 }
