@@ -513,7 +513,11 @@ fn plan_names_the_pools_their_surge_and_drain_and_the_commands() {
         assert!(r.stdout.contains(line), "{line}\n{}", r.transcript());
     }
     // Windows Server 2022 runs up to 1.36 (AKS extended it in 2026): no blocker at 1.35.
-    assert!(!r.stdout.contains("NODE003 AKS node pool win22"), "{}", r.transcript());
+    assert!(
+        !r.stdout.contains("NODE003 AKS node pool win22"),
+        "{}",
+        r.transcript()
+    );
     insta::assert_snapshot!(r.transcript().replace(&server.url(), "ARM"));
 }
 

@@ -108,9 +108,35 @@ fn eks_health(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
             ),
         ));
     }
-    for group in facts.nodegroups.as_deref().unwrap_or_default() {
-        for issue in &group.health {
-            let blocks = NODEGROUP_BLOCKING.contains(&issue.code.as_str());
+    // Node groups and add-ons: one rule, with each resource's blocking codes and words.
+    let groups = facts
+        .nodegroups
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|g| {
+            (
+                format!("EKS node group {}", g.name),
+                &g.health,
+                NODEGROUP_BLOCKING,
+                "a node group health issue",
+                ": the node group's version update fails until it is resolved",
+                ": resolve it before rolling the group",
+            )
+        });
+    let addons = facts.addons.as_deref().unwrap_or_default().iter().map(|a| {
+        (
+            format!("EKS add-on {}", a.name),
+            &a.health,
+            ADDON_BLOCKING,
+            "an add-on health issue",
+            ": updating the add-on fails until it is resolved",
+            ": resolve it before updating the add-on",
+        )
+    });
+    for (object, issues, blocking, kind, blocked, otherwise) in groups.chain(addons) {
+        for issue in issues {
+            let blocks = blocking.contains(&issue.code.as_str());
             out.push(CheckFinding::new(
                 &CHECK,
                 if blocks {
@@ -118,38 +144,11 @@ fn eks_health(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
                 } else {
                     Severity::Warning
                 },
-                format!("EKS node group {}", group.name),
+                object.clone(),
                 format!(
-                    "EKS reports a node group health issue, {}{}",
+                    "EKS reports {kind}, {}{}",
                     describe(issue),
-                    if blocks {
-                        ": the node group's version update fails until it is resolved"
-                    } else {
-                        ": resolve it before rolling the group"
-                    }
-                ),
-            ));
-        }
-    }
-    for addon in facts.addons.as_deref().unwrap_or_default() {
-        for issue in &addon.health {
-            let blocks = ADDON_BLOCKING.contains(&issue.code.as_str());
-            out.push(CheckFinding::new(
-                &CHECK,
-                if blocks {
-                    Severity::Blocker
-                } else {
-                    Severity::Warning
-                },
-                format!("EKS add-on {}", addon.name),
-                format!(
-                    "EKS reports an add-on health issue, {}{}",
-                    describe(issue),
-                    if blocks {
-                        ": updating the add-on fails until it is resolved"
-                    } else {
-                        ": resolve it before updating the add-on"
-                    }
+                    if blocks { blocked } else { otherwise }
                 ),
             ));
         }

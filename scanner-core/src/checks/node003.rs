@@ -74,12 +74,7 @@ fn run_aks(ctx: &Context<'_>, facts: &AksFacts, out: &mut Vec<CheckFinding>) {
         let Some(&hop) = ctx.hops.iter().find(|h| **h > rule.last_minor) else {
             continue;
         };
-        let what = match rule.field {
-            api_catalog::NodeOsField::OsSku => format!("osSKU {}", os_sku.unwrap_or_default()),
-            api_catalog::NodeOsField::NodeImage => {
-                format!("node image {}", image.unwrap_or_default())
-            }
-        };
+        let what = aks_what(rule, os_sku, image);
         let (severity, message) =
             aks_message(rule, &format!("node pool {}", pool.name), &what, hop);
         out.push(
@@ -91,6 +86,14 @@ fn run_aks(ctx: &Context<'_>, facts: &AksFacts, out: &mut Vec<CheckFinding>) {
             )
             .at_hop(hop),
         );
+    }
+}
+
+/// What an AKS rule matched: `osSKU Windows2019` or `node image AKSUbuntu-2004-...`.
+fn aks_what(rule: &api_catalog::NodeOsRule, os_sku: Option<&str>, image: Option<&str>) -> String {
+    match rule.field {
+        api_catalog::NodeOsField::OsSku => format!("osSKU {}", os_sku.unwrap_or_default()),
+        api_catalog::NodeOsField::NodeImage => format!("node image {}", image.unwrap_or_default()),
     }
 }
 
@@ -221,14 +224,7 @@ fn from_nodes(ctx: &Context<'_>, out: &mut Vec<CheckFinding>) {
             let os_sku = label(node, "kubernetes.azure.com/os-sku");
             let image = label(node, "kubernetes.azure.com/node-image-version");
             if let Some(i) = rules.iter().position(|r| r.matches(os_sku, image)) {
-                let what = match rules[i].field {
-                    api_catalog::NodeOsField::OsSku => {
-                        format!("osSKU {}", os_sku.unwrap_or_default())
-                    }
-                    api_catalog::NodeOsField::NodeImage => {
-                        format!("node image {}", image.unwrap_or_default())
-                    }
-                };
+                let what = aks_what(&rules[i], os_sku, image);
                 pools
                     .entry((pool, Some(i), what))
                     .or_default()
